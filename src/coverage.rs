@@ -1,0 +1,278 @@
+//! Stage 3, **coverage**: who claims each commune, its verdict, each CPTS
+//! territory's figures, and the *zones blanches* as clusters of adjacent white
+//! communes.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
+use crate::index::Adjacency;
+use crate::load::{Communes, Declarations};
+
+/// The verdict of one commune under the one-CPTS-per-territory rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Claimed by exactly one CPTS.
+    Covered,
+    /// *Zone blanche*: claimed by no CPTS.
+    White,
+    /// *Chevauchement*: claimed by two or more CPTS.
+    Overlap,
+}
+
+impl Verdict {
+    /// Every verdict.
+    pub const ALL: [Verdict; 3] = [Verdict::Covered, Verdict::White, Verdict::Overlap];
+
+    /// The spelling used in files: `covered`, `white`, `overlap`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Covered => "covered",
+            Verdict::White => "white",
+            Verdict::Overlap => "overlap",
+        }
+    }
+
+    fn of(claimants: usize) -> Verdict {
+        match claimants {
+            0 => Verdict::White,
+            1 => Verdict::Covered,
+            _ => Verdict::Overlap,
+        }
+    }
+}
+
+/// The ACI size class of a CPTS from its population: 1 below 40,000 inhabitants,
+/// 2 from 40,000 to 79,999, 3 from 80,000 to 175,000, 4 above 175,000.
+///
+/// # Examples
+/// ```
+/// use maillage::coverage::size_class;
+/// assert_eq!(size_class(39_999), 1);
+/// assert_eq!(size_class(40_000), 2);
+/// assert_eq!(size_class(80_000), 3);
+/// assert_eq!(size_class(175_000), 3);
+/// assert_eq!(size_class(175_001), 4);
+/// ```
+pub fn size_class(population: u64) -> u8 {
+    match population {
+        0..40_000 => 1,
+        40_000..80_000 => 2,
+        80_000..=175_000 => 3,
+        _ => 4,
+    }
+}
+
+/// One CPTS territory, as the communes of the layer it declares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Territory {
+    /// Its communes (positions in [`Communes`]), sorted.
+    pub members: Vec<u32>,
+    /// Its connected parts under adjacency (more than one: non-contiguous).
+    pub parts: Vec<Vec<u32>>,
+    /// Population of its communes.
+    pub population: u64,
+    /// Area of its communes, km².
+    pub area_km2: f64,
+    /// ACI size class, from the population.
+    pub size_class: u8,
+    /// Départements it touches, sorted.
+    pub departements: Vec<String>,
+    /// Régions it touches, sorted.
+    pub regions: Vec<String>,
+    /// The département holding most of its population (ties: the smallest code);
+    /// where the per-département tables count this CPTS. `None` when empty.
+    pub main_departement: Option<String>,
+}
+
+/// A *zone blanche*: a connected cluster of communes claimed by no CPTS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WhiteZone {
+    /// 1-based, in the order of the clusters' smallest INSEE code.
+    pub id: u32,
+    /// Its communes, sorted.
+    pub members: Vec<u32>,
+    /// Population of its communes.
+    pub population: u64,
+    /// Area of its communes, km².
+    pub area_km2: f64,
+}
+
+/// The coverage of a commune layer by a set of declarations.
+#[derive(Debug, Clone)]
+pub struct Coverage {
+    /// For each commune, the CPTS claiming it (positions in `Declarations::cpts`,
+    /// hence sorted by CPTS id).
+    pub claimants: Vec<Vec<u32>>,
+    /// For each commune, its verdict.
+    pub verdicts: Vec<Verdict>,
+    /// For each CPTS (same order as `Declarations::cpts`), its territory.
+    pub territories: Vec<Territory>,
+    /// The zones blanches.
+    pub white_zones: Vec<WhiteZone>,
+    /// Unknown codes, empty and non-contiguous CPTS.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Coverage {
+    /// Computes claims, verdicts, territories and white zones.
+    ///
+    /// # Performance
+    /// O(claims + communes + adjacency); a few milliseconds for all of France.
+    pub fn compute(communes: &Communes, decl: &Declarations, adjacency: &Adjacency) -> Coverage {
+        let mut claimants: Vec<Vec<u32>> = vec![Vec::new(); communes.len()];
+        let mut diagnostics = Vec::new();
+        let file = decl.source.display();
+        let mut members_of = Vec::with_capacity(decl.cpts.len());
+        for (k, cpts) in decl.cpts.iter().enumerate() {
+            let mut members = Vec::with_capacity(cpts.claims.len());
+            let mut unknown = Vec::new();
+            for claim in &cpts.claims {
+                match communes.index_of(&claim.code) {
+                    Some(i) => {
+                        members.push(i);
+                        claimants[i as usize].push(k as u32);
+                    }
+                    None => unknown.push(claim),
+                }
+            }
+            if !unknown.is_empty() {
+                let shown: Vec<String> = unknown
+                    .iter()
+                    .map(|c| format!("{} (line {})", c.code, c.line))
+                    .collect();
+                diagnostics.push(
+                    Diagnostic::new(
+                        DiagnosticKind::UnknownCode,
+                        format!(
+                            "{file}: CPTS {} declares {} code(s) absent from the commune layer, ignored: {}",
+                            cpts.id,
+                            unknown.len(),
+                            sample(&shown, 5)
+                        ),
+                    )
+                    .cpts(&cpts.id)
+                    .codes(unknown.iter().map(|c| c.code.clone()).collect())
+                    .lines(unknown.iter().map(|c| c.line).collect()),
+                );
+            }
+            if members.is_empty() {
+                diagnostics.push(
+                    Diagnostic::new(
+                        DiagnosticKind::EmptyCpts,
+                        format!(
+                            "{file}: CPTS {} ({}) has no commune of the layer",
+                            cpts.id, cpts.name
+                        ),
+                    )
+                    .cpts(&cpts.id),
+                );
+            }
+            members.sort_unstable();
+            members_of.push(members);
+        }
+        let verdicts: Vec<Verdict> = claimants.iter().map(|c| Verdict::of(c.len())).collect();
+
+        let territories: Vec<Territory> = members_of
+            .into_iter()
+            .map(|members| territory(communes, adjacency, members))
+            .collect();
+        for (cpts, t) in decl.cpts.iter().zip(&territories) {
+            if t.parts.len() > 1 {
+                let sizes: Vec<String> = t
+                    .parts
+                    .iter()
+                    .map(|p| format!("{} commune(s) from {}", p.len(), communes.get(p[0]).code))
+                    .collect();
+                diagnostics.push(
+                    Diagnostic::new(
+                        DiagnosticKind::NonContiguous,
+                        format!(
+                            "CPTS {} ({}) is not contiguous: {} separate parts ({})",
+                            cpts.id,
+                            cpts.name,
+                            t.parts.len(),
+                            sample(&sizes, 4)
+                        ),
+                    )
+                    .cpts(&cpts.id)
+                    .codes(
+                        t.parts
+                            .iter()
+                            .map(|p| communes.get(p[0]).code.clone())
+                            .collect(),
+                    ),
+                );
+            }
+        }
+
+        let white: Vec<u32> = (0..communes.len() as u32)
+            .filter(|&i| verdicts[i as usize] == Verdict::White)
+            .collect();
+        let white_zones = adjacency
+            .components(&white)
+            .into_iter()
+            .enumerate()
+            .map(|(k, members)| WhiteZone {
+                id: k as u32 + 1,
+                population: members
+                    .iter()
+                    .map(|&i| communes.population[i as usize])
+                    .sum(),
+                area_km2: members.iter().map(|&i| communes.area_km2[i as usize]).sum(),
+                members,
+            })
+            .collect();
+
+        Coverage {
+            claimants,
+            verdicts,
+            territories,
+            white_zones,
+            diagnostics,
+        }
+    }
+
+    /// True when the one-CPTS-per-territory rule holds: no white commune, no overlap.
+    pub fn rule_holds(&self) -> bool {
+        self.verdicts.iter().all(|v| *v == Verdict::Covered)
+    }
+}
+
+fn territory(communes: &Communes, adjacency: &Adjacency, members: Vec<u32>) -> Territory {
+    let population: u64 = members
+        .iter()
+        .map(|&i| communes.population[i as usize])
+        .sum();
+    let area_km2: f64 = members.iter().map(|&i| communes.area_km2[i as usize]).sum();
+    let departements: BTreeSet<&str> = members.iter().map(|&i| communes.departement(i)).collect();
+    let regions: BTreeSet<&str> = members
+        .iter()
+        .map(|&i| communes.region(i))
+        .filter(|r| !r.is_empty())
+        .collect();
+    let main_departement = departements
+        .iter()
+        .map(|d| {
+            let pop: u64 = members
+                .iter()
+                .filter(|&&i| communes.departement(i) == *d)
+                .map(|&i| communes.population[i as usize])
+                .sum();
+            (pop, *d)
+        })
+        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(a.1)))
+        .map(|(_, d)| d.to_owned());
+    Territory {
+        parts: adjacency.components(&members),
+        size_class: size_class(population),
+        departements: departements.into_iter().map(str::to_owned).collect(),
+        regions: regions.into_iter().map(str::to_owned).collect(),
+        main_departement,
+        population,
+        area_km2,
+        members,
+    }
+}

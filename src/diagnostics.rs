@@ -1,0 +1,89 @@
+//! Findings about the inputs that do not stop the run: they are values of the
+//! report (`summary.json` → `diagnostics`), never silent drops.
+
+use serde::Serialize;
+
+/// What kind of finding a [`Diagnostic`] is. Serialised in `snake_case`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiagnosticKind {
+    /// A commune ring was not closed; maillage closed it.
+    RepairedRing,
+    /// A declared commune code is absent from the commune layer; the claim is ignored.
+    UnknownCode,
+    /// A CPTS has no commune of the layer (no row with a code, or only unknown codes).
+    EmptyCpts,
+    /// One CPTS id appears with two or more names; the most frequent is kept.
+    ConflictingName,
+    /// One CPTS id appears with two or more statuses; the most frequent is kept.
+    ConflictingStatus,
+    /// A status value outside `projet`, `valide`, `aci_signe`; read as unknown.
+    UnknownStatus,
+    /// The same (CPTS, commune) pair declared more than once; it counts once.
+    DuplicateRow,
+    /// A declaration row without CPTS id; the row is ignored.
+    MissingCptsId,
+    /// Communes without a population in the population table (counted as 0).
+    MissingPopulation,
+    /// No population source at all: every population figure is 0.
+    NoPopulation,
+    /// Rows of the population table whose code is not in the commune layer.
+    UnusedPopulation,
+    /// A CPTS territory made of several separate parts (non-contiguous).
+    NonContiguous,
+}
+
+/// One finding, with the subject it is about.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnostic {
+    /// What kind of finding.
+    pub kind: DiagnosticKind,
+    /// A sentence for people, naming the file and lines where it applies.
+    pub message: String,
+    /// The CPTS concerned, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpts_id: Option<String>,
+    /// The commune codes concerned (sorted), if any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub codes: Vec<String>,
+    /// The input lines concerned (1-based, header = line 1), if any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<u64>,
+}
+
+impl Diagnostic {
+    pub(crate) fn new(kind: DiagnosticKind, message: impl Into<String>) -> Self {
+        Diagnostic {
+            kind,
+            message: message.into(),
+            cpts_id: None,
+            codes: Vec::new(),
+            lines: Vec::new(),
+        }
+    }
+
+    pub(crate) fn cpts(mut self, id: &str) -> Self {
+        self.cpts_id = Some(id.to_owned());
+        self
+    }
+
+    pub(crate) fn codes(mut self, codes: Vec<String>) -> Self {
+        self.codes = codes;
+        self
+    }
+
+    pub(crate) fn lines(mut self, lines: Vec<u64>) -> Self {
+        self.lines = lines;
+        self
+    }
+}
+
+/// Shows at most `n` items of a list, then `… (N in all)`.
+pub(crate) fn sample<T: std::fmt::Display>(items: &[T], n: usize) -> String {
+    let shown: Vec<String> = items.iter().take(n).map(|x| x.to_string()).collect();
+    if items.len() > n {
+        format!("{}, … ({} in all)", shown.join(", "), items.len())
+    } else {
+        shown.join(", ")
+    }
+}

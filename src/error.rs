@@ -1,0 +1,67 @@
+//! Errors of the library: each names the file, and where it can the line or the
+//! feature index and the INSEE code, and what was wrong.
+
+use std::path::PathBuf;
+
+/// What went wrong, and where.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be opened, read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// A file is not valid JSON / GeoJSON at all (bad syntax, wrong top-level shape).
+    #[error("{path}: {message}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said, with line and column.
+        message: String,
+    },
+    /// One or more features of a commune layer are unusable. Every problem found is
+    /// listed, not only the first.
+    #[error("{path}: {} unusable feature(s):\n  {}", problems.len(), problems.join("\n  "))]
+    Features {
+        /// The file.
+        path: PathBuf,
+        /// One line per problem: `feature 12 (04001): ring 0 has 3 points, 4 needed`.
+        problems: Vec<String>,
+    },
+    /// A CSV file is malformed or lacks a required column.
+    #[error("{path}: line {line}: {message}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number (1 is the header).
+        line: u64,
+        /// What was wrong.
+        message: String,
+    },
+    /// The inputs make no analysis possible (an empty commune layer, say).
+    #[error("{0}")]
+    Input(String),
+    /// Building a statistics table or writing a table failed.
+    #[error("{context}: {source}")]
+    Table {
+        /// Which table.
+        context: String,
+        /// What polars said.
+        source: polars::error::PolarsError,
+    },
+}
+
+/// `Result` with maillage's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! Stage 5, **export**: every output of an analysis, written all or nothing.
+//!
+//! Each file is first written to a hidden temporary file in the output folder;
+//! only when every file has been written are they renamed to their final names.
+//! A failure leaves no half-written output and removes the temporary files.
+
+mod geojson;
+
+pub use geojson::FeatureWriter;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::{CsvWriter, DataFrame, ParquetWriter, SerWriter};
+use serde_json::json;
+
+use crate::analysis::Analysis;
+use crate::dissolve::Outlines;
+use crate::error::{Error, Result};
+use crate::stats::Stats;
+
+/// Which table formats to write (GeoJSON and `summary.json` are always written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TableFormat {
+    /// CSV only.
+    #[default]
+    Csv,
+    /// Parquet only.
+    Parquet,
+    /// Both.
+    Both,
+}
+
+/// Files written to a folder, all renamed into place at once by [`Staging::commit`].
+pub struct Staging {
+    dir: PathBuf,
+    staged: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Staging {
+    /// Creates the folder if needed.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the folder cannot be created.
+    pub fn new(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        Ok(Staging {
+            dir: dir.to_owned(),
+            staged: Vec::new(),
+        })
+    }
+
+    /// Writes `name` to a temporary file through `fill`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the final path when creating, writing or flushing fails,
+    /// or whatever `fill` returns.
+    pub fn write(
+        &mut self,
+        name: &str,
+        fill: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
+    ) -> Result<()> {
+        let target = self.dir.join(name);
+        let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let file = File::create(&tmp).map_err(|e| Error::io(&target, e))?;
+        self.staged.push((tmp, target.clone()));
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        fill(&mut w)?;
+        let file = w
+            .into_inner()
+            .map_err(|e| Error::io(&target, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(&target, e))?;
+        Ok(())
+    }
+
+    /// Renames every staged file into place; returns the final paths.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when a rename fails (the remaining temporary files are removed).
+    pub fn commit(mut self) -> Result<Vec<PathBuf>> {
+        let staged = std::mem::take(&mut self.staged);
+        let mut done = Vec::with_capacity(staged.len());
+        let mut it = staged.into_iter();
+        while let Some((tmp, target)) = it.next() {
+            if let Err(e) = std::fs::rename(&tmp, &target) {
+                let _ = std::fs::remove_file(&tmp);
+                self.staged = it.collect();
+                return Err(Error::io(&target, e));
+            }
+            done.push(target);
+        }
+        Ok(done)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        for (tmp, _) in &self.staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+fn table_err(name: &str) -> impl FnOnce(polars::error::PolarsError) -> Error + '_ {
+    move |source| Error::Table {
+        context: format!("writing {name}"),
+        source,
+    }
+}
+
+fn write_table(
+    staging: &mut Staging,
+    stem: &str,
+    df: &mut DataFrame,
+    format: TableFormat,
+) -> Result<()> {
+    if matches!(format, TableFormat::Csv | TableFormat::Both) {
+        let name = format!("{stem}.csv");
+        staging.write(&name, |w| {
+            CsvWriter::new(w)
+                .include_header(true)
+                .with_float_precision(Some(6))
+                .finish(df)
+                .map_err(table_err(&name))
+        })?;
+    }
+    if matches!(format, TableFormat::Parquet | TableFormat::Both) {
+        let name = format!("{stem}.parquet");
+        staging.write(&name, |w| {
+            ParquetWriter::new(w)
+                .finish(df)
+                .map(|_| ())
+                .map_err(table_err(&name))
+        })?;
+    }
+    Ok(())
+}
+
+/// Writes every output of `analysis` into `dir`; returns the files written, sorted.
+///
+/// Files: `summary.json`, `communes`, `cpts`, `departements`, `regions` tables (CSV
+/// and/or Parquet), `territories.geojson`, `white_zones.geojson`, `overlaps.geojson`.
+///
+/// # Errors
+/// [`Error::Io`] or [`Error::Table`]; then no output file has been replaced.
+pub fn write_all(
+    dir: &Path,
+    format: TableFormat,
+    analysis: &Analysis,
+    outlines: &Outlines,
+    stats: &mut Stats,
+) -> Result<Vec<PathBuf>> {
+    let mut s = Staging::new(dir)?;
+    let io = |name: &str| {
+        let p = dir.join(name);
+        move |e: std::io::Error| Error::io(p, e)
+    };
+    s.write("summary.json", |w| {
+        serde_json::to_writer_pretty(&mut *w, &analysis.summary)
+            .map_err(|e| io("summary.json")(e.into()))?;
+        w.write_all(b"\n").map_err(io("summary.json"))
+    })?;
+    write_table(&mut s, "communes", &mut stats.communes, format)?;
+    write_table(&mut s, "cpts", &mut stats.cpts, format)?;
+    write_table(&mut s, "departements", &mut stats.departements, format)?;
+    write_table(&mut s, "regions", &mut stats.regions, format)?;
+
+    let (communes, decl, cov) = (
+        &analysis.communes,
+        &analysis.declarations,
+        &analysis.coverage,
+    );
+    let round6 = |x: f64| (x * 1e6).round() / 1e6;
+    s.write("territories.geojson", |w| {
+        let mut fw = FeatureWriter::new(w).map_err(io("territories.geojson"))?;
+        for ((c, t), g) in decl.cpts.iter().zip(&cov.territories).zip(&outlines.territories) {
+            let props = json!({
+                "cpts_id": c.id, "cpts_name": c.name, "status": c.status.map_or("", |s| s.as_str()),
+                "communes": t.members.len(), "population": t.population, "area_km2": round6(t.area_km2),
+                "size_class": t.size_class, "parts": t.parts.len(),
+                "departements": t.departements.join("|"), "regions": t.regions.join("|"),
+            });
+            fw.feature(&props, g).map_err(io("territories.geojson"))?;
+        }
+        fw.finish().map(|_| ()).map_err(io("territories.geojson"))
+    })?;
+    s.write("white_zones.geojson", |w| {
+        let mut fw = FeatureWriter::new(w).map_err(io("white_zones.geojson"))?;
+        for (z, g) in cov.white_zones.iter().zip(&outlines.white_zones) {
+            let codes: Vec<&str> = z
+                .members
+                .iter()
+                .map(|&i| communes.get(i).code.as_str())
+                .collect();
+            let props = json!({
+                "zone_id": z.id, "communes": z.members.len(), "codes": codes.join("|"),
+                "population": z.population, "area_km2": round6(z.area_km2),
+            });
+            fw.feature(&props, g).map_err(io("white_zones.geojson"))?;
+        }
+        fw.finish().map(|_| ()).map_err(io("white_zones.geojson"))
+    })?;
+    s.write("overlaps.geojson", |w| {
+        let mut fw = FeatureWriter::new(w).map_err(io("overlaps.geojson"))?;
+        for (i, claim) in cov
+            .claimants
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.len() > 1)
+        {
+            let c = communes.get(i as u32);
+            let ids: Vec<&str> = claim
+                .iter()
+                .map(|&k| decl.cpts[k as usize].id.as_str())
+                .collect();
+            let props = json!({
+                "code": c.code, "name": c.name, "cpts_ids": ids.join("|"),
+                "population": communes.population[i], "area_km2": round6(communes.area_km2[i]),
+            });
+            fw.feature(&props, &c.geometry)
+                .map_err(io("overlaps.geojson"))?;
+        }
+        fw.finish().map(|_| ()).map_err(io("overlaps.geojson"))
+    })?;
+    let mut files = s.commit()?;
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,71 @@
+//! # maillage — does every French commune have exactly one CPTS?
+//!
+//! Health professionals in France group into **CPTS** (*communautés
+//! professionnelles territoriales de santé*), each declaring a territory, usually as
+//! a list of communes (INSEE codes). The regional health agencies (ARS) enforce one
+//! rule: **one CPTS per territory** — no *zone blanche* (white zone: ground claimed
+//! by no CPTS) and no *chevauchement* (overlap: ground claimed by two or more).
+//! maillage checks that rule on real commune polygons and reports where it breaks.
+//!
+//! ## The pipeline
+//! Data flows one way, one module per stage:
+//!
+//! | stage | module | what it does |
+//! |---|---|---|
+//! | load | [`load`] | commune layer (GeoJSON), declarations (CSV), population (CSV); areas ([`area`]) |
+//! | index | [`index`] | R-tree over envelopes, then exact shared-segment test: adjacency |
+//! | coverage | [`coverage`], [`dissolve`] | verdict per commune, territories, zones blanches, outlines |
+//! | stats | [`stats`] | polars tables per commune, CPTS, département, région; the [`Summary`] |
+//! | export | [`export`] | `summary.json`, CSV / Parquet tables, GeoJSON layers, all or nothing |
+//!
+//! [`Analysis::run`] runs load → coverage; [`Analysis::write`] dissolves and exports.
+//!
+//! ## Example
+//! ```
+//! use maillage::{Analysis, Inputs, Verdict};
+//!
+//! // The demo data embedded in the library: Provence-Alpes-Côte d'Azur.
+//! let analysis = Analysis::run(&Inputs::demo())?;
+//! let s = &analysis.summary;
+//! assert_eq!(s.communes_total, 947);
+//! assert_eq!(s.communes_covered + s.communes_white + s.communes_overlap, s.communes_total);
+//! assert_eq!(analysis.verdict("13055"), Some(Verdict::Covered)); // Marseille
+//! println!("{}", analysis.report(10));
+//! # Ok::<(), maillage::Error>(())
+//! ```
+//!
+//! ## Glossary
+//! - **CPTS**: *communauté professionnelle territoriale de santé*, a grouping of
+//!   health professionals of one territory.
+//! - **zone blanche** ([`Verdict::White`]): a commune claimed by no CPTS; adjacent
+//!   white communes form one zone ([`coverage::WhiteZone`]).
+//! - **chevauchement** ([`Verdict::Overlap`]): a commune claimed by two or more CPTS.
+//! - **adjacent**: two communes whose boundaries share a segment of positive length
+//!   (a common point alone does not count).
+//! - **statut**: *projet* → *projet de santé validé* → *ACI signé* ([`Status`]).
+//! - **classe ACI**: the funding size class 1–4 from the population
+//!   ([`coverage::size_class`]).
+//! - **COG**: *Code officiel géographique*, INSEE's list of communes for one year
+//!   (its *vintage*); communes merge every 1 January, so codes change.
+//! - **département / région**: from the INSEE code ([`admin`]), régions of COG 2026.
+#![deny(missing_docs)]
+
+pub mod admin;
+pub mod analysis;
+pub mod area;
+pub mod coverage;
+pub mod diagnostics;
+pub mod dissolve;
+pub mod error;
+pub mod export;
+pub mod index;
+pub mod load;
+pub mod stats;
+
+pub use analysis::{Analysis, Inputs};
+pub use coverage::{Coverage, Verdict};
+pub use diagnostics::{Diagnostic, DiagnosticKind};
+pub use error::{Error, Result};
+pub use export::TableFormat;
+pub use load::{FieldNames, Source, Status};
+pub use stats::Summary;

@@ -1,0 +1,194 @@
+//! Stage 1, **load**: the commune layer, the CPTS declarations and the population
+//! table, read into plain values, every problem named with its file and line or
+//! feature. Then [`Communes::new`] joins layer and population and computes each
+//! commune's area.
+
+mod communes;
+mod declarations;
+mod population;
+mod source;
+
+pub(crate) use communes::oriented;
+#[cfg(test)]
+pub(crate) use communes::signed_twice_area;
+pub use communes::{
+    load_communes, Commune, CommuneLayer, FieldNames, CODE_FIELDS, NAME_FIELDS, POPULATION_FIELDS,
+};
+pub use declarations::{load_declarations, Claim, Cpts, Declarations, Status};
+pub use population::{load_population, PopulationTable};
+pub use source::Source;
+
+use geo::MultiPolygon;
+use rayon::prelude::*;
+
+use crate::admin;
+use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
+
+/// The commune layer joined with its population and areas: what every later stage
+/// works on. Commune `i` is `layer.communes[i]`; communes are sorted by code.
+#[derive(Debug, Clone)]
+pub struct Communes {
+    /// The layer as loaded.
+    pub layer: CommuneLayer,
+    /// Population of each commune (0 where unknown, with a diagnostic).
+    pub population: Vec<u64>,
+    /// Where the population figures came from, for the report.
+    pub population_source: String,
+    /// Area of each commune on the WGS84 ellipsoid, km².
+    pub area_km2: Vec<f64>,
+}
+
+impl Communes {
+    /// Joins a layer with an optional population table (which takes precedence over a
+    /// population property of the layer) and computes areas in parallel.
+    ///
+    /// Returns the diagnostics of the join: communes missing from the table, table
+    /// rows for codes outside the layer, or no population source at all.
+    pub fn new(layer: CommuneLayer, table: Option<&PopulationTable>) -> (Self, Vec<Diagnostic>) {
+        let area_km2: Vec<f64> = layer
+            .communes
+            .par_iter()
+            .map(|c| crate::area::multi_polygon_km2(&c.geometry))
+            .collect();
+        let mut diagnostics = Vec::new();
+        let (population, population_source) = match (table, &layer.population_field) {
+            (Some(t), _) => {
+                let mut missing = Vec::new();
+                let pop = layer
+                    .communes
+                    .iter()
+                    .map(|c| match t.by_code.get(&c.code) {
+                        Some(&p) => p,
+                        None => {
+                            missing.push(c.code.clone());
+                            0
+                        }
+                    })
+                    .collect();
+                let src = t.source.display().to_string();
+                if !missing.is_empty() {
+                    diagnostics.push(
+                        Diagnostic::new(
+                            DiagnosticKind::MissingPopulation,
+                            format!(
+                                "{src}: {} commune(s) of the layer have no population row and count as 0: {}",
+                                missing.len(),
+                                sample(&missing, 8)
+                            ),
+                        )
+                        .codes(missing),
+                    );
+                }
+                let mut unused: Vec<String> = t
+                    .by_code
+                    .keys()
+                    .filter(|k| {
+                        layer
+                            .communes
+                            .binary_search_by(|c| c.code.as_str().cmp(k))
+                            .is_err()
+                    })
+                    .cloned()
+                    .collect();
+                if !unused.is_empty() {
+                    unused.sort();
+                    diagnostics.push(
+                        Diagnostic::new(
+                            DiagnosticKind::UnusedPopulation,
+                            format!(
+                                "{src}: {} row(s) name a code absent from the commune layer: {}",
+                                unused.len(),
+                                sample(&unused, 8)
+                            ),
+                        )
+                        .codes(unused),
+                    );
+                }
+                (pop, src)
+            }
+            (None, Some(field)) => {
+                let mut missing = Vec::new();
+                let pop = layer
+                    .communes
+                    .iter()
+                    .map(|c| {
+                        c.population.unwrap_or_else(|| {
+                            missing.push(c.code.clone());
+                            0
+                        })
+                    })
+                    .collect();
+                if !missing.is_empty() {
+                    diagnostics.push(
+                        Diagnostic::new(
+                            DiagnosticKind::MissingPopulation,
+                            format!(
+                                "{}: {} commune(s) have no {field} and count as 0: {}",
+                                layer.source.display(),
+                                missing.len(),
+                                sample(&missing, 8)
+                            ),
+                        )
+                        .codes(missing),
+                    );
+                }
+                (pop, format!("{} ({field})", layer.source.display()))
+            }
+            (None, None) => {
+                diagnostics.push(Diagnostic::new(
+                    DiagnosticKind::NoPopulation,
+                    "no population table (--population) and no population property in the commune layer: every population figure is 0 and every CPTS is in size class 1",
+                ));
+                (vec![0; layer.communes.len()], "none".to_owned())
+            }
+        };
+        (
+            Communes {
+                layer,
+                population,
+                population_source,
+                area_km2,
+            },
+            diagnostics,
+        )
+    }
+
+    /// Number of communes.
+    pub fn len(&self) -> usize {
+        self.layer.communes.len()
+    }
+
+    /// True when there is no commune.
+    pub fn is_empty(&self) -> bool {
+        self.layer.communes.is_empty()
+    }
+
+    /// The position of a code, if the layer has it. O(log n).
+    pub fn index_of(&self, code: &str) -> Option<u32> {
+        self.layer
+            .communes
+            .binary_search_by(|c| c.code.as_str().cmp(code))
+            .ok()
+            .map(|i| i as u32)
+    }
+
+    /// The commune at `i`.
+    pub fn get(&self, i: u32) -> &Commune {
+        &self.layer.communes[i as usize]
+    }
+
+    /// The département code of commune `i`.
+    pub fn departement(&self, i: u32) -> &str {
+        admin::departement_of(&self.get(i).code)
+    }
+
+    /// The région code of commune `i` (empty when the département is unknown).
+    pub fn region(&self, i: u32) -> &'static str {
+        admin::region_of_departement(self.departement(i)).unwrap_or("")
+    }
+
+    /// The geometries, in commune order.
+    pub fn geometries(&self) -> Vec<&MultiPolygon<f64>> {
+        self.layer.communes.iter().map(|c| &c.geometry).collect()
+    }
+}

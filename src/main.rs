@@ -1,0 +1,144 @@
+//! The `maillage` command: parses arguments, calls the library, prints.
+//! Exit status: 0 done; 1 from `check` when the one-CPTS-per-territory rule is
+//! broken; 2 for bad usage or unreadable input.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use maillage::{Analysis, FieldNames, Inputs, TableFormat};
+
+#[derive(Parser)]
+#[command(
+    name = "maillage",
+    version,
+    about = "Checks how CPTS territories cover French communes: zones blanches, chevauchements, statistics"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse coverage and write every output (default folder ./maillage-out).
+    /// Without --communes and --cpts, runs on the embedded demo data (PACA).
+    Analyze(Opts),
+    /// Same analysis; exit status 1 when a commune is white or claimed twice.
+    /// Writes files only when --out is given.
+    Check(Opts),
+}
+
+#[derive(Args)]
+struct Opts {
+    /// Commune polygons: GeoJSON FeatureCollection, plain or .gz, longitude/latitude.
+    #[arg(long, value_name = "FILE", requires = "cpts")]
+    communes: Option<PathBuf>,
+    /// CPTS declarations: CSV cpts_id,cpts_name,commune_code[,status], plain or .gz.
+    #[arg(long, value_name = "FILE", requires = "communes")]
+    cpts: Option<PathBuf>,
+    /// Population table: CSV code,population, plain or .gz (overrides the layer's).
+    #[arg(long, value_name = "FILE", requires = "communes")]
+    population: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Table format.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    format: Format,
+    /// Property of the commune layer holding the INSEE code (default: code, INSEE_COM, insee_com, code_insee, codgeo, CODGEO).
+    #[arg(long, value_name = "NAME")]
+    code_field: Option<String>,
+    /// Property holding the commune name (default: nom, NOM, name, nom_officiel, NOM_COM, libgeo, LIBGEO).
+    #[arg(long, value_name = "NAME")]
+    name_field: Option<String>,
+    /// Property holding a population (default: POPULATION, population).
+    #[arg(long, value_name = "NAME")]
+    population_field: Option<String>,
+    /// Worker threads (default: all cores). Output does not depend on it.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Diagnostics shown in the terminal (all are in summary.json).
+    #[arg(long, value_name = "N", default_value_t = 12)]
+    max_diagnostics: usize,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Print the wall time of each stage to stderr.
+    #[arg(long)]
+    timings: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Csv,
+    Parquet,
+    Both,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("maillage: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let (opts, check) = match cli.command {
+        Command::Analyze(o) => (o, false),
+        Command::Check(o) => (o, true),
+    };
+    if let Some(n) = opts.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .context("setting up worker threads")?;
+    }
+    let inputs = match (&opts.communes, &opts.cpts) {
+        (Some(c), Some(d)) => {
+            let fields = FieldNames {
+                code: opts.code_field.clone(),
+                name: opts.name_field.clone(),
+                population: opts.population_field.clone(),
+            };
+            Inputs::from_paths(c, d, opts.population.as_deref(), fields)?
+        }
+        _ => Inputs::demo(),
+    };
+    let mut analysis = Analysis::run(&inputs)?;
+    let out = match (&opts.out, check) {
+        (Some(dir), _) => Some(dir.clone()),
+        (None, false) => Some(PathBuf::from("maillage-out")),
+        (None, true) => None,
+    };
+    let format = match opts.format {
+        Format::Csv => TableFormat::Csv,
+        Format::Parquet => TableFormat::Parquet,
+        Format::Both => TableFormat::Both,
+    };
+    let files = match &out {
+        Some(dir) => analysis.write(dir, format)?,
+        None => Vec::new(),
+    };
+    if !opts.quiet {
+        print!("{}", analysis.report(opts.max_diagnostics));
+        if let Some(dir) = &out {
+            println!("\nwrote {} files to {}", files.len(), dir.display());
+        }
+    }
+    if opts.timings {
+        for (stage, d) in &analysis.timings {
+            eprintln!("{stage:>10}: {:8.1} ms", d.as_secs_f64() * 1e3);
+        }
+    }
+    Ok(if check && !analysis.summary.rule_holds() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

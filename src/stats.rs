@@ -1,0 +1,481 @@
+//! Stage 4, **stats**: tables as polars `DataFrame`s — per commune, per CPTS, per
+//! département, per région and national — and the national [`Summary`].
+//!
+//! Every sum is taken in a fixed order (communes sorted by INSEE code), so figures
+//! are identical whatever the thread count or the order of input rows.
+//!
+//! Coverage rates count what is claimed by at least one CPTS (covered or
+//! overlapped) over the total; they are empty (`null`) when the total is 0.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::{Column, DataFrame, NamedFrom, Series};
+use serde::Serialize;
+
+use crate::admin;
+use crate::coverage::{Coverage, Verdict};
+use crate::diagnostics::Diagnostic;
+use crate::error::{Error, Result};
+use crate::load::{Communes, Declarations, Status};
+
+/// Counts and sums for one area (a département, a région, France).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    /// Communes by verdict (`Verdict::ALL` order: covered, white, overlap).
+    pub communes: [u64; 3],
+    /// Population by verdict.
+    pub population: [u64; 3],
+    /// Area by verdict, km².
+    pub area_km2: [f64; 3],
+    /// CPTS counted here by status: projet, valide, aci_signe, unknown.
+    pub cpts_by_status: [u64; 4],
+    /// CPTS counted here by ACI size class 1–4.
+    pub cpts_by_class: [u64; 4],
+}
+
+impl Tally {
+    fn add_commune(&mut self, v: Verdict, population: u64, area: f64) {
+        let k = v as usize;
+        self.communes[k] += 1;
+        self.population[k] += population;
+        self.area_km2[k] += area;
+    }
+
+    fn add_cpts(&mut self, status: Option<Status>, class: u8) {
+        self.cpts_by_status[status.map_or(3, |s| s as usize)] += 1;
+        self.cpts_by_class[(class as usize).clamp(1, 4) - 1] += 1;
+    }
+
+    /// Number of communes in all.
+    pub fn communes_total(&self) -> u64 {
+        self.communes.iter().sum()
+    }
+
+    /// Population in all.
+    pub fn population_total(&self) -> u64 {
+        self.population.iter().sum()
+    }
+
+    /// Area in all, km² (summed covered, white, overlap, in that order).
+    pub fn area_km2_total(&self) -> f64 {
+        self.area_km2[0] + self.area_km2[1] + self.area_km2[2]
+    }
+
+    /// Number of CPTS counted here.
+    pub fn cpts(&self) -> u64 {
+        self.cpts_by_status.iter().sum()
+    }
+}
+
+fn rate(claimed: f64, total: f64) -> Option<f64> {
+    (total > 0.0).then(|| claimed / total)
+}
+
+/// Tallies per département, per région and national.
+#[derive(Debug, Clone, Default)]
+pub struct Tallies {
+    /// By département code.
+    pub departements: BTreeMap<String, Tally>,
+    /// By région code (communes whose département is unknown are under `""`).
+    pub regions: BTreeMap<String, Tally>,
+    /// France (or whatever the layer covers).
+    pub national: Tally,
+}
+
+impl Tallies {
+    /// Counts communes by verdict and CPTS by status and size class. A CPTS is
+    /// counted in its main département (and that département's région), so that
+    /// per-area counts add up to the national count.
+    pub fn compute(communes: &Communes, decl: &Declarations, coverage: &Coverage) -> Tallies {
+        let mut t = Tallies::default();
+        for i in 0..communes.len() as u32 {
+            let (v, p, a) = (
+                coverage.verdicts[i as usize],
+                communes.population[i as usize],
+                communes.area_km2[i as usize],
+            );
+            t.departements
+                .entry(communes.departement(i).to_owned())
+                .or_default()
+                .add_commune(v, p, a);
+            t.regions
+                .entry(communes.region(i).to_owned())
+                .or_default()
+                .add_commune(v, p, a);
+            t.national.add_commune(v, p, a);
+        }
+        for (cpts, terr) in decl.cpts.iter().zip(&coverage.territories) {
+            t.national.add_cpts(cpts.status, terr.size_class);
+            if let Some(dep) = &terr.main_departement {
+                let reg = admin::region_of_departement(dep).unwrap_or("");
+                t.departements
+                    .entry(dep.clone())
+                    .or_default()
+                    .add_cpts(cpts.status, terr.size_class);
+                t.regions
+                    .entry(reg.to_owned())
+                    .or_default()
+                    .add_cpts(cpts.status, terr.size_class);
+            }
+        }
+        t
+    }
+}
+
+/// The tables of an analysis.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    /// One row per commune: `code,name,departement,region,population,area_km2,status,cpts_ids`.
+    pub communes: DataFrame,
+    /// One row per CPTS: `cpts_id,cpts_name,status,communes,population,area_km2,size_class,parts,departements,regions`.
+    pub cpts: DataFrame,
+    /// One row per département (see [`area_columns`] for the columns).
+    pub departements: DataFrame,
+    /// One row per région.
+    pub regions: DataFrame,
+    /// One row: the whole layer.
+    pub national: DataFrame,
+}
+
+fn col<T, V>(name: &str, values: V) -> Column
+where
+    Series: NamedFrom<V, T>,
+    T: ?Sized,
+{
+    Column::from(Series::new(name.into(), values))
+}
+
+fn frame(context: &str, columns: Vec<Column>) -> Result<DataFrame> {
+    let height = columns.first().map_or(0, |c| c.len());
+    DataFrame::new(height, columns).map_err(|source| Error::Table {
+        context: context.to_owned(),
+        source,
+    })
+}
+
+/// The statistics columns shared by the per-area tables, after the key columns:
+/// `communes_total, communes_covered, communes_white, communes_overlap,
+/// population_total, population_covered, population_white, population_overlap,
+/// area_km2_total, area_km2_covered, area_km2_white, area_km2_overlap,
+/// coverage_rate_communes, coverage_rate_population, coverage_rate_area, cpts,
+/// cpts_projet, cpts_valide, cpts_aci_signe, cpts_status_unknown,
+/// cpts_class_1, cpts_class_2, cpts_class_3, cpts_class_4`.
+pub fn area_columns(tallies: &[&Tally]) -> Vec<Column> {
+    let u = |f: &dyn Fn(&Tally) -> u64| tallies.iter().map(|t| f(t)).collect::<Vec<u64>>();
+    let fl = |f: &dyn Fn(&Tally) -> f64| tallies.iter().map(|t| f(t)).collect::<Vec<f64>>();
+    let opt = |f: &dyn Fn(&Tally) -> Option<f64>| {
+        tallies.iter().map(|t| f(t)).collect::<Vec<Option<f64>>>()
+    };
+    let (c, w, o) = (0, 1, 2);
+    vec![
+        col("communes_total", u(&|t| t.communes_total())),
+        col("communes_covered", u(&|t| t.communes[c])),
+        col("communes_white", u(&|t| t.communes[w])),
+        col("communes_overlap", u(&|t| t.communes[o])),
+        col("population_total", u(&|t| t.population_total())),
+        col("population_covered", u(&|t| t.population[c])),
+        col("population_white", u(&|t| t.population[w])),
+        col("population_overlap", u(&|t| t.population[o])),
+        col("area_km2_total", fl(&|t| t.area_km2_total())),
+        col("area_km2_covered", fl(&|t| t.area_km2[c])),
+        col("area_km2_white", fl(&|t| t.area_km2[w])),
+        col("area_km2_overlap", fl(&|t| t.area_km2[o])),
+        col(
+            "coverage_rate_communes",
+            opt(&|t| {
+                rate(
+                    (t.communes[c] + t.communes[o]) as f64,
+                    t.communes_total() as f64,
+                )
+            }),
+        ),
+        col(
+            "coverage_rate_population",
+            opt(&|t| {
+                rate(
+                    (t.population[c] + t.population[o]) as f64,
+                    t.population_total() as f64,
+                )
+            }),
+        ),
+        col(
+            "coverage_rate_area",
+            opt(&|t| rate(t.area_km2[c] + t.area_km2[o], t.area_km2_total())),
+        ),
+        col("cpts", u(&|t| t.cpts())),
+        col("cpts_projet", u(&|t| t.cpts_by_status[0])),
+        col("cpts_valide", u(&|t| t.cpts_by_status[1])),
+        col("cpts_aci_signe", u(&|t| t.cpts_by_status[2])),
+        col("cpts_status_unknown", u(&|t| t.cpts_by_status[3])),
+        col("cpts_class_1", u(&|t| t.cpts_by_class[0])),
+        col("cpts_class_2", u(&|t| t.cpts_by_class[1])),
+        col("cpts_class_3", u(&|t| t.cpts_by_class[2])),
+        col("cpts_class_4", u(&|t| t.cpts_by_class[3])),
+    ]
+}
+
+impl Stats {
+    /// Builds every table.
+    ///
+    /// # Errors
+    /// [`Error::Table`] if polars refuses a column (it should not: all columns of a
+    /// table have one length by construction).
+    pub fn compute(
+        communes: &Communes,
+        decl: &Declarations,
+        coverage: &Coverage,
+        tallies: &Tallies,
+    ) -> Result<Stats> {
+        let n = communes.len() as u32;
+        let cs = &communes.layer.communes;
+        let ids = |list: &[u32]| {
+            list.iter()
+                .map(|&k| decl.cpts[k as usize].id.as_str())
+                .collect::<Vec<_>>()
+                .join("|")
+        };
+        let communes_df = frame(
+            "communes table",
+            vec![
+                col(
+                    "code",
+                    cs.iter().map(|c| c.code.as_str()).collect::<Vec<_>>(),
+                ),
+                col(
+                    "name",
+                    cs.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+                ),
+                col(
+                    "departement",
+                    (0..n).map(|i| communes.departement(i)).collect::<Vec<_>>(),
+                ),
+                col(
+                    "region",
+                    (0..n).map(|i| communes.region(i)).collect::<Vec<_>>(),
+                ),
+                col("population", communes.population.clone()),
+                col("area_km2", communes.area_km2.clone()),
+                col(
+                    "status",
+                    coverage
+                        .verdicts
+                        .iter()
+                        .map(|v| v.as_str())
+                        .collect::<Vec<_>>(),
+                ),
+                col(
+                    "cpts_ids",
+                    coverage
+                        .claimants
+                        .iter()
+                        .map(|c| ids(c))
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+        )?;
+        let terr = &coverage.territories;
+        let cpts_df = frame(
+            "cpts table",
+            vec![
+                col(
+                    "cpts_id",
+                    decl.cpts.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+                ),
+                col(
+                    "cpts_name",
+                    decl.cpts
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>(),
+                ),
+                col(
+                    "status",
+                    decl.cpts
+                        .iter()
+                        .map(|c| c.status.map_or("", |s| s.as_str()))
+                        .collect::<Vec<_>>(),
+                ),
+                col(
+                    "communes",
+                    terr.iter()
+                        .map(|t| t.members.len() as u64)
+                        .collect::<Vec<_>>(),
+                ),
+                col(
+                    "population",
+                    terr.iter().map(|t| t.population).collect::<Vec<_>>(),
+                ),
+                col(
+                    "area_km2",
+                    terr.iter().map(|t| t.area_km2).collect::<Vec<_>>(),
+                ),
+                col(
+                    "size_class",
+                    terr.iter().map(|t| t.size_class as u32).collect::<Vec<_>>(),
+                ),
+                col(
+                    "parts",
+                    terr.iter()
+                        .map(|t| t.parts.len() as u64)
+                        .collect::<Vec<_>>(),
+                ),
+                col(
+                    "departements",
+                    terr.iter()
+                        .map(|t| t.departements.join("|"))
+                        .collect::<Vec<_>>(),
+                ),
+                col(
+                    "regions",
+                    terr.iter().map(|t| t.regions.join("|")).collect::<Vec<_>>(),
+                ),
+            ],
+        )?;
+        let deps: Vec<(&String, &Tally)> = tallies.departements.iter().collect();
+        let mut dep_cols = vec![
+            col(
+                "departement",
+                deps.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            ),
+            col(
+                "departement_nom",
+                deps.iter()
+                    .map(|(k, _)| admin::departement_name(k).unwrap_or(""))
+                    .collect::<Vec<_>>(),
+            ),
+            col(
+                "region",
+                deps.iter()
+                    .map(|(k, _)| admin::region_of_departement(k).unwrap_or(""))
+                    .collect::<Vec<_>>(),
+            ),
+        ];
+        dep_cols.extend(area_columns(
+            &deps.iter().map(|(_, t)| *t).collect::<Vec<_>>(),
+        ));
+        let regs: Vec<(&String, &Tally)> = tallies.regions.iter().collect();
+        let mut reg_cols = vec![
+            col(
+                "region",
+                regs.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            ),
+            col(
+                "region_nom",
+                regs.iter()
+                    .map(|(k, _)| admin::region_name(k).unwrap_or(""))
+                    .collect::<Vec<_>>(),
+            ),
+        ];
+        reg_cols.extend(area_columns(
+            &regs.iter().map(|(_, t)| *t).collect::<Vec<_>>(),
+        ));
+        Ok(Stats {
+            communes: communes_df,
+            cpts: cpts_df,
+            departements: frame("departements table", dep_cols)?,
+            regions: frame("regions table", reg_cols)?,
+            national: frame("national table", area_columns(&[&tallies.national]))?,
+        })
+    }
+}
+
+/// The national figures written to `summary.json` and printed by the CLI.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Communes in the layer.
+    pub communes_total: u64,
+    /// Communes claimed by exactly one CPTS.
+    pub communes_covered: u64,
+    /// Communes claimed by none (zone blanche).
+    pub communes_white: u64,
+    /// Communes claimed by two or more (chevauchement).
+    pub communes_overlap: u64,
+    /// Connected clusters of white communes.
+    pub white_zone_clusters: u64,
+    /// Population of the layer.
+    pub population_total: u64,
+    /// Population of covered communes.
+    pub population_covered: u64,
+    /// Population of white communes.
+    pub population_white: u64,
+    /// Population of overlapped communes.
+    pub population_overlap: u64,
+    /// Area of the layer, km² (WGS84 ellipsoid).
+    pub area_km2_total: f64,
+    /// Area of covered communes, km².
+    pub area_km2_covered: f64,
+    /// Area of white communes, km².
+    pub area_km2_white: f64,
+    /// Area of overlapped communes, km².
+    pub area_km2_overlap: f64,
+    /// Share of the population claimed by at least one CPTS (`null` if no population).
+    pub coverage_rate_population: Option<f64>,
+    /// Number of CPTS declared.
+    pub cpts_count: u64,
+    /// CPTS by status: `projet`, `valide`, `aci_signe`, `unknown`.
+    pub cpts_by_status: BTreeMap<String, u64>,
+    /// CPTS by ACI size class `"1"`–`"4"`.
+    pub cpts_by_size_class: BTreeMap<String, u64>,
+    /// CPTS whose territory has more than one part.
+    pub cpts_non_contiguous: u64,
+    /// Where the inputs came from.
+    pub inputs: BTreeMap<String, String>,
+    /// Every finding about the inputs.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Summary {
+    /// Builds the summary from the national tally.
+    pub fn new(
+        national: &Tally,
+        coverage: &Coverage,
+        inputs: BTreeMap<String, String>,
+        diagnostics: Vec<Diagnostic>,
+    ) -> Summary {
+        let t = national;
+        let round = |x: f64| (x * 1e6).round() / 1e6;
+        let status_keys = ["projet", "valide", "aci_signe", "unknown"];
+        Summary {
+            communes_total: t.communes_total(),
+            communes_covered: t.communes[0],
+            communes_white: t.communes[1],
+            communes_overlap: t.communes[2],
+            white_zone_clusters: coverage.white_zones.len() as u64,
+            population_total: t.population_total(),
+            population_covered: t.population[0],
+            population_white: t.population[1],
+            population_overlap: t.population[2],
+            area_km2_total: round(t.area_km2_total()),
+            area_km2_covered: round(t.area_km2[0]),
+            area_km2_white: round(t.area_km2[1]),
+            area_km2_overlap: round(t.area_km2[2]),
+            coverage_rate_population: rate(
+                (t.population[0] + t.population[2]) as f64,
+                t.population_total() as f64,
+            )
+            .map(|r| (r * 1e6).round() / 1e6),
+            cpts_count: t.cpts(),
+            cpts_by_status: status_keys
+                .iter()
+                .zip(t.cpts_by_status)
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            cpts_by_size_class: (1..=4)
+                .zip(t.cpts_by_class)
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            cpts_non_contiguous: coverage
+                .territories
+                .iter()
+                .filter(|t| t.parts.len() > 1)
+                .count() as u64,
+            inputs,
+            diagnostics,
+        }
+    }
+
+    /// True when the one-CPTS-per-territory rule holds (no white, no overlap).
+    pub fn rule_holds(&self) -> bool {
+        self.communes_white == 0 && self.communes_overlap == 0
+    }
+}
