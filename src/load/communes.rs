@@ -317,10 +317,8 @@ impl<'de> Visitor<'de> for PropsSeed<'_> {
                 Some((&mut code, r))
             } else if let Some(r) = rank(&self.ctx.name) {
                 Some((&mut name, r))
-            } else if let Some(r) = rank(&self.ctx.population) {
-                Some((&mut pop, r))
             } else {
-                None
+                rank(&self.ctx.population).map(|r| (&mut pop, r))
             };
             match slot {
                 Some((slot, r)) => {
@@ -654,7 +652,7 @@ fn geometry(
             }
             if ring.len() < 4 {
                 return Err(format!(
-                    "{at}: ring has {} points, 4 needed (a closed triangle)",
+                    "{at} has {} points, 4 needed (a closed triangle)",
                     ring.len()
                 ));
             }

@@ -127,7 +127,6 @@ pub fn load_declarations(source: &Source) -> Result<Declarations> {
         names: BTreeMap<String, usize>,
         statuses: BTreeMap<Status, usize>,
         claims: BTreeMap<String, u64>,
-        first_line: u64,
     }
     let mut by_id: HashMap<String, Acc> = HashMap::new();
     let mut duplicates: Vec<(String, String, u64)> = Vec::new();
@@ -156,7 +155,6 @@ pub fn load_declarations(source: &Source) -> Result<Declarations> {
             names: BTreeMap::new(),
             statuses: BTreeMap::new(),
             claims: BTreeMap::new(),
-            first_line: line,
         });
         *acc.names.entry(get(c_name).to_owned()).or_default() += 1;
         if let Some(raw) = c_status.map(get).filter(|s| !s.is_empty()) {
@@ -210,7 +208,6 @@ pub fn load_declarations(source: &Source) -> Result<Declarations> {
                 .cpts(&id),
             );
         }
-        let _ = acc.first_line;
         cpts.push(Cpts {
             id,
             name: pick_name,

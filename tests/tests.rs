@@ -1,0 +1,798 @@
+//! maillage's integration tests: one binary, grouped by what they protect.
+//!
+//! Expected figures on real data come from `fixtures/paca/expected.json`, computed
+//! by `fixtures/oracle_paca.py` with shapely and pyproj (geographiclib), never by
+//! maillage's own code.
+
+mod util;
+
+use std::collections::BTreeMap;
+
+use geo::{Area, GeodesicArea, MultiPolygon};
+use maillage::{Analysis, DiagnosticKind, Error, Inputs, Source, Verdict};
+use util::*;
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * b.abs().max(1e-12)
+}
+
+// ---------------------------------------------------------------- PACA vs oracle
+
+#[test]
+fn paca_counts_and_populations_match_the_oracle_exactly() {
+    let a = Analysis::run(&paca_inputs()).unwrap();
+    let (s, e) = (&a.summary, paca_expected());
+    for key in [
+        "communes_total",
+        "communes_covered",
+        "communes_white",
+        "communes_overlap",
+        "population_total",
+        "population_covered",
+        "population_white",
+        "population_overlap",
+    ] {
+        let ours = serde_json::to_value(s).unwrap()[key].as_u64().unwrap();
+        assert_eq!(ours, e[key].as_u64().unwrap(), "{key}");
+    }
+    assert_eq!(s.cpts_count as usize, e["cpts"].as_object().unwrap().len());
+}
+
+#[test]
+fn paca_areas_match_geographiclib() {
+    let a = Analysis::run(&paca_inputs()).unwrap();
+    let e = paca_expected();
+    // geodesic polygon areas from pyproj: each commune within 5e-5, and the total
+    // within 1e-8 (the edge-shape difference cancels between neighbours sharing it)
+    assert!(close(
+        a.summary.area_km2_total,
+        e["area_km2_total"].as_f64().unwrap(),
+        1e-8
+    ));
+    assert!(close(
+        a.summary.area_km2_white,
+        e["area_km2_white"].as_f64().unwrap(),
+        5e-5
+    ));
+    assert!(close(
+        a.summary.area_km2_overlap,
+        e["area_km2_overlap"].as_f64().unwrap(),
+        5e-5
+    ));
+    for (i, c) in a.communes.layer.communes.iter().enumerate() {
+        let exp = e["communes_area_km2"][&c.code].as_f64().unwrap();
+        assert!(
+            close(a.communes.area_km2[i], exp, 5e-5),
+            "{}: {} vs {exp}",
+            c.code,
+            a.communes.area_km2[i]
+        );
+        // and geo's own geodesic area (geographiclib in Rust) agrees too
+        let geo_km2 = c.geometry.geodesic_area_unsigned() / 1e6;
+        assert!(close(a.communes.area_km2[i], geo_km2, 5e-5), "{}", c.code);
+    }
+}
+
+#[test]
+fn paca_adjacency_white_zones_and_territories_match_the_oracle() {
+    let a = Analysis::run(&paca_inputs()).unwrap();
+    let e = paca_expected();
+    assert_eq!(
+        a.adjacency.pair_count() as u64,
+        e["adjacent_pairs"].as_u64().unwrap()
+    );
+
+    let clusters: Vec<Vec<String>> = a
+        .coverage
+        .white_zones
+        .iter()
+        .map(|z| {
+            z.members
+                .iter()
+                .map(|&i| a.communes.get(i).code.clone())
+                .collect()
+        })
+        .collect();
+    let expected: Vec<Vec<String>> = e["white_zone_clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|z| serde_json::from_value(z["codes"].clone()).unwrap())
+        .collect();
+    assert_eq!(clusters, expected);
+    assert_eq!(a.summary.white_zone_clusters as usize, expected.len());
+
+    for (c, t) in a.declarations.cpts.iter().zip(&a.coverage.territories) {
+        let x = &e["cpts"][&c.id];
+        assert_eq!(
+            t.members.len() as u64,
+            x["communes"].as_u64().unwrap(),
+            "{}",
+            c.id
+        );
+        assert_eq!(t.population, x["population"].as_u64().unwrap(), "{}", c.id);
+        assert_eq!(
+            t.size_class as u64,
+            x["size_class"].as_u64().unwrap(),
+            "{}",
+            c.id
+        );
+        assert_eq!(
+            t.parts.len() as u64,
+            x["parts"].as_u64().unwrap(),
+            "{}",
+            c.id
+        );
+        let deps: Vec<String> = serde_json::from_value(x["departements"].clone()).unwrap();
+        assert_eq!(t.departements, deps, "{}", c.id);
+        assert!(
+            close(t.area_km2, x["area_km2"].as_f64().unwrap(), 5e-5),
+            "{}",
+            c.id
+        );
+    }
+    for (code, ids) in e["overlaps"].as_object().unwrap() {
+        let i = a.communes.index_of(code).unwrap();
+        let ours: Vec<&str> = a.coverage.claimants[i as usize]
+            .iter()
+            .map(|&k| a.declarations.cpts[k as usize].id.as_str())
+            .collect();
+        let ids: Vec<&str> = ids
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(ours, ids, "{code}");
+        assert_eq!(a.verdict(code), Some(Verdict::Overlap));
+    }
+}
+
+#[test]
+fn paca_tables_add_up_to_the_national_summary() {
+    let a = Analysis::run(&paca_inputs()).unwrap();
+    let stats = a.stats().unwrap();
+    let sum = |df: &polars::prelude::DataFrame, col: &str| -> u64 {
+        df.column(col)
+            .unwrap()
+            .as_materialized_series()
+            .u64()
+            .unwrap()
+            .into_no_null_iter()
+            .sum()
+    };
+    for col in [
+        "communes_total",
+        "communes_white",
+        "population_white",
+        "population_overlap",
+        "cpts",
+        "cpts_class_3",
+    ] {
+        let national = sum(&stats.national, col);
+        assert_eq!(
+            sum(&stats.departements, col),
+            national,
+            "{col} over départements"
+        );
+        assert_eq!(sum(&stats.regions, col), national, "{col} over régions");
+    }
+    assert_eq!(stats.departements.height(), 6, "PACA has six départements");
+    assert_eq!(stats.communes.height(), 947);
+    assert_eq!(stats.cpts.height() as u64, a.summary.cpts_count);
+}
+
+// ------------------------------------------------------- rules on hand-made shapes
+
+#[test]
+fn a_commune_claimed_twice_is_an_overlap_and_breaks_the_rule() {
+    let layer = collection(&[
+        square("01001", 5.0, 45.0, 0.1),
+        square("01002", 5.1, 45.0, 0.1),
+    ]);
+    let csv = "cpts_id,cpts_name,commune_code,status\nA,Alpha,01001,projet\nA,Alpha,01002,projet\nB,Beta,01002,valide\n";
+    let a = analyse(&layer, csv).unwrap();
+    assert_eq!(a.verdict("01001"), Some(Verdict::Covered));
+    assert_eq!(a.verdict("01002"), Some(Verdict::Overlap));
+    assert_eq!(a.summary.communes_overlap, 1);
+    assert_eq!(a.summary.population_overlap, 1000);
+    assert!(!a.summary.rule_holds());
+}
+
+#[test]
+fn a_territory_split_in_two_is_non_contiguous() {
+    // three squares in a row; the CPTS declares both ends, not the middle
+    let layer = collection(&[
+        square("01001", 5.0, 45.0, 0.1),
+        square("01002", 5.1, 45.0, 0.1),
+        square("01003", 5.2, 45.0, 0.1),
+    ]);
+    let a = analyse(
+        &layer,
+        "cpts_id,cpts_name,commune_code\nA,Alpha,01001\nA,Alpha,01003\n",
+    )
+    .unwrap();
+    assert_eq!(a.coverage.territories[0].parts.len(), 2);
+    assert_eq!(a.summary.cpts_non_contiguous, 1);
+    assert!(a
+        .summary
+        .diagnostics
+        .iter()
+        .any(|d| d.kind == DiagnosticKind::NonContiguous && d.cpts_id.as_deref() == Some("A")));
+    assert_eq!(a.verdict("01002"), Some(Verdict::White));
+}
+
+#[test]
+fn white_communes_touching_at_a_corner_are_two_zones_and_sharing_an_edge_one() {
+    // 2×2 grid: white on one diagonal (corner contact), covered on the other
+    let grid = collection(&[
+        square("01001", 5.0, 45.0, 0.1),
+        square("01002", 5.1, 45.0, 0.1),
+        square("01003", 5.0, 45.1, 0.1),
+        square("01004", 5.1, 45.1, 0.1),
+    ]);
+    let a = analyse(
+        &grid,
+        "cpts_id,cpts_name,commune_code\nA,Alpha,01002\nA,Alpha,01003\n",
+    )
+    .unwrap();
+    assert_eq!(a.summary.communes_white, 2);
+    assert_eq!(
+        a.summary.white_zone_clusters, 2,
+        "a single common point does not join zones"
+    );
+    let b = analyse(
+        &grid,
+        "cpts_id,cpts_name,commune_code\nA,Alpha,01003\nA,Alpha,01004\n",
+    )
+    .unwrap();
+    assert_eq!(
+        b.summary.white_zone_clusters, 1,
+        "01001 and 01002 share an edge"
+    );
+    assert_eq!(b.coverage.white_zones[0].members.len(), 2);
+}
+
+#[test]
+fn clockwise_and_counter_clockwise_layers_give_the_same_areas_and_outlines() {
+    let ccw = collection(&[
+        square("01001", 5.0, 45.0, 0.1),
+        square("01002", 5.1, 45.0, 0.1),
+    ]);
+    // the same squares with every ring reversed (as in the shared 2018 layer)
+    let cw = ccw.replace(
+        "[[[5,45],[5.1,45],[5.1,45.1],[5,45.1],[5,45]]]",
+        "[[[5,45],[5,45.1],[5.1,45.1],[5.1,45],[5,45]]]",
+    );
+    assert_ne!(cw, ccw);
+    let csv = "cpts_id,cpts_name,commune_code\nA,Alpha,01001\nA,Alpha,01002\n";
+    let (a, b) = (analyse(&ccw, csv).unwrap(), analyse(&cw, csv).unwrap());
+    assert!(a.summary.area_km2_total > 150.0);
+    assert_eq!(a.summary.area_km2_total, b.summary.area_km2_total);
+    assert_eq!(a.adjacency, b.adjacency);
+}
+
+#[test]
+fn full_coverage_holds_the_rule() {
+    let layer = collection(&[
+        square("01001", 5.0, 45.0, 0.1),
+        square("01002", 5.1, 45.0, 0.1),
+    ]);
+    let a = analyse(
+        &layer,
+        "cpts_id,cpts_name,commune_code\nA,Alpha,01001\nB,Beta,01002\n",
+    )
+    .unwrap();
+    assert!(a.summary.rule_holds());
+    assert_eq!(a.summary.white_zone_clusters, 0);
+}
+
+// ------------------------------------------------------------- declarations
+
+#[test]
+fn declaration_oddities_are_reported_and_never_counted_twice() {
+    let layer = collection(&[
+        square("01001", 5.0, 45.0, 0.1),
+        square("01002", 5.1, 45.0, 0.1),
+    ]);
+    let csv = "cpts_id,cpts_name,commune_code,status\n\
+               A,Alpha,01001,aci_signe\n\
+               A,Alpha,01001,aci_signe\n\
+               A,Alfa,01002,valide\n\
+               A,Alpha,99999,aci_signe\n\
+               B,Beta,,projet\n\
+               C,Gamma,88888,signé\n\
+               ,Nobody,01002,projet\n\n";
+    let a = analyse(&layer, csv).unwrap();
+    let kinds: Vec<DiagnosticKind> = a.summary.diagnostics.iter().map(|d| d.kind).collect();
+    for k in [
+        DiagnosticKind::DuplicateRow,
+        DiagnosticKind::ConflictingName,
+        DiagnosticKind::ConflictingStatus,
+        DiagnosticKind::UnknownCode,
+        DiagnosticKind::EmptyCpts,
+        DiagnosticKind::UnknownStatus,
+        DiagnosticKind::MissingCptsId,
+    ] {
+        assert!(kinds.contains(&k), "{k:?} missing from {kinds:?}");
+    }
+    // the duplicate counts once: 01001 is covered, not overlapped
+    assert_eq!(a.verdict("01001"), Some(Verdict::Covered));
+    assert_eq!(
+        a.verdict("01002"),
+        Some(Verdict::Covered),
+        "the row without id is ignored"
+    );
+    // the most frequent name and status win
+    let alpha = &a.declarations.cpts[0];
+    assert_eq!(
+        (alpha.name.as_str(), alpha.status),
+        ("Alpha", Some(maillage::Status::AciSigne))
+    );
+    let unknown = a
+        .summary
+        .diagnostics
+        .iter()
+        .find(|d| d.kind == DiagnosticKind::UnknownCode && d.cpts_id.as_deref() == Some("A"))
+        .unwrap();
+    assert_eq!(unknown.codes, vec!["99999"]);
+    assert_eq!(
+        unknown.lines,
+        vec![5],
+        "line numbers count the header as line 1"
+    );
+    let status = a
+        .summary
+        .diagnostics
+        .iter()
+        .find(|d| d.kind == DiagnosticKind::UnknownStatus)
+        .unwrap();
+    assert!(
+        status.message.contains("\"signé\"") && status.lines == vec![7],
+        "{}",
+        status.message
+    );
+    // A: aci_signe (3 rows to 1), B: projet, C: unknown ("signé" is not a status)
+    assert_eq!(a.summary.cpts_by_status["unknown"], 1);
+    assert_eq!(a.summary.cpts_by_status["aci_signe"], 1);
+    assert!(
+        !kinds.contains(&DiagnosticKind::NoPopulation),
+        "the layer has a population property"
+    );
+}
+
+#[test]
+fn population_table_overrides_the_layer_and_reports_gaps() {
+    let layer = collection(&[
+        square("01001", 5.0, 45.0, 0.1),
+        square("01002", 5.1, 45.0, 0.1),
+    ]);
+    let mut inputs = inputs(&layer, "cpts_id,cpts_name,commune_code\nA,Alpha,01001\n");
+    let a = Analysis::run(&inputs).unwrap();
+    assert_eq!(
+        a.summary.population_total, 2000,
+        "from the layer's population property"
+    );
+    inputs.population = Some(
+        Source::from_bytes(
+            "pop.csv",
+            b"code,population\n01001,50000\n75056,2100000\n".to_vec(),
+        )
+        .unwrap(),
+    );
+    let b = Analysis::run(&inputs).unwrap();
+    assert_eq!(b.summary.population_total, 50000);
+    assert_eq!(b.coverage.territories[0].size_class, 2);
+    let kinds: Vec<_> = b.summary.diagnostics.iter().map(|d| d.kind).collect();
+    assert!(
+        kinds.contains(&DiagnosticKind::MissingPopulation)
+            && kinds.contains(&DiagnosticKind::UnusedPopulation),
+        "{kinds:?}"
+    );
+}
+
+// --------------------------------------------------------------- bad input
+
+fn load_error(geojson: &str) -> String {
+    match analyse(geojson, "cpts_id,cpts_name,commune_code\nA,Alpha,01001\n") {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("accepted: {geojson}"),
+    }
+}
+
+#[test]
+fn malformed_json_names_the_file_and_position() {
+    let msg = load_error(r#"{"type":"FeatureCollection","features":[{"type":"Feature",]}"#);
+    assert!(
+        msg.starts_with("communes.geojson:") && msg.contains("line 1 column"),
+        "{msg}"
+    );
+    let msg = load_error(r#"{"type":"Topology","objects":{}}"#);
+    assert!(msg.contains("Topology"), "{msg}");
+}
+
+#[test]
+fn nan_coordinates_are_rejected_with_the_feature_index() {
+    let good = square("01001", 5.0, 45.0, 0.1);
+    let bad = square("01002", 5.1, 45.0, 0.1).replace("[5.1,45]", "[NaN,45]");
+    let msg = load_error(&collection(&[good, bad]));
+    assert!(msg.contains("feature 1") && msg.contains("line 1"), "{msg}");
+}
+
+#[test]
+fn every_unusable_feature_is_listed() {
+    let ok = square("01001", 5.0, 45.0, 0.1);
+    let no_geometry =
+        r#"{"type":"Feature","properties":{"code":"01002"},"geometry":null}"#.to_owned();
+    let no_code = square("01003", 5.2, 45.0, 0.1).replace(r#""code":"01003","#, "");
+    let duplicate = square("01001", 5.3, 45.0, 0.1);
+    let short_ring = r#"{"type":"Feature","properties":{"code":"01005"},"geometry":{"type":"Polygon","coordinates":[[[5,45],[5.1,45],[5,45]]]}}"#.to_owned();
+    let point = r#"{"type":"Feature","properties":{"code":"01006"},"geometry":{"type":"Point","coordinates":[5,45]}}"#.to_owned();
+    let lambert = square("01007", 700000.0, 6600000.0, 1000.0);
+    let msg = load_error(&collection(&[
+        ok,
+        no_geometry,
+        no_code,
+        duplicate,
+        short_ring,
+        point,
+        lambert,
+    ]));
+    for needle in [
+        "6 unusable feature(s)",
+        "feature 1 (01002): no geometry",
+        "feature 2: no code property",
+        "feature 3 (01001): code 01001 repeats feature 0",
+        "feature 4 (01005): ring 0 has 3 points, 4 needed",
+        "feature 5 (01006): geometry is a Point",
+        "feature 6 (01007): ring 0: coordinate (700000, 6600000) is not longitude/latitude",
+    ] {
+        assert!(msg.contains(needle), "missing {needle:?} in:\n{msg}");
+    }
+}
+
+#[test]
+fn an_unclosed_ring_is_closed_and_reported() {
+    let open = square("01001", 5.0, 45.0, 0.1).replace(",[5,45]]]", "]]");
+    assert!(!open.contains(",[5,45]]]"));
+    let a = analyse(
+        &collection(&[open]),
+        "cpts_id,cpts_name,commune_code\nA,Alpha,01001\n",
+    )
+    .unwrap();
+    assert!(
+        a.summary
+            .diagnostics
+            .iter()
+            .any(|d| d.kind == DiagnosticKind::RepairedRing
+                && d.message.contains("feature 0 (01001)"))
+    );
+    let closed = analyse(
+        &collection(&[square("01001", 5.0, 45.0, 0.1)]),
+        "cpts_id,cpts_name,commune_code\nA,Alpha,01001\n",
+    )
+    .unwrap();
+    assert_eq!(a.summary.area_km2_total, closed.summary.area_km2_total);
+}
+
+#[test]
+fn bad_csv_names_the_file_and_line() {
+    let layer = collection(&[square("01001", 5.0, 45.0, 0.1)]);
+    let e = analyse(&layer, "id,name,code\nA,Alpha,01001\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("declarations.csv: line 1: header must name cpts_id"),
+        "{e}"
+    );
+    let e = analyse(
+        &layer,
+        "cpts_id,cpts_name,commune_code\nA,Alpha,01001\nB,Beta\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("declarations.csv: line 3:"), "{e}");
+    let bad_utf8 = b"cpts_id,cpts_name,commune_code\nA,R\xe9gion,01001\n".to_vec();
+    let mut i = inputs(&layer, "");
+    i.cpts = Source::from_bytes("latin1.csv", bad_utf8).unwrap();
+    let e = Analysis::run(&i).unwrap_err().to_string();
+    assert!(
+        e.starts_with("latin1.csv: line 2:") && e.contains("UTF-8"),
+        "{e}"
+    );
+    let mut i = inputs(&layer, "cpts_id,cpts_name,commune_code\nA,Alpha,01001\n");
+    i.population =
+        Some(Source::from_bytes("pop.csv", b"code,population\n01001,12k\n".to_vec()).unwrap());
+    let e = Analysis::run(&i).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "pop.csv: line 2: population \"12k\" of 01001 is not a whole number ≥ 0"
+    );
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error_with_exit_status_2() {
+    let dir = Dir::new();
+    let o = maillage(
+        dir.path(),
+        &[
+            "analyze",
+            "--communes",
+            "nope.geojson",
+            "--cpts",
+            "nope.csv",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("nope.geojson: No such file"),
+        "{}",
+        stderr(&o)
+    );
+    let o = maillage(dir.path(), &["analyze", "--communes", "nope.geojson"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "--communes without --cpts is bad usage"
+    );
+    assert!(
+        !dir.path().join("maillage-out").exists(),
+        "nothing written on error"
+    );
+}
+
+#[test]
+fn gzip_is_detected_by_content_and_corrupt_gzip_is_an_error() {
+    let e =
+        Source::from_bytes("x.gz", vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]).unwrap_err();
+    assert!(
+        matches!(e, Error::Io { .. }) && e.to_string().starts_with("x.gz:"),
+        "{e}"
+    );
+    let plain = std::fs::read(fixture("paca/declarations.csv")).unwrap();
+    assert_eq!(
+        Source::from_bytes("d.csv", plain.clone()).unwrap().bytes,
+        plain
+    );
+}
+
+// -------------------------------------------------------------------- CLI
+
+#[test]
+fn demo_run_writes_every_output_as_valid_rfc7946() {
+    let dir = Dir::new();
+    let o = maillage(dir.path(), &["analyze", "--format", "both"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("zone blanche") && stdout.contains("wrote 12 files"),
+        "{stdout}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&dir.read("maillage-out/summary.json")).unwrap();
+    let e = paca_expected();
+    assert_eq!(summary["communes_white"], e["communes_white"]);
+    for key in [
+        "communes.parquet",
+        "cpts.parquet",
+        "departements.parquet",
+        "regions.parquet",
+    ] {
+        let bytes = std::fs::read(dir.path().join("maillage-out").join(key)).unwrap();
+        assert!(
+            bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"),
+            "{key}"
+        );
+    }
+    let header = dir
+        .read("maillage-out/communes.csv")
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        header,
+        "code,name,departement,region,population,area_km2,status,cpts_ids"
+    );
+    let header = dir
+        .read("maillage-out/cpts.csv")
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(header, "cpts_id,cpts_name,status,communes,population,area_km2,size_class,parts,departements,regions");
+
+    let layers: BTreeMap<&str, usize> = [
+        (
+            "territories",
+            summary["cpts_count"].as_u64().unwrap() as usize,
+        ),
+        (
+            "white_zones",
+            summary["white_zone_clusters"].as_u64().unwrap() as usize,
+        ),
+        (
+            "overlaps",
+            summary["communes_overlap"].as_u64().unwrap() as usize,
+        ),
+    ]
+    .into();
+    for (name, count) in layers {
+        let text = dir.read(&format!("maillage-out/{name}.geojson"));
+        let fc: geojson::FeatureCollection = text.parse().unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(fc.features.len(), count, "{name}");
+        for f in &fc.features {
+            let props = f.properties.as_ref().unwrap();
+            let g: geo::Geometry<f64> = f.geometry.clone().unwrap().try_into().unwrap();
+            let m: MultiPolygon<f64> = match g {
+                geo::Geometry::Polygon(p) => MultiPolygon::new(vec![p]),
+                geo::Geometry::MultiPolygon(m) => m,
+                other => panic!("{name}: {other:?}"),
+            };
+            for p in &m.0 {
+                assert!(
+                    p.exterior().signed_area_ccw() > 0.0,
+                    "{name}: exterior not counter-clockwise"
+                );
+                for h in p.interiors() {
+                    assert!(h.signed_area_ccw() < 0.0, "{name}: hole not clockwise");
+                }
+            }
+            // a dissolved outline has the area of its communes: no sliver, no lost part
+            let dissolved = maillage::area::multi_polygon_km2(&m);
+            let declared = props["area_km2"].as_f64().unwrap();
+            assert!(
+                close(dissolved, declared, 1e-6),
+                "{name} {props:?}: {dissolved} vs {declared}"
+            );
+        }
+    }
+}
+
+trait SignedCcw {
+    fn signed_area_ccw(&self) -> f64;
+}
+impl SignedCcw for geo::LineString<f64> {
+    fn signed_area_ccw(&self) -> f64 {
+        geo::Polygon::new(self.clone(), vec![]).signed_area()
+    }
+}
+
+#[test]
+fn check_exits_1_when_the_rule_is_broken_and_0_when_it_holds() {
+    let dir = Dir::new();
+    let o = maillage(dir.path(), &["check", "--quiet"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the demo has zones blanches: {}",
+        stderr(&o)
+    );
+    assert!(
+        !dir.path().join("maillage-out").exists(),
+        "check writes files only with --out"
+    );
+
+    // one CPTS per département of PACA: every commune covered exactly once
+    let e = paca_expected();
+    let mut csv = String::from("cpts_id,cpts_name,commune_code,status\n");
+    for code in e["communes_area_km2"].as_object().unwrap().keys() {
+        csv.push_str(&format!(
+            "D{0},CPTS {0},{code},aci_signe\n",
+            maillage::admin::departement_of(code)
+        ));
+    }
+    let decl = dir.write("full.csv", csv);
+    let communes = fixture("paca/communes.geojson.gz");
+    let o = maillage(
+        dir.path(),
+        &[
+            "check",
+            "--communes",
+            communes.to_str().unwrap(),
+            "--cpts",
+            decl.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("rule: holds"));
+}
+
+#[test]
+fn output_is_byte_identical_whatever_the_threads_and_the_row_order() {
+    let (a, b) = (Dir::new(), Dir::new());
+    let raw = Source::from_path(fixture("paca/communes.geojson.gz"))
+        .unwrap()
+        .bytes;
+    let mut layer: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    a.write("communes.geojson", serde_json::to_vec(&layer).unwrap());
+    let features = layer["features"].as_array_mut().unwrap();
+    shuffle(features, 7);
+    b.write("communes.geojson", serde_json::to_vec(&layer).unwrap());
+    let decl = std::fs::read_to_string(fixture("paca/declarations.csv")).unwrap();
+    a.write("decl.csv", &decl);
+    let mut rows: Vec<&str> = decl.lines().skip(1).collect();
+    shuffle(&mut rows, 11);
+    b.write(
+        "decl.csv",
+        format!(
+            "cpts_id,cpts_name,commune_code,status\n{}\n",
+            rows.join("\n")
+        ),
+    );
+    let pop = std::fs::read_to_string(fixture("paca/population.csv")).unwrap();
+    a.write("pop.csv", &pop);
+    b.write("pop.csv", &pop);
+    let args = [
+        "analyze",
+        "--communes",
+        "communes.geojson",
+        "--cpts",
+        "decl.csv",
+        "--population",
+        "pop.csv",
+        "--out",
+        "out",
+        "--quiet",
+        "--format",
+        "both",
+    ];
+    for (dir, threads) in [(&a, "1"), (&b, "2")] {
+        let mut v = args.to_vec();
+        v.extend(["--threads", threads]);
+        let o = maillage(dir.path(), &v);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let names: Vec<String> = std::fs::read_dir(a.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 12);
+    for name in names {
+        let (x, y) = (
+            std::fs::read(a.path().join("out").join(&name)).unwrap(),
+            std::fs::read(b.path().join("out").join(&name)).unwrap(),
+        );
+        assert!(
+            x == y,
+            "{name} differs between 1 thread / file order and 2 threads / shuffled rows"
+        );
+    }
+}
+
+#[test]
+fn a_failed_write_leaves_no_partial_file() {
+    let dir = Dir::new();
+    std::fs::create_dir_all(dir.path().join("out/regions.csv")).unwrap();
+    let o = maillage(dir.path(), &["analyze", "--out", "out", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("regions.csv"), "{}", stderr(&o));
+    for entry in std::fs::read_dir(dir.path().join("out")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(!name.ends_with(".tmp"), "temporary file left: {name}");
+        if name.ends_with(".csv") && name != "regions.csv" {
+            let text = dir.read(&format!("out/{name}"));
+            assert!(
+                text.ends_with('\n') && text.lines().count() > 1,
+                "{name} is partial"
+            );
+        }
+    }
+    // an --out that is a file cannot become a folder
+    dir.write("file", "x");
+    let o = maillage(dir.path(), &["analyze", "--out", "file", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("file"), "{}", stderr(&o));
+}
+
+#[test]
+fn demo_inputs_are_the_paca_fixture() {
+    let demo = Inputs::demo();
+    let files = paca_inputs();
+    assert_eq!(demo.communes.bytes, files.communes.bytes);
+    assert_eq!(demo.cpts.bytes, files.cpts.bytes);
+    assert_eq!(
+        demo.population.unwrap().bytes,
+        files.population.unwrap().bytes
+    );
+}

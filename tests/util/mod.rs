@@ -1,0 +1,102 @@
+//! Helpers for the integration tests: fixtures by name, a scratch folder, the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use maillage::{Analysis, FieldNames, Inputs, Source};
+
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
+}
+
+/// The PACA communes, populations and demo declarations, as files.
+pub fn paca_inputs() -> Inputs {
+    Inputs::from_paths(
+        &fixture("paca/communes.geojson.gz"),
+        &fixture("paca/declarations.csv"),
+        Some(&fixture("paca/population.csv")),
+        FieldNames::default(),
+    )
+    .unwrap()
+}
+
+/// Figures computed independently by `fixtures/oracle_paca.py` (shapely + pyproj).
+pub fn paca_expected() -> serde_json::Value {
+    let text = std::fs::read_to_string(fixture("paca/expected.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// An analysis of in-memory GeoJSON and CSV text, for hand-made cases.
+pub fn analyse(geojson: &str, csv: &str) -> maillage::Result<Analysis> {
+    Analysis::run(&inputs(geojson, csv))
+}
+
+pub fn inputs(geojson: &str, csv: &str) -> Inputs {
+    Inputs {
+        communes: Source::from_bytes("communes.geojson", geojson.as_bytes().to_vec()).unwrap(),
+        cpts: Source::from_bytes("declarations.csv", csv.as_bytes().to_vec()).unwrap(),
+        population: None,
+        fields: FieldNames::default(),
+    }
+}
+
+/// A GeoJSON feature for a commune made of one axis-aligned square.
+pub fn square(code: &str, x: f64, y: f64, w: f64) -> String {
+    format!(
+        r#"{{"type":"Feature","properties":{{"code":"{code}","nom":"C{code}","population":1000}},"geometry":{{"type":"Polygon","coordinates":[[[{x},{y}],[{x1},{y}],[{x1},{y1}],[{x},{y1}],[{x},{y}]]]}}}}"#,
+        x1 = x + w,
+        y1 = y + w
+    )
+}
+
+pub fn collection(features: &[String]) -> String {
+    format!(
+        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+        features.join(",")
+    )
+}
+
+/// A fresh scratch folder, removed when dropped.
+pub struct Dir(pub tempfile::TempDir);
+
+impl Dir {
+    pub fn new() -> Dir {
+        Dir(tempfile::tempdir().unwrap())
+    }
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+    pub fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+}
+
+/// Runs the `maillage` binary in `cwd`.
+pub fn maillage(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_maillage"))
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A deterministic shuffle (xorshift), so that tests are reproducible.
+pub fn shuffle<T>(v: &mut [T], mut seed: u64) {
+    for i in (1..v.len()).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        v.swap(i, (seed % (i as u64 + 1)) as usize);
+    }
+}
