@@ -1,1 +1,140 @@
-fn main() {}
+//! Criterion benches of each pipeline stage on real data:
+//! the PACA fixture (947 communes) and, when `../shared/data` is beside the repo,
+//! all of France (35,357 communes) with the national declarations of `fixtures/`.
+//!
+//!     cargo bench --bench stages                # every stage, both sizes
+//!     cargo bench --bench stages -- index       # one stage
+//!
+//! Each group is named for its stage and each benchmark for the data size
+//! (`BenchmarkId::new(stage, n_communes)`), so scaling reads straight off the report.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use maillage::coverage::Coverage;
+use maillage::dissolve::Outlines;
+use maillage::index::{Adjacency, SpatialIndex};
+use maillage::load::{load_communes, load_declarations, load_population, Communes, Source};
+use maillage::stats::{Stats, Tallies};
+use maillage::{Analysis, FieldNames, Inputs, TableFormat};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The data sets benched: PACA always, France when the shared data is present.
+fn datasets() -> Vec<(&'static str, Inputs)> {
+    let f = |rel: &str| root().join("fixtures").join(rel);
+    let mut out = vec![("paca", Inputs::demo())];
+    let national: PathBuf = root().join("../shared/data/communes-france-2018.geojson.gz");
+    if national.exists() {
+        let inputs = Inputs::from_paths(
+            &national,
+            &f("national/declarations.csv.gz"),
+            Some(&f("national/population.csv.gz")),
+            FieldNames::default(),
+        )
+        .expect("national inputs");
+        out.push(("france", inputs));
+    } else {
+        eprintln!("note: {} not found, benching PACA only", national.display());
+    }
+    out
+}
+
+fn stages(c: &mut Criterion) {
+    for (name, inputs) in datasets() {
+        let analysis = Analysis::run(&inputs).expect("analysis");
+        let n = analysis.communes.len();
+        let id = |stage: &str| BenchmarkId::new(stage, format!("{name}-{n}"));
+
+        let mut g = c.benchmark_group("load");
+        g.bench_function(id("gunzip"), |b| {
+            let raw = std::fs::read(root().join("fixtures/paca/communes.geojson.gz")).unwrap();
+            let raw = if name == "paca" {
+                raw
+            } else {
+                std::fs::read(root().join("../shared/data/communes-france-2018.geojson.gz"))
+                    .unwrap()
+            };
+            b.iter(|| Source::from_bytes("x", black_box(raw.clone())).unwrap())
+        });
+        g.bench_function(id("parse_communes"), |b| {
+            b.iter(|| load_communes(black_box(&inputs.communes), &FieldNames::default()).unwrap())
+        });
+        g.bench_function(id("declarations+population"), |b| {
+            b.iter(|| {
+                let d = load_declarations(black_box(&inputs.cpts)).unwrap();
+                let p = inputs
+                    .population
+                    .as_ref()
+                    .map(|p| load_population(p).unwrap());
+                (d, p)
+            })
+        });
+        let layer = load_communes(&inputs.communes, &FieldNames::default()).unwrap();
+        g.bench_function(id("join+areas"), |b| {
+            b.iter(|| Communes::new(black_box(layer.clone()), None))
+        });
+        g.finish();
+
+        let communes = &analysis.communes;
+        let geoms = communes.geometries();
+        let mut g = c.benchmark_group("index");
+        g.bench_function(id("rtree_bulk_load"), |b| {
+            b.iter(|| SpatialIndex::build(black_box(&geoms)))
+        });
+        let index = SpatialIndex::build(&geoms);
+        g.bench_function(id("candidate_pairs"), |b| {
+            b.iter(|| index.candidate_pairs())
+        });
+        g.bench_function(id("adjacency"), |b| {
+            b.iter(|| Adjacency::build(black_box(&geoms), &index))
+        });
+        g.finish();
+
+        let mut g = c.benchmark_group("coverage");
+        g.bench_function(id("verdicts+territories+zones"), |b| {
+            b.iter(|| Coverage::compute(communes, &analysis.declarations, &analysis.adjacency))
+        });
+        g.bench_function(id("dissolve"), |b| {
+            b.iter(|| Outlines::compute(communes, &analysis.coverage))
+        });
+        g.finish();
+
+        let mut g = c.benchmark_group("stats");
+        g.bench_function(id("tallies+tables"), |b| {
+            b.iter(|| {
+                let t = Tallies::compute(communes, &analysis.declarations, &analysis.coverage);
+                Stats::compute(communes, &analysis.declarations, &analysis.coverage, &t).unwrap()
+            })
+        });
+        g.finish();
+
+        let mut g = c.benchmark_group("export");
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = analysis.clone();
+        g.bench_function(id("dissolve+write_all"), |b| {
+            b.iter(|| a.write(dir.path(), TableFormat::Csv).unwrap())
+        });
+        g.finish();
+
+        let mut g = c.benchmark_group("end_to_end");
+        g.bench_function(id("run+write"), |b| {
+            b.iter(|| {
+                let mut a = Analysis::run(&inputs).unwrap();
+                a.write(dir.path(), TableFormat::Csv).unwrap()
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
+    targets = stages
+}
+criterion_main!(benches);

@@ -263,17 +263,22 @@ impl Analysis {
                 r * 100.0
             );
         }
-        let by = |m: &BTreeMap<String, u64>| {
-            m.iter()
-                .map(|(k, v)| format!("{k} {v}"))
+        let by = |m: &BTreeMap<String, u64>, keys: &[&str]| {
+            keys.iter()
+                .map(|k| format!("{k} {}", m.get(*k).copied().unwrap_or(0)))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let _ = writeln!(out, "  CPTS by status: {}", by(&s.cpts_by_status));
+        let statuses = ["projet", "valide", "aci_signe", "unknown"];
+        let _ = writeln!(
+            out,
+            "  CPTS by status: {}",
+            by(&s.cpts_by_status, &statuses)
+        );
         let _ = writeln!(
             out,
             "  CPTS by ACI size class: {}",
-            by(&s.cpts_by_size_class)
+            by(&s.cpts_by_size_class, &["1", "2", "3", "4"])
         );
         let _ = writeln!(out, "  non-contiguous CPTS: {}", s.cpts_non_contiguous);
         let verdict = if s.rule_holds() {

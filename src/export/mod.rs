@@ -13,7 +13,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::{CsvWriter, DataFrame, ParquetWriter, SerWriter};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::analysis::Analysis;
 use crate::dissolve::Outlines;
@@ -137,6 +137,41 @@ fn write_table(
     Ok(())
 }
 
+/// Properties of a `territories.geojson` feature, in file order.
+#[derive(Serialize)]
+struct TerritoryProps<'a> {
+    cpts_id: &'a str,
+    cpts_name: &'a str,
+    status: &'a str,
+    communes: usize,
+    population: u64,
+    area_km2: f64,
+    size_class: u8,
+    parts: usize,
+    departements: String,
+    regions: String,
+}
+
+/// Properties of a `white_zones.geojson` feature.
+#[derive(Serialize)]
+struct ZoneProps {
+    zone_id: u32,
+    communes: usize,
+    codes: String,
+    population: u64,
+    area_km2: f64,
+}
+
+/// Properties of an `overlaps.geojson` feature.
+#[derive(Serialize)]
+struct OverlapProps<'a> {
+    code: &'a str,
+    name: &'a str,
+    cpts_ids: String,
+    population: u64,
+    area_km2: f64,
+}
+
 /// Writes every output of `analysis` into `dir`; returns the files written, sorted.
 ///
 /// Files: `summary.json`, `communes`, `cpts`, `departements`, `regions` tables (CSV
@@ -174,13 +209,24 @@ pub fn write_all(
     let round6 = |x: f64| (x * 1e6).round() / 1e6;
     s.write("territories.geojson", |w| {
         let mut fw = FeatureWriter::new(w).map_err(io("territories.geojson"))?;
-        for ((c, t), g) in decl.cpts.iter().zip(&cov.territories).zip(&outlines.territories) {
-            let props = json!({
-                "cpts_id": c.id, "cpts_name": c.name, "status": c.status.map_or("", |s| s.as_str()),
-                "communes": t.members.len(), "population": t.population, "area_km2": round6(t.area_km2),
-                "size_class": t.size_class, "parts": t.parts.len(),
-                "departements": t.departements.join("|"), "regions": t.regions.join("|"),
-            });
+        for ((c, t), g) in decl
+            .cpts
+            .iter()
+            .zip(&cov.territories)
+            .zip(&outlines.territories)
+        {
+            let props = TerritoryProps {
+                cpts_id: &c.id,
+                cpts_name: &c.name,
+                status: c.status.map_or("", |s| s.as_str()),
+                communes: t.members.len(),
+                population: t.population,
+                area_km2: round6(t.area_km2),
+                size_class: t.size_class,
+                parts: t.parts.len(),
+                departements: t.departements.join("|"),
+                regions: t.regions.join("|"),
+            };
             fw.feature(&props, g).map_err(io("territories.geojson"))?;
         }
         fw.finish().map(|_| ()).map_err(io("territories.geojson"))
@@ -193,10 +239,13 @@ pub fn write_all(
                 .iter()
                 .map(|&i| communes.get(i).code.as_str())
                 .collect();
-            let props = json!({
-                "zone_id": z.id, "communes": z.members.len(), "codes": codes.join("|"),
-                "population": z.population, "area_km2": round6(z.area_km2),
-            });
+            let props = ZoneProps {
+                zone_id: z.id,
+                communes: z.members.len(),
+                codes: codes.join("|"),
+                population: z.population,
+                area_km2: round6(z.area_km2),
+            };
             fw.feature(&props, g).map_err(io("white_zones.geojson"))?;
         }
         fw.finish().map(|_| ()).map_err(io("white_zones.geojson"))
@@ -214,10 +263,13 @@ pub fn write_all(
                 .iter()
                 .map(|&k| decl.cpts[k as usize].id.as_str())
                 .collect();
-            let props = json!({
-                "code": c.code, "name": c.name, "cpts_ids": ids.join("|"),
-                "population": communes.population[i], "area_km2": round6(communes.area_km2[i]),
-            });
+            let props = OverlapProps {
+                code: &c.code,
+                name: &c.name,
+                cpts_ids: ids.join("|"),
+                population: communes.population[i],
+                area_km2: round6(communes.area_km2[i]),
+            };
             fw.feature(&props, &c.geometry)
                 .map_err(io("overlaps.geojson"))?;
         }
