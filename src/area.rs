@@ -20,6 +20,8 @@ use geo::{Coord, LineString, MultiPolygon, Polygon};
 const A: f64 = 6_378_137.0;
 /// WGS84 flattening.
 const F: f64 = 1.0 / 298.257_223_563;
+/// First eccentricity squared, e² = f(2 − f).
+const E2: f64 = F * (2.0 - F);
 
 /// Area of a polygon or multipolygon on the WGS84 ellipsoid, in km², whatever the
 /// winding of its rings (holes are subtracted).
@@ -64,17 +66,21 @@ fn ring_m2(ring: &LineString<f64>) -> f64 {
     twice / 2.0 * A * A / 2.0
 }
 
-/// `(λ, q(φ))`, λ in radians.
+/// `(λ, q(φ))`, λ in radians, with the authalic function
+/// `q(φ) = (1 − e²) · (s / (1 − e²s²) + atanh(e·s) / e)`, `s = sin φ`.
+///
+/// `atanh(e·s)/e = s · Σ (e²s²)^k / (2k + 1)`; as e²s² ≤ 0.0067 the series to k = 6
+/// is exact to double precision (next term < 1e-16), and cheaper than a logarithm.
 #[inline]
 fn project(c: Coord<f64>) -> Coord<f64> {
-    let e2 = F * (2.0 - F);
-    let e = e2.sqrt();
     let s = c.y.to_radians().sin();
-    let es = e * s;
-    let q = (1.0 - e2) * (s / (1.0 - es * es) - (1.0 / (2.0 * e)) * ((1.0 - es) / (1.0 + es)).ln());
+    let x = E2 * s * s;
+    let series = 1.0
+        + x * (1.0 / 3.0
+            + x * (1.0 / 5.0 + x * (1.0 / 7.0 + x * (1.0 / 9.0 + x * (1.0 / 11.0 + x / 13.0)))));
     Coord {
         x: c.x.to_radians(),
-        y: q,
+        y: (1.0 - E2) * (s / (1.0 - x) + s * series),
     }
 }
 
@@ -82,6 +88,19 @@ fn project(c: Coord<f64>) -> Coord<f64> {
 mod tests {
     use super::*;
     use geo::polygon;
+
+    #[test]
+    fn series_matches_the_closed_form_of_q() {
+        let e = E2.sqrt();
+        for deg in [-89.9, -45.0, -10.0, 0.0, 12.5, 43.7, 51.0, 89.9] {
+            let s = f64::to_radians(deg).sin();
+            let closed = (1.0 - E2)
+                * (s / (1.0 - E2 * s * s)
+                    - (1.0 / (2.0 * e)) * ((1.0 - e * s) / (1.0 + e * s)).ln());
+            let q = project(Coord { x: 0.0, y: deg }).y;
+            assert!((q - closed).abs() < 1e-15, "{deg}: {q} vs {closed}");
+        }
+    }
 
     #[test]
     fn winding_does_not_change_area() {

@@ -9,7 +9,7 @@
 //! Both phases run in parallel (rayon) and keep input order, so the result does not
 //! depend on the thread count.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::{BoundingRect, Coord, MultiPolygon};
@@ -96,14 +96,16 @@ impl Adjacency {
         let pairs: Vec<(u32, u32)> = index
             .candidate_pairs()
             .into_par_iter()
-            .filter(|&(i, j)| {
-                shares_segment(
+            .map_init(Scratch::default, |scratch, (i, j)| {
+                let shared = scratch.shares_segment(
                     geoms[i as usize],
                     geoms[j as usize],
                     &index.envelope(i),
                     &index.envelope(j),
-                )
+                );
+                shared.then_some((i, j))
             })
+            .flatten_iter()
             .collect();
         Self::from_pairs(geoms.len(), &pairs)
     }
@@ -192,56 +194,84 @@ type Seg = (Coord<f64>, Coord<f64>);
 /// True when the boundaries of `a` and `b` share a segment of positive length.
 ///
 /// Only the segments inside the intersection of the two envelopes (`ea`, `eb`) are
-/// looked at. Identical segments (either direction) are found by hashing, which is
-/// all that snapped layers need; otherwise every pair of segments there is tested
-/// for exact collinearity (robust orientation predicate) and an overlap of positive
-/// length, so T-junctions and partly shared edges are found too.
+/// looked at. Identical segments (either direction) are found by sorting their
+/// endpoint bit patterns, which is all that snapped layers need; otherwise every pair
+/// of segments there is tested for exact collinearity (robust orientation predicate)
+/// and an overlap of positive length, so T-junctions and partly shared edges are
+/// found too.
 pub fn shares_segment(
     a: &MultiPolygon<f64>,
     b: &MultiPolygon<f64>,
     ea: &AABB<[f64; 2]>,
     eb: &AABB<[f64; 2]>,
 ) -> bool {
-    let lo = [
-        ea.lower()[0].max(eb.lower()[0]),
-        ea.lower()[1].max(eb.lower()[1]),
-    ];
-    let hi = [
-        ea.upper()[0].min(eb.upper()[0]),
-        ea.upper()[1].min(eb.upper()[1]),
-    ];
-    if lo[0] > hi[0] || lo[1] > hi[1] || (lo[0] == hi[0] && lo[1] == hi[1]) {
-        return false;
-    }
-    let sa = segments_in(a, lo, hi);
-    if sa.is_empty() {
-        return false;
-    }
-    let sb = segments_in(b, lo, hi);
-    if sb.is_empty() {
-        return false;
-    }
-    let keys: HashSet<(u64, u64, u64, u64)> = sa.iter().map(key).collect();
-    if sb.iter().any(|s| keys.contains(&key(s))) {
-        return true;
-    }
-    let mut sb = sb;
-    sb.sort_unstable_by(|p, q| p.0.x.min(p.1.x).total_cmp(&q.0.x.min(q.1.x)));
-    sa.iter().any(|s| {
-        let (sx0, sx1) = (s.0.x.min(s.1.x), s.0.x.max(s.1.x));
-        let (sy0, sy1) = (s.0.y.min(s.1.y), s.0.y.max(s.1.y));
-        let end = sb.partition_point(|t| t.0.x.min(t.1.x) <= sx1);
-        sb[..end].iter().any(|t| {
-            t.0.x.max(t.1.x) >= sx0
-                && t.0.y.max(t.1.y) >= sy0
-                && t.0.y.min(t.1.y) <= sy1
-                && collinear_overlap(s, t)
-        })
-    })
+    Scratch::default().shares_segment(a, b, ea, eb)
 }
 
-fn segments_in(g: &MultiPolygon<f64>, lo: [f64; 2], hi: [f64; 2]) -> Vec<Seg> {
-    let mut out = Vec::new();
+/// Buffers reused from one candidate pair to the next on a worker thread.
+#[derive(Default)]
+struct Scratch {
+    sa: Vec<Seg>,
+    sb: Vec<Seg>,
+    keys: Vec<Key>,
+}
+
+impl Scratch {
+    fn shares_segment(
+        &mut self,
+        a: &MultiPolygon<f64>,
+        b: &MultiPolygon<f64>,
+        ea: &AABB<[f64; 2]>,
+        eb: &AABB<[f64; 2]>,
+    ) -> bool {
+        let lo = [
+            ea.lower()[0].max(eb.lower()[0]),
+            ea.lower()[1].max(eb.lower()[1]),
+        ];
+        let hi = [
+            ea.upper()[0].min(eb.upper()[0]),
+            ea.upper()[1].min(eb.upper()[1]),
+        ];
+        if lo[0] > hi[0] || lo[1] > hi[1] || (lo[0] == hi[0] && lo[1] == hi[1]) {
+            return false;
+        }
+        segments_in(a, lo, hi, &mut self.sa);
+        if self.sa.is_empty() {
+            return false;
+        }
+        segments_in(b, lo, hi, &mut self.sb);
+        if self.sb.is_empty() {
+            return false;
+        }
+        self.keys.clear();
+        self.keys.extend(self.sa.iter().map(key));
+        self.keys.sort_unstable();
+        if self
+            .sb
+            .iter()
+            .any(|s| self.keys.binary_search(&key(s)).is_ok())
+        {
+            return true;
+        }
+        let sb = &mut self.sb;
+        sb.sort_unstable_by(|p, q| p.0.x.min(p.1.x).total_cmp(&q.0.x.min(q.1.x)));
+        self.sa.iter().any(|s| {
+            let (sx0, sx1) = (s.0.x.min(s.1.x), s.0.x.max(s.1.x));
+            let (sy0, sy1) = (s.0.y.min(s.1.y), s.0.y.max(s.1.y));
+            let end = sb.partition_point(|t| t.0.x.min(t.1.x) <= sx1);
+            sb[..end].iter().any(|t| {
+                t.0.x.max(t.1.x) >= sx0
+                    && t.0.y.max(t.1.y) >= sy0
+                    && t.0.y.min(t.1.y) <= sy1
+                    && collinear_overlap(s, t)
+            })
+        })
+    }
+}
+
+/// The segments of `g` whose bounding box meets the box `lo`–`hi`, into `out`.
+fn segments_in(g: &MultiPolygon<f64>, lo: [f64; 2], hi: [f64; 2], out: &mut Vec<Seg>) {
+    out.clear();
     for p in &g.0 {
         for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
             for w in ring.0.windows(2) {
@@ -259,11 +289,12 @@ fn segments_in(g: &MultiPolygon<f64>, lo: [f64; 2], hi: [f64; 2]) -> Vec<Seg> {
             }
         }
     }
-    out
 }
 
-/// Hash key of an undirected segment; `-0.0` and `0.0` give the same key.
-fn key(s: &Seg) -> (u64, u64, u64, u64) {
+type Key = (u64, u64, u64, u64);
+
+/// Identity of an undirected segment; `-0.0` and `0.0` give the same key.
+fn key(s: &Seg) -> Key {
     let bits = |c: Coord<f64>| ((c.x + 0.0).to_bits(), (c.y + 0.0).to_bits());
     let (p, q) = (bits(s.0), bits(s.1));
     let (p, q) = if p <= q { (p, q) } else { (q, p) };
@@ -357,10 +388,16 @@ mod tests {
         let b = MultiPolygon::new(vec![
             polygon![(x: -0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: -0.0, y: 1.0)],
         ]);
-        let sa = segments_in(&a, [-1.0, 0.0], [0.0, 1.0]);
-        let sb = segments_in(&b, [-1.0, 0.0], [0.0, 1.0]);
-        let keys: HashSet<_> = sa.iter().map(key).collect();
-        assert!(sb.iter().any(|s| keys.contains(&key(s))));
+        let (mut sa, mut sb) = (Vec::new(), Vec::new());
+        segments_in(&a, [-1.0, 0.0], [0.0, 1.0], &mut sa);
+        segments_in(&b, [-1.0, 0.0], [0.0, 1.0], &mut sb);
+        assert!(sb.iter().any(|s| sa.iter().any(|t| key(s) == key(t))));
+        assert!(shares_segment(
+            &a,
+            &b,
+            &SpatialIndex::build(&[&a]).envelope(0),
+            &SpatialIndex::build(&[&b]).envelope(0)
+        ));
     }
 
     #[test]

@@ -452,6 +452,27 @@ fn every_unusable_feature_is_listed() {
 }
 
 #[test]
+fn a_badly_shaped_position_is_located_by_line_and_column() {
+    // pretty-printed over several lines, as QGIS writes it; feature 1 has a 1-number position
+    let good = square("01001", 5.0, 45.0, 0.1);
+    let bad = square("01002", 5.1, 45.0, 0.1).replacen("[5.1,45]", "[5.1]", 1);
+    let text =
+        format!("{{\"type\": \"FeatureCollection\",\n\"features\": [\n{good},\n{bad}\n]}}\n");
+    let column = bad.find("[5.1]").unwrap() + "[5.1".len() + 1;
+    let msg = load_error(&text);
+    assert!(
+        msg.contains(&format!("feature 1 (01002): coordinates: a position needs two numbers at line 4 column {column}")),
+        "{msg}"
+    );
+    let flat = r#"{"type":"Feature","properties":{"code":"01001"},"geometry":{"type":"Polygon","coordinates":[[5,45],[5.1,45],[5.1,45.1],[5,45]]}}"#;
+    let msg = load_error(&collection(&[flat.to_owned()]));
+    assert!(
+        msg.contains("feature 0 (01001): coordinates are nested 2 deep, a Polygon needs 3"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn an_unclosed_ring_is_closed_and_reported() {
     let open = square("01001", 5.0, 45.0, 0.1).replace(",[5,45]]]", "]]");
     assert!(!open.contains(",[5,45]]]"));

@@ -26,32 +26,17 @@ impl<W: Write> FeatureWriter<W> {
         properties: &impl Serialize,
         geometry: &MultiPolygon<f64>,
     ) -> io::Result<()> {
+        let mut buf = Vec::new();
+        encode_feature(&mut buf, properties, geometry)?;
+        self.encoded(&buf)
+    }
+
+    /// Writes one feature already encoded by [`encode_feature`] (features can so be
+    /// encoded in parallel and written in order).
+    pub fn encoded(&mut self, feature: &[u8]) -> io::Result<()> {
         self.w.write_all(if self.first { b"\n" } else { b",\n" })?;
         self.first = false;
-        self.w.write_all(b"{\"type\":\"Feature\",\"properties\":")?;
-        serde_json::to_writer(&mut self.w, properties)?;
-        self.w.write_all(b",\"geometry\":")?;
-        match geometry.0.as_slice() {
-            [] => self.w.write_all(b"null")?,
-            [one] => {
-                self.w
-                    .write_all(b"{\"type\":\"Polygon\",\"coordinates\":")?;
-                polygon(&mut self.w, one)?;
-                self.w.write_all(b"}")?;
-            }
-            many => {
-                self.w
-                    .write_all(b"{\"type\":\"MultiPolygon\",\"coordinates\":[")?;
-                for (k, p) in many.iter().enumerate() {
-                    if k > 0 {
-                        self.w.write_all(b",")?;
-                    }
-                    polygon(&mut self.w, p)?;
-                }
-                self.w.write_all(b"]}")?;
-            }
-        }
-        self.w.write_all(b"}")
+        self.w.write_all(feature)
     }
 
     /// Closes the collection and returns the inner writer.
@@ -61,28 +46,64 @@ impl<W: Write> FeatureWriter<W> {
     }
 }
 
-fn polygon(w: &mut impl Write, p: &Polygon<f64>) -> io::Result<()> {
-    w.write_all(b"[")?;
-    ring(w, p.exterior())?;
-    for h in p.interiors() {
-        w.write_all(b",")?;
-        ring(w, h)?;
+/// Encodes one feature (without separator) into `out`.
+pub fn encode_feature(
+    out: &mut Vec<u8>,
+    properties: &impl Serialize,
+    geometry: &MultiPolygon<f64>,
+) -> io::Result<()> {
+    out.extend_from_slice(b"{\"type\":\"Feature\",\"properties\":");
+    serde_json::to_writer(&mut *out, properties)?;
+    out.extend_from_slice(b",\"geometry\":");
+    let mut f = ryu::Buffer::new();
+    match geometry.0.as_slice() {
+        [] => out.extend_from_slice(b"null"),
+        [one] => {
+            out.extend_from_slice(b"{\"type\":\"Polygon\",\"coordinates\":");
+            polygon(out, one, &mut f);
+            out.push(b'}');
+        }
+        many => {
+            out.extend_from_slice(b"{\"type\":\"MultiPolygon\",\"coordinates\":[");
+            for (k, p) in many.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                polygon(out, p, &mut f);
+            }
+            out.extend_from_slice(b"]}");
+        }
     }
-    w.write_all(b"]")
+    out.push(b'}');
+    Ok(())
 }
 
-fn ring(w: &mut impl Write, r: &LineString<f64>) -> io::Result<()> {
-    w.write_all(b"[")?;
+fn polygon(out: &mut Vec<u8>, p: &Polygon<f64>, f: &mut ryu::Buffer) {
+    out.push(b'[');
+    ring(out, p.exterior(), f);
+    for h in p.interiors() {
+        out.push(b',');
+        ring(out, h, f);
+    }
+    out.push(b']');
+}
+
+fn ring(out: &mut Vec<u8>, r: &LineString<f64>, f: &mut ryu::Buffer) {
+    out.push(b'[');
     for (k, c) in r.0.iter().enumerate() {
         if k > 0 {
-            w.write_all(b",")?;
+            out.push(b',');
         }
-        write!(w, "[{},{}]", round7(c.x), round7(c.y))?;
+        out.push(b'[');
+        out.extend_from_slice(f.format_finite(round7(c.x)).as_bytes());
+        out.push(b',');
+        out.extend_from_slice(f.format_finite(round7(c.y)).as_bytes());
+        out.push(b']');
     }
-    w.write_all(b"]")
+    out.push(b']');
 }
 
-/// Rounds to 7 decimals; `Display` then prints the shortest form (`5.54554`).
+/// Rounds to 7 decimals (about 1 cm); ryu then prints the shortest form (`5.54554`).
 fn round7(x: f64) -> f64 {
     (x * 1e7).round() / 1e7 + 0.0
 }
@@ -119,6 +140,6 @@ mod tests {
         );
         assert!(f[1]["geometry"].is_null());
         assert_eq!(f[2]["geometry"]["type"], "MultiPolygon");
-        assert!(text.contains("[5.5455412,45]"), "{text}");
+        assert!(text.contains("[5.5455412,45.0]"), "{text}");
     }
 }

@@ -6,13 +6,14 @@
 
 mod geojson;
 
-pub use geojson::FeatureWriter;
+pub use geojson::{encode_feature, FeatureWriter};
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::{CsvWriter, DataFrame, ParquetWriter, SerWriter};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::analysis::Analysis;
@@ -208,26 +209,31 @@ pub fn write_all(
     );
     let round6 = |x: f64| (x * 1e6).round() / 1e6;
     s.write("territories.geojson", |w| {
+        // the largest output: features are encoded in parallel, written in CPTS order
+        let features: Vec<Vec<u8>> = (0..decl.cpts.len())
+            .into_par_iter()
+            .map(|k| {
+                let (c, t) = (&decl.cpts[k], &cov.territories[k]);
+                let props = TerritoryProps {
+                    cpts_id: &c.id,
+                    cpts_name: &c.name,
+                    status: c.status.map_or("", |s| s.as_str()),
+                    communes: t.members.len(),
+                    population: t.population,
+                    area_km2: round6(t.area_km2),
+                    size_class: t.size_class,
+                    parts: t.parts.len(),
+                    departements: t.departements.join("|"),
+                    regions: t.regions.join("|"),
+                };
+                let mut buf = Vec::new();
+                encode_feature(&mut buf, &props, &outlines.territories[k]).map(|_| buf)
+            })
+            .collect::<std::io::Result<_>>()
+            .map_err(io("territories.geojson"))?;
         let mut fw = FeatureWriter::new(w).map_err(io("territories.geojson"))?;
-        for ((c, t), g) in decl
-            .cpts
-            .iter()
-            .zip(&cov.territories)
-            .zip(&outlines.territories)
-        {
-            let props = TerritoryProps {
-                cpts_id: &c.id,
-                cpts_name: &c.name,
-                status: c.status.map_or("", |s| s.as_str()),
-                communes: t.members.len(),
-                population: t.population,
-                area_km2: round6(t.area_km2),
-                size_class: t.size_class,
-                parts: t.parts.len(),
-                departements: t.departements.join("|"),
-                regions: t.regions.join("|"),
-            };
-            fw.feature(&props, g).map_err(io("territories.geojson"))?;
+        for f in &features {
+            fw.encoded(f).map_err(io("territories.geojson"))?;
         }
         fw.finish().map(|_| ()).map_err(io("territories.geojson"))
     })?;

@@ -8,7 +8,9 @@ use std::fmt;
 use std::path::PathBuf;
 
 use geo::{Coord, LineString, MultiPolygon, Polygon};
+use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
 use super::source::Source;
 use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
@@ -105,7 +107,7 @@ pub fn load_communes(source: &Source, fields: &FieldNames) -> Result<CommuneLaye
             path: source.name.clone(),
             message: format!("not a valid GeoJSON FeatureCollection: {e}"),
         })?;
-    build_layer(source.name.clone(), raw, &ctx)
+    build_layer(source, raw, &ctx)
 }
 
 fn candidates(explicit: &Option<String>, usual: &[&str]) -> Vec<String> {
@@ -132,26 +134,18 @@ enum PropValue {
     Other,
 }
 
-struct RawFeature {
+struct RawFeature<'de> {
     code: Found,
     name: Found,
     population: Found,
-    geometry: Option<RawGeometry>,
+    geometry: Option<RawGeometry<'de>>,
 }
 
-struct RawGeometry {
+/// A geometry whose coordinates are still text: the sequential serde pass only
+/// skips over them; they are parsed in parallel afterwards ([`coords`]).
+struct RawGeometry<'de> {
     kind: Option<String>,
-    coords: Option<Tree>,
-}
-
-/// Nested coordinate arrays, whatever their depth.
-enum Tree {
-    Num(f64),
-    Pos(Coord<f64>),
-    Ring(Vec<Coord<f64>>),
-    Poly(Vec<Vec<Coord<f64>>>),
-    Multi(Vec<Vec<Vec<Coord<f64>>>>),
-    Empty,
+    coords: Option<&'de RawValue>,
 }
 
 struct CollectionSeed<'a> {
@@ -159,14 +153,14 @@ struct CollectionSeed<'a> {
 }
 
 impl<'de> DeserializeSeed<'de> for CollectionSeed<'_> {
-    type Value = Vec<RawFeature>;
+    type Value = Vec<RawFeature<'de>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for CollectionSeed<'_> {
-    type Value = Vec<RawFeature>;
+    type Value = Vec<RawFeature<'de>>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a GeoJSON FeatureCollection object")
     }
@@ -199,14 +193,14 @@ struct FeaturesSeed<'a> {
 }
 
 impl<'de> DeserializeSeed<'de> for FeaturesSeed<'_> {
-    type Value = Vec<RawFeature>;
+    type Value = Vec<RawFeature<'de>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_seq(self)
     }
 }
 
 impl<'de> Visitor<'de> for FeaturesSeed<'_> {
-    type Value = Vec<RawFeature>;
+    type Value = Vec<RawFeature<'de>>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array of features")
     }
@@ -228,14 +222,14 @@ struct FeatureSeed<'a> {
 }
 
 impl<'de> DeserializeSeed<'de> for FeatureSeed<'_> {
-    type Value = RawFeature;
+    type Value = RawFeature<'de>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for FeatureSeed<'_> {
-    type Value = RawFeature;
+    type Value = RawFeature<'de>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a GeoJSON Feature object")
     }
@@ -382,14 +376,14 @@ impl<'de> serde::Deserialize<'de> for PropAny {
 struct GeometrySeed;
 
 impl<'de> DeserializeSeed<'de> for GeometrySeed {
-    type Value = RawGeometry;
+    type Value = RawGeometry<'de>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for GeometrySeed {
-    type Value = RawGeometry;
+    type Value = RawGeometry<'de>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a GeoJSON geometry object")
     }
@@ -401,93 +395,13 @@ impl<'de> Visitor<'de> for GeometrySeed {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match key.as_ref() {
                 "type" => g.kind = Some(map.next_value()?),
-                "coordinates" => g.coords = Some(map.next_value::<Tree>()?),
+                "coordinates" => g.coords = Some(map.next_value::<&'de RawValue>()?),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
         Ok(g)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Tree {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(TreeVisitor)
-    }
-}
-
-struct TreeVisitor;
-
-impl<'de> Visitor<'de> for TreeVisitor {
-    type Value = Tree;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("nested coordinate arrays")
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Tree, E> {
-        Ok(Tree::Num(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Tree, E> {
-        Ok(Tree::Num(v as f64))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Tree, E> {
-        Ok(Tree::Num(v as f64))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Tree, A::Error> {
-        let Some(first) = seq.next_element::<Tree>()? else {
-            return Ok(Tree::Empty);
-        };
-        let mixed =
-            || de::Error::custom("coordinate arrays mix positions and arrays of different depth");
-        match first {
-            Tree::Num(x) => {
-                let y = match seq.next_element::<Tree>()? {
-                    Some(Tree::Num(y)) => y,
-                    _ => return Err(de::Error::custom("a position needs two numbers")),
-                };
-                while let Some(t) = seq.next_element::<Tree>()? {
-                    if !matches!(t, Tree::Num(_)) {
-                        return Err(mixed());
-                    }
-                }
-                Ok(Tree::Pos(Coord { x, y }))
-            }
-            Tree::Pos(p) => {
-                let mut v = Vec::with_capacity(64);
-                v.push(p);
-                while let Some(t) = seq.next_element::<Tree>()? {
-                    match t {
-                        Tree::Pos(p) => v.push(p),
-                        _ => return Err(mixed()),
-                    }
-                }
-                Ok(Tree::Ring(v))
-            }
-            Tree::Ring(r) => {
-                let mut v = vec![r];
-                while let Some(t) = seq.next_element::<Tree>()? {
-                    match t {
-                        Tree::Ring(r) => v.push(r),
-                        Tree::Empty => v.push(Vec::new()),
-                        _ => return Err(mixed()),
-                    }
-                }
-                Ok(Tree::Poly(v))
-            }
-            Tree::Poly(p) => {
-                let mut v = vec![p];
-                while let Some(t) = seq.next_element::<Tree>()? {
-                    match t {
-                        Tree::Poly(p) => v.push(p),
-                        _ => return Err(mixed()),
-                    }
-                }
-                Ok(Tree::Multi(v))
-            }
-            Tree::Empty | Tree::Multi(_) => Err(de::Error::custom(
-                "coordinates nested too deep or empty arrays",
-            )),
-        }
     }
 }
 
@@ -500,8 +414,10 @@ fn text(v: &PropValue) -> Option<String> {
     }
 }
 
-/// Turns raw features into communes, collecting every problem.
-fn build_layer(path: PathBuf, raw: Vec<RawFeature>, ctx: &Ctx) -> Result<CommuneLayer> {
+/// Turns raw features into communes, collecting every problem. Geometries are
+/// parsed and checked in parallel; problems are listed in feature order.
+fn build_layer(source: &Source, raw: Vec<RawFeature<'_>>, ctx: &Ctx) -> Result<CommuneLayer> {
+    let path = source.name.clone();
     if raw.is_empty() {
         return Err(Error::Input(format!(
             "{}: the commune layer has no feature",
@@ -523,29 +439,38 @@ fn build_layer(path: PathBuf, raw: Vec<RawFeature>, ctx: &Ctx) -> Result<Commune
     let population_field = raw
         .iter()
         .find_map(|f| field(&f.population, &ctx.population));
+    let codes: Vec<String> = raw
+        .iter()
+        .map(|f| {
+            f.code
+                .as_ref()
+                .and_then(|(_, v)| text(v))
+                .unwrap_or_default()
+        })
+        .collect();
+    let label = |index: usize| match codes[index].as_str() {
+        "" => format!("feature {index}"),
+        code => format!("feature {index} ({code})"),
+    };
+    let geometries: Vec<Checked> = raw
+        .par_iter()
+        .enumerate()
+        .map(|(index, f)| geometry(f.geometry.as_ref(), &label(index), &source.bytes))
+        .collect();
 
     let mut problems = Vec::new();
     let mut unclosed = Vec::new();
     let mut communes = Vec::with_capacity(raw.len());
-    let mut seen: HashMap<String, usize> = HashMap::with_capacity(raw.len());
-    for (index, f) in raw.into_iter().enumerate() {
-        let code = f
-            .code
-            .as_ref()
-            .and_then(|(_, v)| text(v))
-            .unwrap_or_default();
-        let label = if code.is_empty() {
-            format!("feature {index}")
-        } else {
-            format!("feature {index} ({code})")
-        };
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(raw.len());
+    for (index, (f, geometry)) in raw.iter().zip(geometries).enumerate() {
+        let (code, label) = (&codes[index], label(index));
         if code.is_empty() {
             problems.push(format!(
                 "{label}: no {code_field} property (the INSEE code)"
             ));
             continue;
         }
-        if let Some(first) = seen.insert(code.clone(), index) {
+        if let Some(first) = seen.insert(code, index) {
             problems.push(format!("{label}: code {code} repeats feature {first}"));
             continue;
         }
@@ -561,18 +486,20 @@ fn build_layer(path: PathBuf, raw: Vec<RawFeature>, ctx: &Ctx) -> Result<Commune
                 continue;
             }
         };
-        let name = f
-            .name
-            .as_ref()
-            .and_then(|(_, v)| text(v))
-            .unwrap_or_default();
-        match geometry(f.geometry, &label, &mut unclosed) {
-            Ok(geometry) => communes.push(Commune {
-                code,
-                name,
-                population,
-                geometry,
-            }),
+        match geometry {
+            Ok((geometry, repaired)) => {
+                unclosed.extend(repaired);
+                communes.push(Commune {
+                    code: code.clone(),
+                    name: f
+                        .name
+                        .as_ref()
+                        .and_then(|(_, v)| text(v))
+                        .unwrap_or_default(),
+                    population,
+                    geometry,
+                })
+            }
             Err(p) => problems.push(p),
         }
     }
@@ -602,22 +529,37 @@ fn build_layer(path: PathBuf, raw: Vec<RawFeature>, ctx: &Ctx) -> Result<Commune
     })
 }
 
-fn geometry(
-    g: Option<RawGeometry>,
-    label: &str,
-    unclosed: &mut Vec<String>,
-) -> Result<MultiPolygon<f64>, String> {
+/// A checked geometry with the rings that were closed, or the problem found.
+type Checked = Result<(MultiPolygon<f64>, Vec<String>), String>;
+
+/// Parses and checks one geometry; returns it oriented, with the rings it closed.
+fn geometry(g: Option<&RawGeometry<'_>>, label: &str, whole: &[u8]) -> Checked {
     let g = g.ok_or_else(|| format!("{label}: no geometry"))?;
-    let kind = g.kind.unwrap_or_default();
-    let polys = match (kind.as_str(), g.coords) {
-        ("Polygon", Some(Tree::Poly(p))) => vec![p],
-        ("MultiPolygon", Some(Tree::Multi(m))) => m,
-        ("Polygon" | "MultiPolygon", Some(Tree::Empty) | None) => {
-            return Err(format!("{label}: empty geometry"))
-        }
+    let kind = g.kind.as_deref().unwrap_or_default();
+    let Some(raw) = g.coords else {
+        return Err(match kind {
+            "" => format!("{label}: geometry has no type"),
+            _ => format!("{label}: geometry has no coordinates"),
+        });
+    };
+    let mut parser = coords::Parser::new(raw.get());
+    let depth = parser.depth();
+    let at_error = |e: coords::SyntaxError| {
+        let offset = raw.get().as_ptr() as usize - whole.as_ptr() as usize + e.offset;
+        let (line, column) = line_column(whole, offset);
+        format!(
+            "{label}: coordinates: {} at line {line} column {column}",
+            e.message
+        )
+    };
+    let polys = match (kind, depth) {
+        ("Polygon" | "MultiPolygon", 1) => return Err(format!("{label}: empty geometry")),
+        ("Polygon", 3) => vec![parser.polygon().map_err(at_error)?],
+        ("MultiPolygon", 4) => parser.multi_polygon().map_err(at_error)?,
         ("Polygon" | "MultiPolygon", _) => {
             return Err(format!(
-                "{label}: coordinates are not nested as a {kind} needs"
+                "{label}: coordinates are nested {depth} deep, a {kind} needs {}",
+                if kind == "Polygon" { 3 } else { 4 }
             ))
         }
         ("", _) => return Err(format!("{label}: geometry has no type")),
@@ -628,6 +570,7 @@ fn geometry(
         }
     };
     let multi = polys.len() > 1;
+    let mut repaired = Vec::new();
     let mut out = Vec::with_capacity(polys.len());
     for (pi, rings) in polys.into_iter().enumerate() {
         let mut lines = Vec::with_capacity(rings.len());
@@ -648,7 +591,7 @@ fn geometry(
             }
             if ring.len() >= 2 && ring.first() != ring.last() {
                 ring.push(ring[0]);
-                unclosed.push(at.clone());
+                repaired.push(at.clone());
             }
             if ring.len() < 4 {
                 return Err(format!(
@@ -664,7 +607,147 @@ fn geometry(
         };
         out.push(oriented(Polygon::new(exterior, it.collect())));
     }
-    Ok(MultiPolygon::new(out))
+    Ok((MultiPolygon::new(out), repaired))
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = offset
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1)
+        + 1;
+    (line, column)
+}
+
+/// A small parser for GeoJSON coordinate arrays whose nesting depth is known. The
+/// text has already been checked to be valid JSON by serde_json; this only checks
+/// the shape (positions of 2 or 3 numbers, nesting) and builds `geo` coordinates.
+mod coords {
+    use geo::Coord;
+
+    /// A shape problem at a byte offset of the coordinates text.
+    pub(super) struct SyntaxError {
+        pub message: &'static str,
+        pub offset: usize,
+    }
+
+    type R<T> = Result<T, SyntaxError>;
+
+    pub(super) struct Parser<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+
+    impl<'a> Parser<'a> {
+        pub fn new(text: &'a str) -> Self {
+            Parser {
+                b: text.as_bytes(),
+                i: 0,
+            }
+        }
+
+        /// How many `[` open before the first number (1 for `[]`).
+        pub fn depth(&self) -> usize {
+            self.b
+                .iter()
+                .filter(|c| !c.is_ascii_whitespace())
+                .take_while(|&&c| c == b'[')
+                .count()
+        }
+
+        fn err(&self, message: &'static str) -> SyntaxError {
+            SyntaxError {
+                message,
+                offset: self.i,
+            }
+        }
+
+        fn peek(&mut self) -> Option<u8> {
+            while self.i < self.b.len() && self.b[self.i].is_ascii_whitespace() {
+                self.i += 1;
+            }
+            self.b.get(self.i).copied()
+        }
+
+        fn expect(&mut self, c: u8, message: &'static str) -> R<()> {
+            if self.peek() == Some(c) {
+                self.i += 1;
+                Ok(())
+            } else {
+                Err(self.err(message))
+            }
+        }
+
+        fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> R<T>) -> R<Vec<T>> {
+            self.expect(b'[', "expected [")?;
+            let mut out = Vec::new();
+            if self.peek() == Some(b']') {
+                self.i += 1;
+                return Ok(out);
+            }
+            loop {
+                out.push(item(self)?);
+                match self.peek() {
+                    Some(b',') => self.i += 1,
+                    Some(b']') => {
+                        self.i += 1;
+                        return Ok(out);
+                    }
+                    _ => return Err(self.err("expected , or ]")),
+                }
+            }
+        }
+
+        fn number(&mut self) -> R<f64> {
+            self.peek();
+            let start = self.i;
+            while self.i < self.b.len()
+                && matches!(
+                    self.b[self.i],
+                    b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'
+                )
+            {
+                self.i += 1;
+            }
+            std::str::from_utf8(&self.b[start..self.i])
+                .ok()
+                .and_then(|t| t.parse::<f64>().ok())
+                .filter(|x| x.is_finite())
+                .ok_or(SyntaxError {
+                    message: "expected a finite number",
+                    offset: start,
+                })
+        }
+
+        fn position(&mut self) -> R<Coord<f64>> {
+            self.expect(b'[', "expected a position [x, y]")?;
+            let x = self.number()?;
+            self.expect(b',', "a position needs two numbers")?;
+            let y = self.number()?;
+            while self.peek() == Some(b',') {
+                self.i += 1;
+                self.number()?;
+            }
+            self.expect(b']', "expected ] after a position")?;
+            Ok(Coord { x, y })
+        }
+
+        fn ring(&mut self) -> R<Vec<Coord<f64>>> {
+            self.list(Self::position)
+        }
+
+        pub fn polygon(&mut self) -> R<Vec<Vec<Coord<f64>>>> {
+            self.list(Self::ring)
+        }
+
+        pub fn multi_polygon(&mut self) -> R<Vec<Vec<Vec<Coord<f64>>>>> {
+            self.list(Self::polygon)
+        }
+    }
 }
 
 /// Orients a polygon for RFC 7946 and for area and overlay code: exterior
