@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::source::Source;
+use super::table::CsvTable;
 use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Where a CPTS stands in its life: *projet* (letter of intent), *projet de santé
 /// validé* by the ARS, then *ACI signé* (the interprofessional agreement that funds it).
@@ -83,45 +84,19 @@ pub struct Declarations {
 /// `commune_code` are required, `status` is optional. Blank lines are skipped.
 ///
 /// # Errors
-/// [`Error::Csv`] naming the file and line when a required column is missing, a
+/// [`Error::Csv`](crate::Error::Csv) naming the file and line when a required column is missing, a
 /// row has the wrong number of fields, or the text is not UTF-8.
 ///
 /// # Performance
 /// O(rows); the national set (33 k rows) reads in a few milliseconds.
 pub fn load_declarations(source: &Source) -> Result<Declarations> {
     let path = source.name.clone();
-    let csv_err = |line: u64, message: String| Error::Csv {
-        path: path.clone(),
-        line,
-        message,
-    };
-    let bytes = source
-        .bytes
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(&source.bytes);
-    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
-    let header = rdr
-        .headers()
-        .map_err(|e| csv_err(1, e.to_string()))?
-        .clone();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-    };
-    let found = || header.iter().collect::<Vec<_>>().join(",");
-    let (Some(c_id), Some(c_name), Some(c_code)) =
-        (col("cpts_id"), col("cpts_name"), col("commune_code"))
-    else {
-        return Err(csv_err(
-            1,
-            format!(
-                "header must name cpts_id, cpts_name and commune_code (status optional); found: {}",
-                found()
-            ),
-        ));
-    };
-    let c_status = col("status");
+    let mut table = CsvTable::open(source)?;
+    let [c_id, c_name, c_code] = table.columns(
+        ["cpts_id", "cpts_name", "commune_code"],
+        "cpts_id, cpts_name and commune_code (status optional)",
+    )?;
+    let c_status = table.column("status");
 
     struct Acc {
         names: BTreeMap<String, usize>,
@@ -133,16 +108,7 @@ pub fn load_declarations(source: &Source) -> Result<Declarations> {
     let mut unknown_status: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut missing_id: Vec<u64> = Vec::new();
     let mut record = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                return Err(csv_err(line, e.to_string()));
-            }
-        }
-        let line = record.position().map_or(0, |p| p.line());
+    while let Some(line) = table.next(&mut record)? {
         let get = |i: usize| record.get(i).unwrap_or("").trim();
         let id = get(c_id);
         if id.is_empty() {

@@ -7,6 +7,7 @@ mod communes;
 mod declarations;
 mod population;
 mod source;
+mod table;
 
 pub(crate) use communes::oriented;
 #[cfg(test)]

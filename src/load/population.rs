@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::source::Source;
-use crate::error::{Error, Result};
+use super::table::CsvTable;
+use crate::error::Result;
 
 /// Populations by INSEE code.
 #[derive(Debug, Clone)]
@@ -18,59 +19,29 @@ pub struct PopulationTable {
 /// Reads a population table.
 ///
 /// # Errors
-/// [`Error::Csv`] naming the file and line when the header lacks `code` or
+/// [`Error::Csv`](crate::Error::Csv) naming the file and line when the header lacks `code` or
 /// `population`, a population is not a whole number ≥ 0, or a code appears twice
 /// with two different populations.
 pub fn load_population(source: &Source) -> Result<PopulationTable> {
-    let path = source.name.clone();
-    let err = |line: u64, message: String| Error::Csv {
-        path: path.clone(),
-        line,
-        message,
-    };
-    let bytes = source
-        .bytes
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(&source.bytes);
-    let mut rdr = csv::ReaderBuilder::new().from_reader(bytes);
-    let header = rdr.headers().map_err(|e| err(1, e.to_string()))?.clone();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-    };
-    let (Some(c_code), Some(c_pop)) = (col("code"), col("population")) else {
-        return Err(err(
-            1,
-            format!(
-                "header must name code and population; found: {}",
-                header.iter().collect::<Vec<_>>().join(",")
-            ),
-        ));
-    };
+    let mut table = CsvTable::open(source)?;
+    let [c_code, c_pop] = table.columns(["code", "population"], "code and population")?;
     let mut by_code: HashMap<String, (u64, u64)> = HashMap::new();
     let mut record = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(err(e.position().map_or(0, |p| p.line()), e.to_string())),
-        }
-        let line = record.position().map_or(0, |p| p.line());
+    while let Some(line) = table.next(&mut record)? {
         let code = record.get(c_code).unwrap_or("").trim();
         let raw = record.get(c_pop).unwrap_or("").trim();
         if code.is_empty() {
-            return Err(err(line, "empty code".into()));
+            return Err(table.error(line, "empty code".into()));
         }
         let pop: u64 = raw.parse().map_err(|_| {
-            err(
+            table.error(
                 line,
                 format!("population {raw:?} of {code} is not a whole number ≥ 0"),
             )
         })?;
         if let Some((old, old_line)) = by_code.insert(code.to_owned(), (pop, line)) {
             if old != pop {
-                return Err(err(
+                return Err(table.error(
                     line,
                     format!("{code} has population {pop} here and {old} on line {old_line}"),
                 ));
@@ -78,7 +49,7 @@ pub fn load_population(source: &Source) -> Result<PopulationTable> {
         }
     }
     Ok(PopulationTable {
-        source: path,
+        source: source.name.clone(),
         by_code: by_code.into_iter().map(|(k, (p, _))| (k, p)).collect(),
     })
 }
