@@ -36,7 +36,11 @@ impl<'a> CsvTable<'a> {
         for (slot, name) in out.iter_mut().zip(required) {
             *slot = self.column(name).ok_or_else(|| {
                 let found = self.header.iter().collect::<Vec<_>>().join(",");
-                self.error(1, format!("header must name {what}; found: {found}"))
+                let hint = match [';', '\t'].into_iter().find(|c| found.contains(*c)) {
+                    Some(c) => format!(" (the file seems separated by {c:?}; maillage reads comma-separated files)"),
+                    None => String::new(),
+                };
+                self.error(1, format!("header must name {what}; found: {found}{hint}"))
             })?;
         }
         Ok(out)
