@@ -5,6 +5,7 @@
 
 mod communes;
 mod declarations;
+mod geojson;
 mod population;
 mod source;
 mod table;

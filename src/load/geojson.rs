@@ -1,0 +1,500 @@
+//! Reading GeoJSON FeatureCollections of Polygon / MultiPolygon: a streaming serde
+//! pass that keeps only the wanted properties and borrows each geometry's
+//! coordinates as text, then [`polygons`] parses coordinates (in parallel, by the
+//! caller) into `geo` coordinates. Used for commune layers and drawn territories.
+
+use std::fmt;
+
+use geo::Coord;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::source::Source;
+use crate::error::{Error, Result};
+
+/// Reads every feature of a FeatureCollection, keeping the properties named in `ctx`.
+///
+/// # Errors
+/// [`Error::Json`] with line and column when the text is not JSON or not a
+/// FeatureCollection.
+pub(crate) fn read_features<'de>(source: &'de Source, ctx: &Ctx) -> Result<Vec<RawFeature<'de>>> {
+    let mut de = serde_json::Deserializer::from_slice(&source.bytes);
+    CollectionSeed { ctx }
+        .deserialize(&mut de)
+        .and_then(|r| de.end().map(|_| r))
+        .map_err(|e| Error::Json {
+            path: source.name.clone(),
+            message: format!("not a valid GeoJSON FeatureCollection: {e}"),
+        })
+}
+
+/// Rings of each polygon, as read (not yet checked, closed or oriented).
+pub(crate) type RawPolygons = Vec<Vec<Vec<Coord<f64>>>>;
+
+/// Parses a Polygon or MultiPolygon geometry's coordinates. `label` names the
+/// feature in messages; `whole` is the source text, to locate errors by line.
+pub(crate) fn polygons(
+    g: Option<&RawGeometry<'_>>,
+    label: &str,
+    whole: &[u8],
+) -> Result<RawPolygons, String> {
+    let g = g.ok_or_else(|| format!("{label}: no geometry"))?;
+    let kind = g.kind.as_deref().unwrap_or_default();
+    let Some(raw) = g.coords else {
+        return Err(match kind {
+            "" => format!("{label}: geometry has no type"),
+            _ => format!("{label}: geometry has no coordinates"),
+        });
+    };
+    let mut parser = coords::Parser::new(raw.get());
+    let depth = parser.depth();
+    let at_error = |e: coords::SyntaxError| {
+        let offset = raw.get().as_ptr() as usize - whole.as_ptr() as usize + e.offset;
+        let (line, column) = line_column(whole, offset);
+        format!(
+            "{label}: coordinates: {} at line {line} column {column}",
+            e.message
+        )
+    };
+    match (kind, depth) {
+        ("Polygon" | "MultiPolygon", 1) => Err(format!("{label}: empty geometry")),
+        ("Polygon", 3) => Ok(vec![parser.polygon().map_err(at_error)?]),
+        ("MultiPolygon", 4) => parser.multi_polygon().map_err(at_error),
+        ("Polygon" | "MultiPolygon", _) => Err(format!(
+            "{label}: coordinates are nested {depth} deep, a {kind} needs {}",
+            if kind == "Polygon" { 3 } else { 4 }
+        )),
+        ("", _) => Err(format!("{label}: geometry has no type")),
+        (other, _) => Err(format!(
+            "{label}: geometry is a {other}, expected Polygon or MultiPolygon"
+        )),
+    }
+}
+
+/// The properties wanted from each feature: for each slot, the names tried in order.
+pub(crate) struct Ctx {
+    pub slots: Vec<Vec<String>>,
+}
+
+/// A property value found under one of a slot's names: (rank of the name, value).
+pub(crate) type Found = Option<(usize, PropValue)>;
+
+/// A property value as read.
+#[derive(Debug, Clone)]
+pub(crate) enum PropValue {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Other,
+}
+
+/// A feature as read: the wanted properties (one per slot) and its geometry.
+pub(crate) struct RawFeature<'de> {
+    pub props: Vec<Found>,
+    pub geometry: Option<RawGeometry<'de>>,
+}
+
+/// A geometry whose coordinates are still text: the sequential serde pass only
+/// skips over them; they are parsed in parallel afterwards ([`polygons`]).
+pub(crate) struct RawGeometry<'de> {
+    kind: Option<String>,
+    coords: Option<&'de RawValue>,
+}
+
+struct CollectionSeed<'a> {
+    ctx: &'a Ctx,
+}
+
+impl<'de> DeserializeSeed<'de> for CollectionSeed<'_> {
+    type Value = Vec<RawFeature<'de>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CollectionSeed<'_> {
+    type Value = Vec<RawFeature<'de>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a GeoJSON FeatureCollection object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut features = None;
+        let mut kind: Option<String> = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "features" => features = Some(map.next_value_seed(FeaturesSeed { ctx: self.ctx })?),
+                "type" => kind = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        match kind.as_deref() {
+            Some("FeatureCollection") | None => {}
+            Some(other) => {
+                return Err(de::Error::custom(format!(
+                    "top-level type is {other:?}, expected \"FeatureCollection\""
+                )))
+            }
+        }
+        features.ok_or_else(|| de::Error::custom("no \"features\" array"))
+    }
+}
+
+struct FeaturesSeed<'a> {
+    ctx: &'a Ctx,
+}
+
+impl<'de> DeserializeSeed<'de> for FeaturesSeed<'_> {
+    type Value = Vec<RawFeature<'de>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FeaturesSeed<'_> {
+    type Value = Vec<RawFeature<'de>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of features")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1024));
+        loop {
+            let index = out.len();
+            match seq.next_element_seed(FeatureSeed { ctx: self.ctx }) {
+                Ok(Some(f)) => out.push(f),
+                Ok(None) => return Ok(out),
+                Err(e) => return Err(de::Error::custom(format!("feature {index}: {e}"))),
+            }
+        }
+    }
+}
+
+struct FeatureSeed<'a> {
+    ctx: &'a Ctx,
+}
+
+impl<'de> DeserializeSeed<'de> for FeatureSeed<'_> {
+    type Value = RawFeature<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FeatureSeed<'_> {
+    type Value = RawFeature<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a GeoJSON Feature object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut feature = RawFeature {
+            props: vec![None; self.ctx.slots.len()],
+            geometry: None,
+        };
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "properties" => {
+                    if let Some(props) =
+                        map.next_value_seed(OptionSeed(PropsSeed { ctx: self.ctx }))?
+                    {
+                        feature.props = props;
+                    }
+                }
+                "geometry" => feature.geometry = map.next_value_seed(OptionSeed(GeometrySeed))?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(feature)
+    }
+}
+
+/// `null` or the inner seed's value.
+struct OptionSeed<S>(S);
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for OptionSeed<S> {
+    type Value = Option<S::Value>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for OptionSeed<S> {
+    type Value = Option<S::Value>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("null or an object")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        self.0.deserialize(d).map(Some)
+    }
+}
+
+struct PropsSeed<'a> {
+    ctx: &'a Ctx,
+}
+
+impl<'de> DeserializeSeed<'de> for PropsSeed<'_> {
+    type Value = Vec<Found>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PropsSeed<'_> {
+    type Value = Vec<Found>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a properties object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found: Vec<Found> = vec![None; self.ctx.slots.len()];
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let hit = self.ctx.slots.iter().enumerate().find_map(|(s, names)| {
+                names.iter().position(|n| n == key.as_ref()).map(|r| (s, r))
+            });
+            match hit {
+                Some((s, r)) => {
+                    let v: PropValue = map.next_value::<PropAny>()?.0;
+                    if found[s].as_ref().is_none_or(|(old, _)| r < *old) {
+                        found[s] = Some((r, v));
+                    }
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+struct PropAny(PropValue);
+
+impl<'de> serde::Deserialize<'de> for PropAny {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PropAny;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a property value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PropAny, E> {
+                Ok(PropAny(PropValue::Str(v.to_owned())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PropAny, E> {
+                Ok(PropAny(PropValue::Int(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PropAny, E> {
+                Ok(PropAny(
+                    i64::try_from(v).map_or(PropValue::Other, PropValue::Int),
+                ))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<PropAny, E> {
+                Ok(PropAny(PropValue::Float(v)))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<PropAny, E> {
+                Ok(PropAny(PropValue::Other))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<PropAny, E> {
+                Ok(PropAny(PropValue::Other))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<PropAny, A::Error> {
+                while s.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(PropAny(PropValue::Other))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<PropAny, A::Error> {
+                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(PropAny(PropValue::Other))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+struct GeometrySeed;
+
+impl<'de> DeserializeSeed<'de> for GeometrySeed {
+    type Value = RawGeometry<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for GeometrySeed {
+    type Value = RawGeometry<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a GeoJSON geometry object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut g = RawGeometry {
+            kind: None,
+            coords: None,
+        };
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "type" => g.kind = Some(map.next_value()?),
+                "coordinates" => g.coords = Some(map.next_value::<&'de RawValue>()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(g)
+    }
+}
+
+/// A property as text: strings trimmed, whole numbers printed.
+pub(crate) fn text(v: &PropValue) -> Option<String> {
+    match v {
+        PropValue::Str(s) => Some(s.trim().to_owned()),
+        PropValue::Int(i) => Some(i.to_string()),
+        PropValue::Float(f) if f.fract() == 0.0 => Some(format!("{f:.0}")),
+        _ => None,
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = offset
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1)
+        + 1;
+    (line, column)
+}
+
+/// A small parser for GeoJSON coordinate arrays whose nesting depth is known. The
+/// text has already been checked to be valid JSON by serde_json; this only checks
+/// the shape (positions of 2 or 3 numbers, nesting) and builds `geo` coordinates.
+mod coords {
+    use geo::Coord;
+
+    /// A shape problem at a byte offset of the coordinates text.
+    pub(super) struct SyntaxError {
+        pub message: &'static str,
+        pub offset: usize,
+    }
+
+    type R<T> = Result<T, SyntaxError>;
+
+    pub(super) struct Parser<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+
+    impl<'a> Parser<'a> {
+        pub fn new(text: &'a str) -> Self {
+            Parser {
+                b: text.as_bytes(),
+                i: 0,
+            }
+        }
+
+        /// How many `[` open before the first number (1 for `[]`).
+        pub fn depth(&self) -> usize {
+            self.b
+                .iter()
+                .filter(|c| !c.is_ascii_whitespace())
+                .take_while(|&&c| c == b'[')
+                .count()
+        }
+
+        fn err(&self, message: &'static str) -> SyntaxError {
+            SyntaxError {
+                message,
+                offset: self.i,
+            }
+        }
+
+        fn peek(&mut self) -> Option<u8> {
+            while self.i < self.b.len() && self.b[self.i].is_ascii_whitespace() {
+                self.i += 1;
+            }
+            self.b.get(self.i).copied()
+        }
+
+        fn expect(&mut self, c: u8, message: &'static str) -> R<()> {
+            if self.peek() == Some(c) {
+                self.i += 1;
+                Ok(())
+            } else {
+                Err(self.err(message))
+            }
+        }
+
+        fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> R<T>) -> R<Vec<T>> {
+            self.expect(b'[', "expected [")?;
+            let mut out = Vec::new();
+            if self.peek() == Some(b']') {
+                self.i += 1;
+                return Ok(out);
+            }
+            loop {
+                out.push(item(self)?);
+                match self.peek() {
+                    Some(b',') => self.i += 1,
+                    Some(b']') => {
+                        self.i += 1;
+                        return Ok(out);
+                    }
+                    _ => return Err(self.err("expected , or ]")),
+                }
+            }
+        }
+
+        fn number(&mut self) -> R<f64> {
+            self.peek();
+            let start = self.i;
+            while self.i < self.b.len()
+                && matches!(
+                    self.b[self.i],
+                    b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'
+                )
+            {
+                self.i += 1;
+            }
+            std::str::from_utf8(&self.b[start..self.i])
+                .ok()
+                .and_then(|t| t.parse::<f64>().ok())
+                .filter(|x| x.is_finite())
+                .ok_or(SyntaxError {
+                    message: "expected a finite number",
+                    offset: start,
+                })
+        }
+
+        fn position(&mut self) -> R<Coord<f64>> {
+            self.expect(b'[', "expected a position [x, y]")?;
+            let x = self.number()?;
+            self.expect(b',', "a position needs two numbers")?;
+            let y = self.number()?;
+            while self.peek() == Some(b',') {
+                self.i += 1;
+                self.number()?;
+            }
+            self.expect(b']', "expected ] after a position")?;
+            Ok(Coord { x, y })
+        }
+
+        fn ring(&mut self) -> R<Vec<Coord<f64>>> {
+            self.list(Self::position)
+        }
+
+        pub fn polygon(&mut self) -> R<Vec<Vec<Coord<f64>>>> {
+            self.list(Self::ring)
+        }
+
+        pub fn multi_polygon(&mut self) -> R<Vec<Vec<Vec<Coord<f64>>>>> {
+            self.list(Self::polygon)
+        }
+    }
+}
