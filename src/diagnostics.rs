@@ -31,6 +31,14 @@ pub enum DiagnosticKind {
     UnusedPopulation,
     /// A CPTS territory made of several separate parts (non-contiguous).
     NonContiguous,
+    /// Drawn territories repaired without ambiguity: rings closed, repeated points
+    /// dropped, rings re-oriented.
+    RepairedGeometry,
+    /// A drawn territory feature that could not be used (no id, self-intersecting
+    /// ring, hole outside its shell, not longitude/latitude…); it is ignored.
+    RejectedFeature,
+    /// One CPTS drawn in several features; their union is its territory.
+    MergedFeatures,
 }
 
 /// One finding, with the subject it is about.

@@ -60,6 +60,7 @@ pub mod error;
 pub mod export;
 pub mod index;
 pub mod load;
+pub mod overlay;
 pub mod stats;
 
 pub use analysis::{Analysis, Inputs};

@@ -9,6 +9,7 @@ mod geojson;
 mod population;
 mod source;
 mod table;
+mod territories;
 
 pub(crate) use communes::oriented;
 #[cfg(test)]
@@ -19,6 +20,7 @@ pub use communes::{
 pub use declarations::{load_declarations, Claim, Cpts, Declarations, Status};
 pub use population::{load_population, PopulationTable};
 pub use source::Source;
+pub use territories::{load_territories, DrawnTerritories, DrawnTerritory};
 
 use geo::MultiPolygon;
 use rayon::prelude::*;

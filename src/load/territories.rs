@@ -1,0 +1,273 @@
+//! CPTS declared as drawn territories: a GeoJSON FeatureCollection of Polygon /
+//! MultiPolygon with properties `cpts_id`, `cpts_name` and optional `status`, as a
+//! planner draws them in QGIS.
+//!
+//! Drawn outlines are messier than commune layers, and one bad feature must not
+//! stop a region's check. So, unlike the commune layer:
+//! - what can be repaired without ambiguity is repaired and reported: unclosed rings
+//!   are closed, repeated consecutive points dropped, rings re-oriented;
+//! - a feature that cannot be is rejected with a diagnostic naming it and why
+//!   (no `cpts_id`, self-intersecting ring, hole outside its shell, coordinates that
+//!   are not longitude/latitude, empty geometry), and the run goes on.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use geo::{unary_union, Coord, LineString, MultiPolygon, Polygon, Validation};
+use rayon::prelude::*;
+
+use super::communes::oriented;
+use super::declarations::Status;
+use super::geojson::{polygons, read_features, text, Ctx};
+use super::source::Source;
+use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
+use crate::error::Result;
+
+const ID: usize = 0;
+const NAME: usize = 1;
+const STATUS: usize = 2;
+
+/// A CPTS territory as drawn.
+#[derive(Debug, Clone)]
+pub struct DrawnTerritory {
+    /// Its identifier.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its status, `None` when absent or not recognised.
+    pub status: Option<Status>,
+    /// Its outline, valid and oriented (exteriors counter-clockwise).
+    pub geometry: MultiPolygon<f64>,
+}
+
+/// Drawn territories, sorted by CPTS id (features sharing an id are merged).
+#[derive(Debug, Clone)]
+pub struct DrawnTerritories {
+    /// The file they came from.
+    pub source: PathBuf,
+    /// The territories, sorted by id.
+    pub territories: Vec<DrawnTerritory>,
+    /// Repairs, rejected features, merged features, unknown statuses.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// What happened to one feature.
+struct Checked {
+    polygons: Vec<Polygon<f64>>,
+    closed: usize,
+    deduplicated: usize,
+    reoriented: usize,
+}
+
+/// Reads drawn territories.
+///
+/// # Errors
+/// [`Error::Json`](crate::Error::Json) when the text is not a GeoJSON
+/// FeatureCollection. Problems of single features are diagnostics, not errors.
+pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
+    let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let ctx = Ctx {
+        slots: vec![
+            names(&["cpts_id", "CPTS_ID", "id_cpts"]),
+            names(&["cpts_name", "CPTS_NAME", "nom_cpts", "nom"]),
+            names(&["status", "statut", "STATUS"]),
+        ],
+    };
+    let raw = read_features(source, &ctx)?;
+    let file = source.name.display().to_string();
+    let ids: Vec<String> = raw
+        .iter()
+        .map(|f| {
+            f.props[ID]
+                .as_ref()
+                .and_then(|(_, v)| text(v))
+                .unwrap_or_default()
+        })
+        .collect();
+    let label = |i: usize| match ids[i].as_str() {
+        "" => format!("{file}: feature {i}"),
+        id => format!("{file}: feature {i} ({id})"),
+    };
+    let checked: Vec<Result<Checked, String>> = raw
+        .par_iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let label = label(i);
+            let rings = polygons(f.geometry.as_ref(), &label, &source.bytes)?;
+            check(rings, &label)
+        })
+        .collect();
+
+    let mut diagnostics = Vec::new();
+    let mut rejected = Vec::new();
+    let (mut closed, mut deduplicated, mut reoriented) = (0, 0, 0);
+    let mut unknown_status: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    // per CPTS id: name, status, polygons and the features they came from
+    type Collected = (String, Option<Status>, Vec<Polygon<f64>>, Vec<usize>);
+    let mut by_id: BTreeMap<String, Collected> = BTreeMap::new();
+    for (i, (f, c)) in raw.iter().zip(checked).enumerate() {
+        if ids[i].is_empty() {
+            rejected.push(format!("{}: no cpts_id property", label(i)));
+            continue;
+        }
+        let c = match c {
+            Ok(c) => c,
+            Err(problem) => {
+                rejected.push(problem);
+                continue;
+            }
+        };
+        closed += c.closed;
+        deduplicated += c.deduplicated;
+        reoriented += c.reoriented;
+        let status = match f.props[STATUS].as_ref().and_then(|(_, v)| text(v)) {
+            Some(s) if !s.is_empty() => Status::parse(&s).or_else(|| {
+                unknown_status.entry(s).or_default().push(i);
+                None
+            }),
+            _ => None,
+        };
+        let name = f.props[NAME]
+            .as_ref()
+            .and_then(|(_, v)| text(v))
+            .unwrap_or_default();
+        let entry = by_id
+            .entry(ids[i].clone())
+            .or_insert((name, status, Vec::new(), Vec::new()));
+        entry.1 = entry.1.or(status);
+        entry.2.extend(c.polygons);
+        entry.3.push(i);
+    }
+    let repairs: Vec<String> = [
+        (closed, "unclosed ring(s) closed"),
+        (deduplicated, "repeated consecutive point(s) dropped"),
+        (
+            reoriented,
+            "ring(s) re-oriented (exteriors counter-clockwise, holes clockwise)",
+        ),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if !repairs.is_empty() {
+        diagnostics.push(Diagnostic::new(
+            DiagnosticKind::RepairedGeometry,
+            format!("{file}: repaired: {}", repairs.join("; ")),
+        ));
+    }
+    for problem in rejected {
+        diagnostics.push(Diagnostic::new(
+            DiagnosticKind::RejectedFeature,
+            format!("{problem}; feature ignored"),
+        ));
+    }
+    for (raw, features) in unknown_status {
+        diagnostics.push(Diagnostic::new(
+            DiagnosticKind::UnknownStatus,
+            format!(
+                "{file}: status {raw:?} is not one of projet, valide, aci_signe (feature {}); read as unknown",
+                sample(&features, 5)
+            ),
+        ));
+    }
+    let territories = by_id
+        .into_iter()
+        .map(|(id, (name, status, polys, features))| {
+            let geometry = if features.len() > 1 {
+                diagnostics.push(
+                    Diagnostic::new(
+                        DiagnosticKind::MergedFeatures,
+                        format!("{file}: CPTS {id} is drawn in {} features ({}); their union is its territory", features.len(), sample(&features, 5)),
+                    )
+                    .cpts(&id),
+                );
+                let refs: Vec<&Polygon<f64>> = polys.iter().collect();
+                MultiPolygon::new(unary_union(refs).0.into_iter().map(oriented).collect())
+            } else {
+                MultiPolygon::new(polys)
+            };
+            DrawnTerritory {
+                id,
+                name,
+                status,
+                geometry,
+            }
+        })
+        .collect();
+    Ok(DrawnTerritories {
+        source: source.name.clone(),
+        territories,
+        diagnostics,
+    })
+}
+
+/// Repairs what is unambiguous in one feature's rings, rejects the rest.
+fn check(rings: Vec<Vec<Vec<Coord<f64>>>>, label: &str) -> Result<Checked, String> {
+    let mut out = Checked {
+        polygons: Vec::with_capacity(rings.len()),
+        closed: 0,
+        deduplicated: 0,
+        reoriented: 0,
+    };
+    let multi = rings.len() > 1;
+    for (pi, poly) in rings.into_iter().enumerate() {
+        let mut lines = Vec::with_capacity(poly.len());
+        for (ri, mut ring) in poly.into_iter().enumerate() {
+            let at = if multi {
+                format!("{label}: polygon {pi} ring {ri}")
+            } else {
+                format!("{label}: ring {ri}")
+            };
+            if let Some(c) = ring
+                .iter()
+                .find(|c| !(c.x.abs() <= 180.0 && c.y.abs() <= 90.0))
+            {
+                return Err(format!(
+                    "{at}: coordinate ({}, {}) is not longitude/latitude (Lambert-93 metres? reproject to WGS84)",
+                    c.x, c.y
+                ));
+            }
+            let before = ring.len();
+            ring.dedup();
+            out.deduplicated += before - ring.len();
+            if ring.len() >= 2 && ring.first() != ring.last() {
+                ring.push(ring[0]);
+                out.closed += 1;
+            }
+            if ring.len() < 4 {
+                return Err(format!(
+                    "{at} has {} distinct points, a ring needs 3",
+                    ring.len().saturating_sub(1)
+                ));
+            }
+            lines.push(LineString::new(ring));
+        }
+        let mut it = lines.into_iter();
+        let Some(exterior) = it.next() else {
+            return Err(format!("{label}: polygon {pi} has no ring"));
+        };
+        let p = Polygon::new(exterior, it.collect());
+        let o = oriented(p.clone());
+        out.reoriented += std::iter::once((p.exterior(), o.exterior()))
+            .chain(p.interiors().iter().zip(o.interiors()))
+            .filter(|(a, b)| a != b)
+            .count();
+        if let Some(problem) = o.validation_errors().into_iter().next() {
+            let why = problem
+                .to_string()
+                .replace("exterior ring", "its exterior ring");
+            let hint = if why.contains("self-intersection") {
+                " (a bow-tie: fix it in QGIS with Fix geometries)"
+            } else {
+                ""
+            };
+            return Err(format!("{label}: polygon {pi}: {why}{hint}"));
+        }
+        out.polygons.push(o);
+    }
+    if out.polygons.is_empty() {
+        return Err(format!("{label}: empty geometry"));
+    }
+    Ok(out)
+}

@@ -1,0 +1,382 @@
+//! Stage 3 for **drawn territories**: how much of each commune each CPTS covers,
+//! and the gap (*zone blanche*) and overlap (*chevauchement*) pieces as polygons.
+//!
+//! Two phases, as everywhere in maillage: an R-tree over the territories' envelopes
+//! gives each commune its candidate CPTS, then exact boolean operations (`geo`'s
+//! i_overlay engine) cut the commune by each candidate. Communes are processed in
+//! parallel and independently, so the result does not depend on the thread count.
+//!
+//! A CPTS declared as a commune list covers each of its communes entirely; a drawn
+//! one covers the part of each commune its outline contains. Within a commune:
+//! - *covered* is the union of the parts covered by any CPTS;
+//! - *overlap* is what two or more cover, split by the exact set of owners;
+//! - *white* is the rest.
+//!
+//! Pieces: the white parts of all communes, dissolved and split into connected
+//! polygons, are the gaps; the overlap parts with the same owners, dissolved and
+//! split, are the overlaps. Each piece gets its area, the communes it touches and
+//! an estimate of its population by areal interpolation (commune population ×
+//! share of the commune's area in the piece). Pieces smaller than the sliver
+//! tolerance are kept apart as slivers, never dropped.
+//!
+//! Arithmetic noise is not digitising noise: the overlay engine rounds coordinates
+//! to an integer grid (relative error about 1e-9), so a commune entirely inside a
+//! drawn outline comes back a hair smaller than itself. Within a commune, a part
+//! within [`NOISE`] of the commune's area of the whole is the whole, and a part or
+//! fragment smaller than [`NOISE`] × its area is nothing.
+
+use std::collections::BTreeMap;
+
+use geo::{unary_union, BooleanOps, BoundingRect, Contains, InteriorPoint, MultiPolygon, Polygon};
+use rayon::prelude::*;
+use rstar::AABB;
+
+use crate::area::multi_polygon_km2;
+use crate::index::SpatialIndex;
+use crate::load::{oriented, Communes};
+
+/// Relative area under which a difference within one commune is rounding noise
+/// of the overlay engine (1 ppm: 20 m² of a 20 km² commune).
+pub const NOISE: f64 = 1e-6;
+
+/// How each commune is covered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommuneOverlay {
+    /// `(cpts, km²)`: the area of the commune each CPTS covers, by CPTS position, sorted.
+    pub shares: Vec<(u32, f64)>,
+    /// Area covered by at least one CPTS, km².
+    pub covered_km2: f64,
+    /// Area covered by two or more, km².
+    pub overlap_km2: f64,
+}
+
+/// A gap or overlap polygon.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Piece {
+    /// The CPTS covering it (positions, sorted): empty for a gap.
+    pub owners: Vec<u32>,
+    /// Its outline.
+    pub geometry: MultiPolygon<f64>,
+    /// Its area, km² (the sum of its parts in each commune).
+    pub area_km2: f64,
+    /// The communes it touches (positions, sorted).
+    pub communes: Vec<u32>,
+    /// Population estimate by areal interpolation.
+    pub population: f64,
+}
+
+/// The overlay of territories on the communes.
+#[derive(Debug, Clone)]
+pub struct Overlay {
+    /// One per commune, in commune order.
+    pub communes: Vec<CommuneOverlay>,
+    /// Gap pieces of at least the sliver tolerance, largest first.
+    pub gaps: Vec<Piece>,
+    /// Overlap pieces of at least the sliver tolerance, by owners then largest first.
+    pub overlaps: Vec<Piece>,
+    /// Gap and overlap pieces under the tolerance, in the same orders.
+    pub slivers: Vec<Piece>,
+    /// The tolerance used, km².
+    pub min_area_km2: f64,
+}
+
+/// What one CPTS declares: a list of communes or a drawn outline.
+#[derive(Debug, Clone, Copy)]
+pub enum Extent<'a> {
+    /// The communes it declares (positions, sorted).
+    Communes(&'a [u32]),
+    /// Its outline, valid and oriented.
+    Drawn(&'a MultiPolygon<f64>),
+}
+
+/// A fragment of one commune: its area and outline, and who covers it.
+struct Fragment {
+    commune: u32,
+    owners: Vec<u32>,
+    geometry: MultiPolygon<f64>,
+}
+
+impl Overlay {
+    /// Overlays the CPTS `extents` (one per CPTS, in CPTS order) on the communes.
+    /// Pieces under `min_area_km2` are slivers.
+    ///
+    /// # Performance
+    /// O(Σ commune × candidate intersections); communes in parallel.
+    pub fn compute(communes: &Communes, extents: &[Extent<'_>], min_area_km2: f64) -> Overlay {
+        let n = communes.len();
+        let mut listed: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let mut drawn_ids = Vec::new();
+        let mut drawn_geoms = Vec::new();
+        for (k, e) in extents.iter().enumerate() {
+            match e {
+                Extent::Communes(members) => members
+                    .iter()
+                    .for_each(|&i| listed[i as usize].push(k as u32)),
+                Extent::Drawn(g) => {
+                    drawn_ids.push(k as u32);
+                    drawn_geoms.push(*g);
+                }
+            }
+        }
+        let index = SpatialIndex::build(&drawn_geoms);
+        let per_commune: Vec<(CommuneOverlay, Vec<Fragment>)> = (0..n as u32)
+            .into_par_iter()
+            .map(|i| {
+                let commune = &communes.get(i).geometry;
+                let env = match commune.bounding_rect() {
+                    Some(r) => AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    None => {
+                        return (
+                            CommuneOverlay {
+                                shares: Vec::new(),
+                                covered_km2: 0.0,
+                                overlap_km2: 0.0,
+                            },
+                            Vec::new(),
+                        )
+                    }
+                };
+                let mut parts: Vec<(u32, MultiPolygon<f64>, f64)> = listed[i as usize]
+                    .iter()
+                    .map(|&k| (k, commune.clone(), communes.area_km2[i as usize]))
+                    .collect();
+                let area = communes.area_km2[i as usize];
+                for d in index.query(&env) {
+                    let cut = clean(commune.intersection(drawn_geoms[d as usize]));
+                    let a = multi_polygon_km2(&cut);
+                    if a >= area * (1.0 - NOISE) {
+                        parts.push((drawn_ids[d as usize], commune.clone(), area));
+                    } else if a > area * NOISE {
+                        parts.push((drawn_ids[d as usize], cut, a));
+                    }
+                }
+                parts.sort_by_key(|p| p.0);
+                cut_commune(i, commune, communes.area_km2[i as usize], parts)
+            })
+            .collect();
+        let mut overlays = Vec::with_capacity(n);
+        let mut fragments = Vec::new();
+        for (o, f) in per_commune {
+            overlays.push(o);
+            fragments.extend(f);
+        }
+        let mut by_owners: BTreeMap<Vec<u32>, Vec<Fragment>> = BTreeMap::new();
+        for f in fragments {
+            by_owners.entry(f.owners.clone()).or_default().push(f);
+        }
+        let groups: Vec<(Vec<u32>, Vec<Fragment>)> = by_owners.into_iter().collect();
+        let pieces: Vec<Vec<Piece>> = groups
+            .into_par_iter()
+            .map(|(owners, frags)| pieces_of(owners, frags, communes))
+            .collect();
+        let (mut gaps, mut overlaps, mut slivers) = (Vec::new(), Vec::new(), Vec::new());
+        for group in pieces {
+            for p in group {
+                if p.area_km2 < min_area_km2 {
+                    slivers.push(p);
+                } else if p.owners.is_empty() {
+                    gaps.push(p);
+                } else {
+                    overlaps.push(p);
+                }
+            }
+        }
+        Overlay {
+            communes: overlays,
+            gaps,
+            overlaps,
+            slivers,
+            min_area_km2,
+        }
+    }
+
+    /// Distinct pairs of CPTS that overlap somewhere (above the sliver tolerance).
+    pub fn overlap_pairs(&self) -> usize {
+        let mut pairs = std::collections::BTreeSet::new();
+        for p in &self.overlaps {
+            for (a, &x) in p.owners.iter().enumerate() {
+                for &y in &p.owners[a + 1..] {
+                    pairs.insert((x, y));
+                }
+            }
+        }
+        pairs.len()
+    }
+}
+
+/// Orients polygons and drops empty ones.
+fn clean(m: MultiPolygon<f64>) -> MultiPolygon<f64> {
+    MultiPolygon::new(
+        m.0.into_iter()
+            .filter(|p| p.exterior().0.len() >= 4)
+            .map(oriented)
+            .collect(),
+    )
+}
+
+/// Splits one commune among the CPTS parts covering it.
+fn cut_commune(
+    i: u32,
+    commune: &MultiPolygon<f64>,
+    area: f64,
+    parts: Vec<(u32, MultiPolygon<f64>, f64)>,
+) -> (CommuneOverlay, Vec<Fragment>) {
+    let shares: Vec<(u32, f64)> = parts.iter().map(|(k, _, a)| (*k, *a)).collect();
+    let mut fragments = Vec::new();
+    let whole = |k: &(u32, MultiPolygon<f64>, f64)| k.2 >= area;
+    // covered: the union of the parts (the whole commune as soon as one part is)
+    let covered = if parts.iter().any(whole) {
+        commune.clone()
+    } else {
+        match parts.len() {
+            0 => MultiPolygon::new(Vec::new()),
+            1 => parts[0].1.clone(),
+            _ => clean(unary_union(
+                parts
+                    .iter()
+                    .flat_map(|p| p.1 .0.iter())
+                    .collect::<Vec<&Polygon<f64>>>(),
+            )),
+        }
+    };
+    let covered_km2 = if parts.iter().any(whole) {
+        area
+    } else {
+        multi_polygon_km2(&covered)
+    };
+    let noise = area * NOISE;
+    if covered_km2 < area - noise {
+        let white = if parts.is_empty() {
+            commune.clone()
+        } else {
+            clean(commune.difference(&covered))
+        };
+        let a = multi_polygon_km2(&white);
+        if a > noise {
+            fragments.push(Fragment {
+                commune: i,
+                owners: Vec::new(),
+                geometry: white,
+            });
+        }
+    }
+    // overlaps by exact owner set: ∩ of the set's parts minus every other part
+    let mut overlap_km2 = 0.0;
+    let n = parts.len().min(12);
+    if n >= 2 {
+        let mut inter: Vec<Option<MultiPolygon<f64>>> = vec![None; 1 << n];
+        for mask in 1usize..(1 << n) {
+            let low = mask.trailing_zeros() as usize;
+            let rest = mask & (mask - 1);
+            let g = if rest == 0 {
+                Some(parts[low].1.clone())
+            } else {
+                inter[rest].as_ref().and_then(|r| {
+                    let g = clean(r.intersection(&parts[low].1));
+                    (multi_polygon_km2(&g) > noise).then_some(g)
+                })
+            };
+            inter[mask] = g;
+        }
+        for (mask, g) in inter.iter().enumerate() {
+            let Some(g) = g.as_ref().filter(|_| mask.count_ones() >= 2) else {
+                continue;
+            };
+            let others: Vec<&Polygon<f64>> = (0..n)
+                .filter(|k| mask & (1 << k) == 0)
+                .flat_map(|k| parts[k].1 .0.iter())
+                .collect();
+            let exact = if others.is_empty() {
+                g.clone()
+            } else {
+                clean(g.difference(&unary_union(others)))
+            };
+            let a = multi_polygon_km2(&exact);
+            if a > noise {
+                overlap_km2 += a;
+                let owners = (0..n)
+                    .filter(|k| mask & (1 << k) != 0)
+                    .map(|k| parts[k].0)
+                    .collect();
+                fragments.push(Fragment {
+                    commune: i,
+                    owners,
+                    geometry: exact,
+                });
+            }
+        }
+    }
+    (
+        CommuneOverlay {
+            shares,
+            covered_km2,
+            overlap_km2,
+        },
+        fragments,
+    )
+}
+
+/// Dissolves the fragments of one owner set into connected pieces.
+fn pieces_of(owners: Vec<u32>, frags: Vec<Fragment>, communes: &Communes) -> Vec<Piece> {
+    let polys: Vec<&Polygon<f64>> = frags.iter().flat_map(|f| f.geometry.0.iter()).collect();
+    let union: Vec<Polygon<f64>> = unary_union(polys).0.into_iter().map(oriented).collect();
+    let mut pieces: Vec<Piece> = union
+        .into_iter()
+        .map(|p| Piece {
+            owners: owners.clone(),
+            geometry: MultiPolygon::new(vec![p]),
+            area_km2: 0.0,
+            communes: Vec::new(),
+            population: 0.0,
+        })
+        .collect();
+    for f in &frags {
+        // each polygon of a fragment lies in exactly one piece: find it by an interior point
+        for p in &f.geometry.0 {
+            let Some(pt) = p.interior_point() else {
+                continue;
+            };
+            let a = crate::area::polygon_km2(p);
+            let k = pieces
+                .iter()
+                .position(|piece| piece.geometry.contains(&pt))
+                .unwrap_or_else(|| nearest(&pieces, p));
+            let piece = &mut pieces[k];
+            piece.area_km2 += a;
+            let i = f.commune as usize;
+            if communes.area_km2[i] > 0.0 {
+                piece.population += communes.population[i] as f64 * a / communes.area_km2[i];
+            }
+            if piece.communes.last() != Some(&f.commune) && !piece.communes.contains(&f.commune) {
+                piece.communes.push(f.commune);
+            }
+        }
+    }
+    for p in &mut pieces {
+        p.communes.sort_unstable();
+    }
+    pieces.retain(|p| p.area_km2 > 0.0);
+    pieces.sort_by(|a, b| {
+        b.area_km2
+            .total_cmp(&a.area_km2)
+            .then_with(|| a.communes.cmp(&b.communes))
+    });
+    pieces
+}
+
+/// The piece whose envelope centre is closest to the polygon's (for fragments whose
+/// interior point fell on a boundary after the union's rounding).
+fn nearest(pieces: &[Piece], p: &Polygon<f64>) -> usize {
+    let c = p.bounding_rect().map(|r| r.center()).unwrap_or_default();
+    (0..pieces.len())
+        .min_by(|&a, &b| {
+            let d = |k: usize| {
+                pieces[k]
+                    .geometry
+                    .bounding_rect()
+                    .map_or(f64::MAX, |r| (r.center() - c).x.hypot((r.center() - c).y))
+            };
+            d(a).total_cmp(&d(b))
+        })
+        .unwrap_or(0)
+}
