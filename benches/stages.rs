@@ -32,7 +32,7 @@ fn datasets() -> Vec<(&'static str, Inputs)> {
     if national.exists() {
         let inputs = Inputs::from_paths(
             &national,
-            &f("national/declarations.csv.gz"),
+            &[&f("national/declarations.csv.gz")],
             Some(&f("national/population.csv.gz")),
             FieldNames::default(),
         )
@@ -66,7 +66,7 @@ fn stages(c: &mut Criterion) {
         });
         g.bench_function(id("declarations+population"), |b| {
             b.iter(|| {
-                let d = load_declarations(black_box(&inputs.cpts)).unwrap();
+                let d = load_declarations(black_box(&inputs.cpts[0])).unwrap();
                 let p = inputs
                     .population
                     .as_ref()
@@ -97,10 +97,12 @@ fn stages(c: &mut Criterion) {
 
         let mut g = c.benchmark_group("coverage");
         g.bench_function(id("verdicts+territories+zones"), |b| {
-            b.iter(|| Coverage::compute(communes, &analysis.declarations, &analysis.adjacency))
+            b.iter(|| {
+                Coverage::compute(communes, &analysis.declarations, &analysis.adjacency, 0.01)
+            })
         });
         g.bench_function(id("dissolve"), |b| {
-            b.iter(|| Outlines::compute(communes, &analysis.coverage))
+            b.iter(|| Outlines::compute(communes, &analysis.declarations, &analysis.coverage))
         });
         g.finish();
 

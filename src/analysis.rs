@@ -19,13 +19,20 @@ use crate::stats::{Stats, Summary, Tallies};
 pub struct Inputs {
     /// The commune layer (GeoJSON, plain or gzip).
     pub communes: Source,
-    /// The declarations (CSV, plain or gzip).
-    pub cpts: Source,
+    /// The declarations: CSV commune lists and/or GeoJSON drawn territories (plain
+    /// or gzip), each CPTS declared in one of them.
+    pub cpts: Vec<Source>,
     /// An optional population table (CSV `code,population`).
     pub population: Option<Source>,
     /// Which properties of the layer hold code, name and population.
     pub fields: FieldNames,
+    /// Sliver tolerance for drawn territories, km²: gap and overlap pieces smaller
+    /// than this are digitising noise, counted and reported apart.
+    pub min_area_km2: f64,
 }
+
+/// The default sliver tolerance: 0.01 km² (one hectare).
+pub const DEFAULT_MIN_AREA_KM2: f64 = 0.01;
 
 impl Inputs {
     /// Reads the files.
@@ -34,15 +41,16 @@ impl Inputs {
     /// [`Error::Io`] naming the file that cannot be read.
     pub fn from_paths(
         communes: &Path,
-        cpts: &Path,
+        cpts: &[&Path],
         population: Option<&Path>,
         fields: FieldNames,
     ) -> Result<Self> {
         Ok(Inputs {
             communes: Source::from_path(communes)?,
-            cpts: Source::from_path(cpts)?,
+            cpts: cpts.iter().map(Source::from_path).collect::<Result<_>>()?,
             population: population.map(Source::from_path).transpose()?,
             fields,
+            min_area_km2: DEFAULT_MIN_AREA_KM2,
         })
     }
 
@@ -59,15 +67,16 @@ impl Inputs {
                 "paca/communes.geojson.gz",
                 include_bytes!("../fixtures/paca/communes.geojson.gz"),
             ),
-            cpts: src(
+            cpts: vec![src(
                 "paca/declarations.csv",
                 include_bytes!("../fixtures/paca/declarations.csv"),
-            ),
+            )],
             population: Some(src(
                 "paca/population.csv",
                 include_bytes!("../fixtures/paca/population.csv"),
             )),
             fields: FieldNames::default(),
+            min_area_km2: DEFAULT_MIN_AREA_KM2,
         }
     }
 }
@@ -111,7 +120,7 @@ impl Analysis {
         let (layer, decl) = rayon::join(
             || load::load_communes(&inputs.communes, &inputs.fields),
             || {
-                let decl = load::load_declarations(&inputs.cpts);
+                let decl = load::load_cpts(&inputs.cpts);
                 let table = inputs
                     .population
                     .as_ref()
@@ -136,7 +145,7 @@ impl Analysis {
         let adjacency = Adjacency::build(&geoms, &index);
         drop(geoms);
         tick("index");
-        let coverage = Coverage::compute(&communes, &decl, &adjacency);
+        let coverage = Coverage::compute(&communes, &decl, &adjacency, inputs.min_area_km2);
         diagnostics.extend(coverage.diagnostics.iter().cloned());
         let tallies = Tallies::compute(&communes, &decl, &coverage);
         tick("coverage");
@@ -148,7 +157,8 @@ impl Analysis {
         inputs_map.insert("cpts".to_owned(), decl.source.display().to_string());
         inputs_map.insert("population".to_owned(), communes.population_source.clone());
         inputs_map.insert("code_field".to_owned(), communes.layer.code_field.clone());
-        let summary = Summary::new(&tallies.national, &coverage, inputs_map, diagnostics);
+        let drawn = decl.cpts.iter().filter(|c| c.drawn.is_some()).count() as u64;
+        let summary = Summary::new(&tallies.national, &coverage, drawn, inputs_map, diagnostics);
         Ok(Analysis {
             communes,
             declarations: decl,
@@ -167,7 +177,7 @@ impl Analysis {
     /// [`Error::Io`] or [`Error::Table`]; no output file is then replaced.
     pub fn write(&mut self, dir: &Path, format: TableFormat) -> Result<Vec<PathBuf>> {
         let t = Instant::now();
-        let outlines = Outlines::compute(&self.communes, &self.coverage);
+        let outlines = Outlines::compute(&self.communes, &self.declarations, &self.coverage);
         self.timings.push(("dissolve", t.elapsed()));
         let t = Instant::now();
         let mut stats = self.stats()?;
@@ -251,11 +261,46 @@ impl Analysis {
                 format!("{a:.1}")
             );
         }
-        let _ = writeln!(
-            out,
-            "\n  zones blanches: {} cluster(s) of adjacent white communes",
-            s.white_zone_clusters
-        );
+        match &s.slivers {
+            None => {
+                let _ = writeln!(
+                    out,
+                    "\n  zones blanches: {} cluster(s) of adjacent white communes",
+                    s.white_zone_clusters
+                );
+            }
+            Some(sl) => {
+                let pieces = self
+                    .coverage
+                    .overlay
+                    .as_ref()
+                    .map_or(0, |o| o.overlaps.len());
+                let _ = writeln!(
+                    out,
+                    "\n  drawn territories: {} CPTS; areas above are the parts of communes covered, verdicts by majority of area",
+                    s.cpts_drawn
+                );
+                let _ = writeln!(
+                    out,
+                    "  zones blanches: {} gap piece(s), {:.1} km², about {} inhabitants",
+                    s.white_zone_clusters,
+                    s.area_km2_white,
+                    thousands(s.population_white_estimate)
+                );
+                let _ = writeln!(
+                    out,
+                    "  chevauchements: {pieces} overlap piece(s) between {} pair(s) of CPTS, {:.1} km², about {} inhabitants",
+                    s.overlap_pairs,
+                    s.area_km2_overlap,
+                    thousands(s.population_overlap_estimate)
+                );
+                let _ = writeln!(
+                    out,
+                    "  slivers under {} km² (--min-area): {} gap(s), {} overlap(s), {:.3} km² in all (slivers.geojson)",
+                    sl.min_area_km2, sl.gaps, sl.overlaps, sl.area_km2
+                );
+            }
+        }
         if let Some(r) = s.coverage_rate_population {
             let _ = writeln!(
                 out,

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
 use crate::index::Adjacency;
 use crate::load::{Communes, Declarations};
+use crate::overlay::{Extent, Overlay};
 
 /// The verdict of one commune under the one-CPTS-per-territory rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -110,8 +111,16 @@ pub struct Coverage {
     pub verdicts: Vec<Verdict>,
     /// For each CPTS (same order as `Declarations::cpts`), its territory.
     pub territories: Vec<Territory>,
-    /// The zones blanches.
+    /// The zones blanches: clusters of white communes, or with drawn territories the
+    /// gap pieces (see [`Coverage::overlay`]).
     pub white_zones: Vec<WhiteZone>,
+    /// For each commune, the area covered by at least one CPTS, km².
+    pub covered_km2: Vec<f64>,
+    /// For each commune, the area covered by two or more CPTS, km².
+    pub overlap_km2: Vec<f64>,
+    /// The overlay, when at least one CPTS is drawn: shares, gap, overlap and
+    /// sliver pieces. `None` when every CPTS is a commune list (whole communes).
+    pub overlay: Option<Overlay>,
     /// Unknown codes, empty and non-contiguous CPTS.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -119,9 +128,21 @@ pub struct Coverage {
 impl Coverage {
     /// Computes claims, verdicts, territories and white zones.
     ///
+    /// When every CPTS is a commune list, a commune is covered whole or not at all.
+    /// When one or more are drawn, the [`Overlay`] measures how much of each commune
+    /// each CPTS covers; a commune's verdict is then the majority of its area
+    /// (covered by one, by two or more, by none; ties go to covered, then overlap),
+    /// and gap and overlap pieces under `min_area_km2` are slivers.
+    ///
     /// # Performance
-    /// O(claims + communes + adjacency); a few milliseconds for all of France.
-    pub fn compute(communes: &Communes, decl: &Declarations, adjacency: &Adjacency) -> Coverage {
+    /// With commune lists only: O(claims + communes + adjacency), a few
+    /// milliseconds for all of France. With drawn territories: the overlay's cost.
+    pub fn compute(
+        communes: &Communes,
+        decl: &Declarations,
+        adjacency: &Adjacency,
+        min_area_km2: f64,
+    ) -> Coverage {
         let mut claimants: Vec<Vec<u32>> = vec![Vec::new(); communes.len()];
         let mut diagnostics = Vec::new();
         let file = decl.source.display();
@@ -158,7 +179,7 @@ impl Coverage {
                     .lines(unknown.iter().map(|c| c.line).collect()),
                 );
             }
-            if members.is_empty() {
+            if members.is_empty() && cpts.drawn.is_none() {
                 diagnostics.push(
                     Diagnostic::new(
                         DiagnosticKind::EmptyCpts,
@@ -173,7 +194,35 @@ impl Coverage {
             members.sort_unstable();
             members_of.push(members);
         }
+        if decl.cpts.iter().any(|c| c.drawn.is_some()) {
+            return Self::with_overlay(
+                communes,
+                decl,
+                adjacency,
+                members_of,
+                min_area_km2,
+                diagnostics,
+            );
+        }
         let verdicts: Vec<Verdict> = claimants.iter().map(|c| Verdict::of(c.len())).collect();
+        let covered_km2 = (0..communes.len())
+            .map(|i| {
+                if claimants[i].is_empty() {
+                    0.0
+                } else {
+                    communes.area_km2[i]
+                }
+            })
+            .collect();
+        let overlap_km2 = (0..communes.len())
+            .map(|i| {
+                if claimants[i].len() > 1 {
+                    communes.area_km2[i]
+                } else {
+                    0.0
+                }
+            })
+            .collect();
 
         let territories: Vec<Territory> = members_of
             .into_iter()
@@ -231,6 +280,112 @@ impl Coverage {
             verdicts,
             territories,
             white_zones,
+            covered_km2,
+            overlap_km2,
+            overlay: None,
+            diagnostics,
+        }
+    }
+
+    /// The coverage when one or more CPTS are drawn.
+    fn with_overlay(
+        communes: &Communes,
+        decl: &Declarations,
+        adjacency: &Adjacency,
+        members_of: Vec<Vec<u32>>,
+        min_area_km2: f64,
+        mut diagnostics: Vec<Diagnostic>,
+    ) -> Coverage {
+        let extents: Vec<Extent<'_>> = decl
+            .cpts
+            .iter()
+            .zip(&members_of)
+            .map(|(c, m)| match &c.drawn {
+                Some(g) => Extent::Drawn(g),
+                None => Extent::Communes(m),
+            })
+            .collect();
+        let overlay = Overlay::compute(communes, &extents, min_area_km2);
+        let n = communes.len();
+        let mut claimants = vec![Vec::new(); n];
+        let mut shares_of: Vec<Vec<(u32, f64)>> = vec![Vec::new(); decl.cpts.len()];
+        let mut verdicts = Vec::with_capacity(n);
+        for (i, o) in overlay.communes.iter().enumerate() {
+            claimants[i] = o.shares.iter().map(|s| s.0).collect();
+            for &(k, a) in &o.shares {
+                shares_of[k as usize].push((i as u32, a));
+            }
+            let area = communes.area_km2[i];
+            let (single, overlap, white) = (
+                o.covered_km2 - o.overlap_km2,
+                o.overlap_km2,
+                area - o.covered_km2,
+            );
+            verdicts.push(if single >= overlap && single >= white {
+                Verdict::Covered
+            } else if overlap >= white {
+                Verdict::Overlap
+            } else {
+                Verdict::White
+            });
+        }
+        let territories: Vec<Territory> = decl
+            .cpts
+            .iter()
+            .zip(members_of)
+            .zip(shares_of)
+            .map(|((c, members), shares)| match &c.drawn {
+                Some(g) => drawn_territory(communes, g, shares),
+                None => territory(communes, adjacency, members),
+            })
+            .collect();
+        for (c, t) in decl.cpts.iter().zip(&territories) {
+            if c.drawn.is_some() && t.members.is_empty() {
+                diagnostics.push(
+                    Diagnostic::new(
+                        DiagnosticKind::EmptyCpts,
+                        format!(
+                            "CPTS {} ({}) is drawn outside every commune of the layer",
+                            c.id, c.name
+                        ),
+                    )
+                    .cpts(&c.id),
+                );
+            }
+            if t.parts.len() > 1 {
+                diagnostics.push(
+                    Diagnostic::new(
+                        DiagnosticKind::NonContiguous,
+                        format!(
+                            "CPTS {} ({}) is not contiguous: {} separate parts",
+                            c.id,
+                            c.name,
+                            t.parts.len()
+                        ),
+                    )
+                    .cpts(&c.id),
+                );
+            }
+        }
+        let white_zones = overlay
+            .gaps
+            .iter()
+            .enumerate()
+            .map(|(k, p)| WhiteZone {
+                id: k as u32 + 1,
+                members: p.communes.clone(),
+                population: p.population.round() as u64,
+                area_km2: p.area_km2,
+            })
+            .collect();
+        Coverage {
+            claimants,
+            verdicts,
+            territories,
+            white_zones,
+            covered_km2: overlay.communes.iter().map(|o| o.covered_km2).collect(),
+            overlap_km2: overlay.communes.iter().map(|o| o.overlap_km2).collect(),
+            overlay: Some(overlay),
             diagnostics,
         }
     }
@@ -242,6 +397,31 @@ impl Coverage {
 }
 
 fn territory(communes: &Communes, adjacency: &Adjacency, members: Vec<u32>) -> Territory {
+    let parts = adjacency.components(&members);
+    territory_from_parts(communes, members, parts)
+}
+
+/// A drawn territory: the communes it touches, its population estimated by areal
+/// interpolation, the area of its outline, one part per polygon.
+fn drawn_territory(
+    communes: &Communes,
+    geometry: &geo::MultiPolygon<f64>,
+    shares: Vec<(u32, f64)>,
+) -> Territory {
+    let members: Vec<u32> = shares.iter().map(|s| s.0).collect();
+    let estimate: f64 = shares
+        .iter()
+        .map(|&(i, a)| communes.population[i as usize] as f64 * a / communes.area_km2[i as usize])
+        .sum();
+    let mut t = territory_from_parts(communes, members, Vec::new());
+    t.population = estimate.round() as u64;
+    t.size_class = size_class(t.population);
+    t.area_km2 = crate::area::multi_polygon_km2(geometry);
+    t.parts = (0..geometry.0.len()).map(|k| vec![k as u32]).collect();
+    t
+}
+
+fn territory_from_parts(communes: &Communes, members: Vec<u32>, parts: Vec<Vec<u32>>) -> Territory {
     let population: u64 = members
         .iter()
         .map(|&i| communes.population[i as usize])
@@ -266,7 +446,7 @@ fn territory(communes: &Communes, adjacency: &Adjacency, members: Vec<u32>) -> T
         .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(a.1)))
         .map(|(_, d)| d.to_owned());
     Territory {
-        parts: adjacency.components(&members),
+        parts,
         size_class: size_class(population),
         departements: departements.into_iter().map(str::to_owned).collect(),
         regions: regions.into_iter().map(str::to_owned).collect(),

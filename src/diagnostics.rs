@@ -39,6 +39,8 @@ pub enum DiagnosticKind {
     RejectedFeature,
     /// One CPTS drawn in several features; their union is its territory.
     MergedFeatures,
+    /// One CPTS id declared in two sources; the first declaration is kept.
+    DeclaredTwice,
 }
 
 /// One finding, with the subject it is about.

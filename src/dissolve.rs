@@ -11,7 +11,7 @@ use geo::{unary_union, MultiPolygon, Polygon};
 use rayon::prelude::*;
 
 use crate::coverage::Coverage;
-use crate::load::{oriented, Communes};
+use crate::load::{oriented, Communes, Declarations};
 
 /// The union of the given (consistently oriented) multipolygons, oriented for RFC 7946.
 ///
@@ -40,7 +40,30 @@ pub struct Outlines {
 
 impl Outlines {
     /// Dissolves all groups in parallel; the result does not depend on the thread count.
-    pub fn compute(communes: &Communes, coverage: &Coverage) -> Outlines {
+    /// A drawn territory's outline is its drawing; with drawn territories the zones
+    /// blanches are the overlay's gap pieces.
+    pub fn compute(communes: &Communes, decl: &Declarations, coverage: &Coverage) -> Outlines {
+        if let Some(overlay) = &coverage.overlay {
+            let territories = decl
+                .cpts
+                .par_iter()
+                .zip(&coverage.territories)
+                .map(|(c, t)| match &c.drawn {
+                    Some(g) => g.clone(),
+                    None => dissolve(
+                        &t.members
+                            .iter()
+                            .map(|&i| &communes.get(i).geometry)
+                            .collect::<Vec<_>>(),
+                    ),
+                })
+                .collect();
+            let white_zones = overlay.gaps.iter().map(|p| p.geometry.clone()).collect();
+            return Outlines {
+                territories,
+                white_zones,
+            };
+        }
         let groups: Vec<&[u32]> = coverage
             .territories
             .iter()

@@ -35,9 +35,10 @@ struct Opts {
     /// Commune polygons: GeoJSON FeatureCollection, plain or .gz, longitude/latitude.
     #[arg(long, value_name = "FILE", requires = "cpts")]
     communes: Option<PathBuf>,
-    /// CPTS declarations: CSV cpts_id,cpts_name,commune_code[,status], plain or .gz.
+    /// CPTS declarations: CSV cpts_id,cpts_name,commune_code[,status] and/or GeoJSON
+    /// drawn territories (cpts_id, cpts_name, status), plain or .gz. Repeatable.
     #[arg(long, value_name = "FILE", requires = "communes")]
-    cpts: Option<PathBuf>,
+    cpts: Vec<PathBuf>,
     /// Population table: CSV code,population, plain or .gz (overrides the layer's).
     #[arg(long, value_name = "FILE", requires = "communes")]
     population: Option<PathBuf>,
@@ -56,6 +57,10 @@ struct Opts {
     /// Property holding a population (default: POPULATION, population).
     #[arg(long, value_name = "NAME")]
     population_field: Option<String>,
+    /// Sliver tolerance for drawn territories, km²: gap and overlap pieces smaller
+    /// than this are digitising noise, counted apart (slivers.geojson).
+    #[arg(long, value_name = "KM2", default_value_t = maillage::analysis::DEFAULT_MIN_AREA_KM2)]
+    min_area: f64,
     /// Worker threads (default: all cores). Output does not depend on it.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
@@ -99,16 +104,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .build_global()
             .context("setting up worker threads")?;
     }
-    let inputs = match (&opts.communes, &opts.cpts) {
-        (Some(c), Some(d)) => {
+    let inputs = match (&opts.communes, opts.cpts.as_slice()) {
+        (Some(c), d) if !d.is_empty() => {
             let fields = FieldNames {
                 code: opts.code_field.clone(),
                 name: opts.name_field.clone(),
                 population: opts.population_field.clone(),
             };
-            Inputs::from_paths(c, d, opts.population.as_deref(), fields)?
+            let d: Vec<&std::path::Path> = d.iter().map(|p| p.as_path()).collect();
+            Inputs::from_paths(c, &d, opts.population.as_deref(), fields)?
         }
         _ => Inputs::demo(),
+    };
+    if !(opts.min_area >= 0.0 && opts.min_area.is_finite()) {
+        anyhow::bail!(
+            "--min-area must be a number of km² ≥ 0, got {}",
+            opts.min_area
+        );
+    }
+    let inputs = Inputs {
+        min_area_km2: opts.min_area,
+        ..inputs
     };
     let mut analysis = Analysis::run(&inputs)?;
     let out = match (&opts.out, check) {

@@ -25,8 +25,13 @@ pub struct Tally {
     pub communes: [u64; 3],
     /// Population by verdict.
     pub population: [u64; 3],
-    /// Area by verdict, km².
+    /// Area by how it is covered, km²: by one CPTS, by none, by two or more. With
+    /// commune lists this is the area of the communes of each verdict; with drawn
+    /// territories, the covered parts of every commune.
     pub area_km2: [f64; 3],
+    /// Population by how it is covered, estimated by areal interpolation (equal to
+    /// `population` with commune lists).
+    pub population_estimate: [f64; 3],
     /// CPTS counted here by status: projet, valide, aci_signe, unknown.
     pub cpts_by_status: [u64; 4],
     /// CPTS counted here by ACI size class 1–4.
@@ -34,11 +39,19 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn add_commune(&mut self, v: Verdict, population: u64, area: f64) {
+    /// Counts a commune of verdict `v`, `covered` km² of which is covered by at least
+    /// one CPTS and `overlap` km² by two or more.
+    fn add_commune(&mut self, v: Verdict, population: u64, area: f64, covered: f64, overlap: f64) {
         let k = v as usize;
         self.communes[k] += 1;
         self.population[k] += population;
-        self.area_km2[k] += area;
+        let parts = [covered - overlap, area - covered, overlap];
+        for (j, part) in parts.into_iter().enumerate() {
+            self.area_km2[j] += part;
+            if area > 0.0 {
+                self.population_estimate[j] += population as f64 * part / area;
+            }
+        }
     }
 
     fn add_cpts(&mut self, status: Option<Status>, class: u8) {
@@ -89,20 +102,22 @@ impl Tallies {
     pub fn compute(communes: &Communes, decl: &Declarations, coverage: &Coverage) -> Tallies {
         let mut t = Tallies::default();
         for i in 0..communes.len() as u32 {
-            let (v, p, a) = (
+            let (v, p, a, c, o) = (
                 coverage.verdicts[i as usize],
                 communes.population[i as usize],
                 communes.area_km2[i as usize],
+                coverage.covered_km2[i as usize],
+                coverage.overlap_km2[i as usize],
             );
             t.departements
                 .entry(communes.departement(i).to_owned())
                 .or_default()
-                .add_commune(v, p, a);
+                .add_commune(v, p, a, c, o);
             t.regions
                 .entry(communes.region(i).to_owned())
                 .or_default()
-                .add_commune(v, p, a);
-            t.national.add_commune(v, p, a);
+                .add_commune(v, p, a, c, o);
+            t.national.add_commune(v, p, a, c, o);
         }
         for (cpts, terr) in decl.cpts.iter().zip(&coverage.territories) {
             t.national.add_cpts(cpts.status, terr.size_class);
@@ -234,6 +249,21 @@ impl Stats {
                 .collect::<Vec<_>>()
                 .join("|")
         };
+        // covered, overlap and white shares of each commune's area; white = 1 − covered
+        let fractions: Vec<(f64, f64, f64)> = (0..n as usize)
+            .map(|i| {
+                let a = communes.area_km2[i];
+                let (c, o) = if a > 0.0 {
+                    (
+                        (coverage.covered_km2[i] / a).min(1.0),
+                        (coverage.overlap_km2[i] / a).min(1.0),
+                    )
+                } else {
+                    (0.0, 0.0)
+                };
+                (c, o, 1.0 - c)
+            })
+            .collect();
         let communes_df = frame(
             "communes table",
             vec![
@@ -270,6 +300,18 @@ impl Stats {
                         .iter()
                         .map(|c| ids(c))
                         .collect::<Vec<_>>(),
+                ),
+                col(
+                    "covered_fraction",
+                    fractions.iter().map(|f| f.0).collect::<Vec<_>>(),
+                ),
+                col(
+                    "overlap_fraction",
+                    fractions.iter().map(|f| f.1).collect::<Vec<_>>(),
+                ),
+                col(
+                    "white_fraction",
+                    fractions.iter().map(|f| f.2).collect::<Vec<_>>(),
                 ),
             ],
         )?;
@@ -410,6 +452,18 @@ pub struct Summary {
     pub area_km2_overlap: f64,
     /// Share of the population claimed by at least one CPTS (`null` if no population).
     pub coverage_rate_population: Option<f64>,
+    /// Population living in uncovered ground, estimated by areal interpolation
+    /// (with commune lists: the population of white communes).
+    pub population_white_estimate: u64,
+    /// Population living in ground claimed twice or more, estimated likewise.
+    pub population_overlap_estimate: u64,
+    /// Distinct pairs of CPTS that overlap somewhere.
+    pub overlap_pairs: u64,
+    /// CPTS declared as drawn territories.
+    pub cpts_drawn: u64,
+    /// With drawn territories: gap and overlap pieces under the sliver tolerance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slivers: Option<Slivers>,
     /// Number of CPTS declared.
     pub cpts_count: u64,
     /// CPTS by status: `projet`, `valide`, `aci_signe`, `unknown`.
@@ -424,11 +478,25 @@ pub struct Summary {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Pieces under the sliver tolerance: digitising noise, counted apart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Slivers {
+    /// The tolerance used, km².
+    pub min_area_km2: f64,
+    /// Gap pieces under it.
+    pub gaps: u64,
+    /// Overlap pieces under it.
+    pub overlaps: u64,
+    /// Their total area, km².
+    pub area_km2: f64,
+}
+
 impl Summary {
     /// Builds the summary from the national tally.
     pub fn new(
         national: &Tally,
         coverage: &Coverage,
+        drawn: u64,
         inputs: BTreeMap<String, String>,
         diagnostics: Vec<Diagnostic>,
     ) -> Summary {
@@ -454,6 +522,16 @@ impl Summary {
                 t.population_total() as f64,
             )
             .map(|r| (r * 1e6).round() / 1e6),
+            population_white_estimate: t.population_estimate[1].round() as u64,
+            population_overlap_estimate: t.population_estimate[2].round() as u64,
+            overlap_pairs: overlap_pairs(coverage),
+            cpts_drawn: drawn,
+            slivers: coverage.overlay.as_ref().map(|o| Slivers {
+                min_area_km2: o.min_area_km2,
+                gaps: o.slivers.iter().filter(|p| p.owners.is_empty()).count() as u64,
+                overlaps: o.slivers.iter().filter(|p| !p.owners.is_empty()).count() as u64,
+                area_km2: round(o.slivers.iter().map(|p| p.area_km2).sum()),
+            }),
             cpts_count: t.cpts(),
             cpts_by_status: status_keys
                 .iter()
@@ -475,7 +553,28 @@ impl Summary {
     }
 
     /// True when the one-CPTS-per-territory rule holds (no white, no overlap).
+    ///
+    /// With drawn territories: no gap and no overlap piece above the sliver tolerance.
     pub fn rule_holds(&self) -> bool {
-        self.communes_white == 0 && self.communes_overlap == 0
+        self.communes_white == 0
+            && self.communes_overlap == 0
+            && self.white_zone_clusters == 0
+            && self.overlap_pairs == 0
     }
+}
+
+/// Distinct pairs of CPTS claiming common ground.
+fn overlap_pairs(coverage: &Coverage) -> u64 {
+    if let Some(o) = &coverage.overlay {
+        return o.overlap_pairs() as u64;
+    }
+    let mut pairs = std::collections::BTreeSet::new();
+    for c in coverage.claimants.iter().filter(|c| c.len() > 1) {
+        for (a, &x) in c.iter().enumerate() {
+            for &y in &c[a + 1..] {
+                pairs.insert((x, y));
+            }
+        }
+    }
+    pairs.len() as u64
 }

@@ -515,7 +515,7 @@ fn bad_csv_names_the_file_and_line() {
     assert!(e.starts_with("declarations.csv: line 3:"), "{e}");
     let bad_utf8 = b"cpts_id,cpts_name,commune_code\nA,R\xe9gion,01001\n".to_vec();
     let mut i = inputs(&layer, "");
-    i.cpts = Source::from_bytes("latin1.csv", bad_utf8).unwrap();
+    i.cpts = vec![Source::from_bytes("latin1.csv", bad_utf8).unwrap()];
     let e = Analysis::run(&i).unwrap_err().to_string();
     assert!(
         e.starts_with("latin1.csv: line 2:") && e.contains("UTF-8"),
@@ -613,7 +613,7 @@ fn demo_run_writes_every_output_as_valid_rfc7946() {
         .to_owned();
     assert_eq!(
         header,
-        "code,name,departement,region,population,area_km2,status,cpts_ids"
+        "code,name,departement,region,population,area_km2,status,cpts_ids,covered_fraction,overlap_fraction,white_fraction"
     );
     let header = dir
         .read("maillage-out/cpts.csv")
@@ -811,7 +811,7 @@ fn demo_inputs_are_the_paca_fixture() {
     let demo = Inputs::demo();
     let files = paca_inputs();
     assert_eq!(demo.communes.bytes, files.communes.bytes);
-    assert_eq!(demo.cpts.bytes, files.cpts.bytes);
+    assert_eq!(demo.cpts[0].bytes, files.cpts[0].bytes);
     assert_eq!(
         demo.population.unwrap().bytes,
         files.population.unwrap().bytes
@@ -858,7 +858,7 @@ fn invariants_hold_for_random_declarations_on_paca() {
     for seed in 1..=12u64 {
         let csv = random_declarations(&codes, seed);
         let mut inputs = base.clone();
-        inputs.cpts = Source::from_bytes("random.csv", csv.clone().into_bytes()).unwrap();
+        inputs.cpts = vec![Source::from_bytes("random.csv", csv.clone().into_bytes()).unwrap()];
         let a = Analysis::run(&inputs).unwrap();
         let s = &a.summary;
         // verdicts partition the communes, their population and their area
@@ -926,7 +926,7 @@ fn invariants_hold_for_random_declarations_on_paca() {
         let mut rows: Vec<&str> = csv.lines().skip(1).collect();
         shuffle(&mut rows, seed);
         let mut shuffled = base.clone();
-        shuffled.cpts = Source::from_bytes(
+        shuffled.cpts = vec![Source::from_bytes(
             "random.csv",
             format!(
                 "cpts_id,cpts_name,commune_code,status\n{}\n",
@@ -934,7 +934,7 @@ fn invariants_hold_for_random_declarations_on_paca() {
             )
             .into_bytes(),
         )
-        .unwrap();
+        .unwrap()];
         let b = Analysis::run(&shuffled).unwrap();
         // identical but for the line numbers diagnostics cite: those follow the rows
         let without_lines = |s: &maillage::Summary| {

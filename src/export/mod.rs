@@ -173,10 +173,23 @@ struct OverlapProps<'a> {
     area_km2: f64,
 }
 
+/// Properties of a gap, overlap or sliver piece (drawn territories).
+#[derive(Serialize)]
+struct PieceProps {
+    kind: &'static str,
+    piece_id: u32,
+    cpts_ids: String,
+    communes: usize,
+    codes: String,
+    population: u64,
+    area_km2: f64,
+}
+
 /// Writes every output of `analysis` into `dir`; returns the files written, sorted.
 ///
 /// Files: `summary.json`, `communes`, `cpts`, `departements`, `regions` tables (CSV
-/// and/or Parquet), `territories.geojson`, `white_zones.geojson`, `overlaps.geojson`.
+/// and/or Parquet), `territories.geojson`, `white_zones.geojson`, `overlaps.geojson`,
+/// and with drawn territories `slivers.geojson`.
 ///
 /// # Errors
 /// [`Error::Io`] or [`Error::Table`]; then no output file has been replaced.
@@ -256,31 +269,74 @@ pub fn write_all(
         }
         fw.finish().map(|_| ()).map_err(io("white_zones.geojson"))
     })?;
+    let ids_of = |owners: &[u32]| {
+        owners
+            .iter()
+            .map(|&k| decl.cpts[k as usize].id.as_str())
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    let codes_of = |members: &[u32]| {
+        members
+            .iter()
+            .map(|&i| communes.get(i).code.as_str())
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    let piece_props = |kind: &'static str, k: usize, p: &crate::overlay::Piece| PieceProps {
+        kind,
+        piece_id: k as u32 + 1,
+        cpts_ids: ids_of(&p.owners),
+        communes: p.communes.len(),
+        codes: codes_of(&p.communes),
+        population: p.population.round() as u64,
+        area_km2: round6(p.area_km2),
+    };
     s.write("overlaps.geojson", |w| {
         let mut fw = FeatureWriter::new(w).map_err(io("overlaps.geojson"))?;
-        for (i, claim) in cov
-            .claimants
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.len() > 1)
-        {
-            let c = communes.get(i as u32);
-            let ids: Vec<&str> = claim
+        if let Some(overlay) = &cov.overlay {
+            // drawn territories: one feature per overlap piece
+            for (k, p) in overlay.overlaps.iter().enumerate() {
+                fw.feature(&piece_props("overlap", k, p), &p.geometry)
+                    .map_err(io("overlaps.geojson"))?;
+            }
+        } else {
+            // commune lists: one feature per overlapped commune
+            for (i, claim) in cov
+                .claimants
                 .iter()
-                .map(|&k| decl.cpts[k as usize].id.as_str())
-                .collect();
-            let props = OverlapProps {
-                code: &c.code,
-                name: &c.name,
-                cpts_ids: ids.join("|"),
-                population: communes.population[i],
-                area_km2: round6(communes.area_km2[i]),
-            };
-            fw.feature(&props, &c.geometry)
-                .map_err(io("overlaps.geojson"))?;
+                .enumerate()
+                .filter(|(_, c)| c.len() > 1)
+            {
+                let c = communes.get(i as u32);
+                let props = OverlapProps {
+                    code: &c.code,
+                    name: &c.name,
+                    cpts_ids: ids_of(claim),
+                    population: communes.population[i],
+                    area_km2: round6(communes.area_km2[i]),
+                };
+                fw.feature(&props, &c.geometry)
+                    .map_err(io("overlaps.geojson"))?;
+            }
         }
         fw.finish().map(|_| ()).map_err(io("overlaps.geojson"))
     })?;
+    if let Some(overlay) = &cov.overlay {
+        s.write("slivers.geojson", |w| {
+            let mut fw = FeatureWriter::new(w).map_err(io("slivers.geojson"))?;
+            for (k, p) in overlay.slivers.iter().enumerate() {
+                let kind = if p.owners.is_empty() {
+                    "gap"
+                } else {
+                    "overlap"
+                };
+                fw.feature(&piece_props(kind, k, p), &p.geometry)
+                    .map_err(io("slivers.geojson"))?;
+            }
+            fw.finish().map(|_| ()).map_err(io("slivers.geojson"))
+        })?;
+    }
     let mut files = s.commit()?;
     files.sort();
     Ok(files)

@@ -63,8 +63,10 @@ pub struct Cpts {
     pub name: String,
     /// Its status, `None` when not given or not recognised.
     pub status: Option<Status>,
-    /// The communes it declares, sorted by code, each once.
+    /// The communes it declares, sorted by code, each once (empty when drawn).
     pub claims: Vec<Claim>,
+    /// Its outline when it is declared as a drawn territory instead of a list.
+    pub drawn: Option<geo::MultiPolygon<f64>>,
 }
 
 /// All CPTS declarations, sorted by CPTS id.
@@ -183,6 +185,7 @@ pub fn load_declarations(source: &Source) -> Result<Declarations> {
                 .into_iter()
                 .map(|(code, line)| Claim { code, line })
                 .collect(),
+            drawn: None,
         });
     }
     cpts.sort_unstable_by(|a, b| a.id.cmp(&b.id));

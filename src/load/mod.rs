@@ -28,6 +28,76 @@ use rayon::prelude::*;
 use crate::admin;
 use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
 
+/// Reads every declaration source — CSV commune lists or GeoJSON drawn territories,
+/// told apart by their content — into one set of CPTS sorted by id.
+///
+/// A CPTS id declared in two sources keeps its first declaration (sources in the
+/// order given) and is reported as `declared_twice`.
+///
+/// # Errors
+/// The first source's error ([`crate::Error::Csv`] or [`crate::Error::Json`]);
+/// [`crate::Error::Input`] when no source is given.
+pub fn load_cpts(sources: &[Source]) -> crate::Result<Declarations> {
+    if sources.is_empty() {
+        return Err(crate::Error::Input("no CPTS declarations given".into()));
+    }
+    let mut cpts: Vec<Cpts> = Vec::new();
+    let mut diagnostics = Vec::new();
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for source in sources {
+        let name = source.name.display().to_string();
+        let (found, diags) = if is_geojson(&source.bytes) {
+            let t = load_territories(source)?;
+            let found: Vec<Cpts> = t
+                .territories
+                .into_iter()
+                .map(|t| Cpts {
+                    id: t.id,
+                    name: t.name,
+                    status: t.status,
+                    claims: Vec::new(),
+                    drawn: Some(t.geometry),
+                })
+                .collect();
+            (found, t.diagnostics)
+        } else {
+            let d = load_declarations(source)?;
+            (d.cpts, d.diagnostics)
+        };
+        diagnostics.extend(diags);
+        for c in found {
+            if let Some(first) = seen.get(&c.id) {
+                diagnostics.push(
+                    Diagnostic::new(
+                        DiagnosticKind::DeclaredTwice,
+                        format!("CPTS {} is declared in {first} and again in {name}; the declaration in {first} is kept", c.id),
+                    )
+                    .cpts(&c.id),
+                );
+                continue;
+            }
+            seen.insert(c.id.clone(), name.clone());
+            cpts.push(c);
+        }
+    }
+    cpts.sort_by(|a, b| a.id.cmp(&b.id));
+    let names: Vec<String> = sources
+        .iter()
+        .map(|s| s.name.display().to_string())
+        .collect();
+    Ok(Declarations {
+        source: std::path::PathBuf::from(names.join(" + ")),
+        cpts,
+        diagnostics,
+    })
+}
+
+/// True when the text looks like JSON (first non-blank character `{`), not CSV.
+fn is_geojson(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
 /// The commune layer joined with its population and areas: what every later stage
 /// works on. Commune `i` is `layer.communes[i]`; communes are sorted by code.
 #[derive(Debug, Clone)]

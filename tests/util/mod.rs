@@ -15,7 +15,7 @@ pub fn fixture(rel: &str) -> PathBuf {
 pub fn paca_inputs() -> Inputs {
     Inputs::from_paths(
         &fixture("paca/communes.geojson.gz"),
-        &fixture("paca/declarations.csv"),
+        &[&fixture("paca/declarations.csv")],
         Some(&fixture("paca/population.csv")),
         FieldNames::default(),
     )
@@ -36,9 +36,10 @@ pub fn analyse(geojson: &str, csv: &str) -> maillage::Result<Analysis> {
 pub fn inputs(geojson: &str, csv: &str) -> Inputs {
     Inputs {
         communes: Source::from_bytes("communes.geojson", geojson.as_bytes().to_vec()).unwrap(),
-        cpts: Source::from_bytes("declarations.csv", csv.as_bytes().to_vec()).unwrap(),
+        cpts: vec![Source::from_bytes("declarations.csv", csv.as_bytes().to_vec()).unwrap()],
         population: None,
         fields: FieldNames::default(),
+        min_area_km2: maillage::analysis::DEFAULT_MIN_AREA_KM2,
     }
 }
 
