@@ -416,7 +416,7 @@ fn drawn_territory(
     let mut t = territory_from_parts(communes, members, Vec::new());
     t.population = estimate.round() as u64;
     t.size_class = size_class(t.population);
-    t.area_km2 = crate::area::multi_polygon_km2(geometry);
+    t.area_km2 = crate::overlay::geodesic_km2(geometry);
     t.parts = (0..geometry.0.len()).map(|k| vec![k as u32]).collect();
     t
 }

@@ -27,11 +27,14 @@
 
 use std::collections::BTreeMap;
 
-use geo::{unary_union, BooleanOps, BoundingRect, Contains, InteriorPoint, MultiPolygon, Polygon};
+use geo::{
+    unary_union, BooleanOps, BoundingRect, Contains, GeodesicArea, InteriorPoint, MultiPolygon,
+    Polygon,
+};
 use rayon::prelude::*;
 use rstar::AABB;
 
-use crate::area::multi_polygon_km2;
+use crate::dissolve::dissolve;
 use crate::index::SpatialIndex;
 use crate::load::{oriented, Communes};
 
@@ -119,7 +122,7 @@ impl Overlay {
             }
         }
         let index = SpatialIndex::build(&drawn_geoms);
-        let per_commune: Vec<(CommuneOverlay, Vec<Fragment>)> = (0..n as u32)
+        let per_commune: Vec<(CommuneOverlay, Vec<Fragment>, f64)> = (0..n as u32)
             .into_par_iter()
             .map(|i| {
                 let commune = &communes.get(i).geometry;
@@ -133,17 +136,20 @@ impl Overlay {
                                 overlap_km2: 0.0,
                             },
                             Vec::new(),
+                            0.0,
                         )
                     }
                 };
+                // inside the overlay every area is geodesic (drawn edges can be km long);
+                // results are then scaled to the commune's area of the tables
+                let area = geodesic_km2(commune);
                 let mut parts: Vec<(u32, MultiPolygon<f64>, f64)> = listed[i as usize]
                     .iter()
-                    .map(|&k| (k, commune.clone(), communes.area_km2[i as usize]))
+                    .map(|&k| (k, commune.clone(), area))
                     .collect();
-                let area = communes.area_km2[i as usize];
                 for d in index.query(&env) {
                     let cut = clean(commune.intersection(drawn_geoms[d as usize]));
-                    let a = multi_polygon_km2(&cut);
+                    let a = geodesic_km2(&cut);
                     if a >= area * (1.0 - NOISE) {
                         parts.push((drawn_ids[d as usize], commune.clone(), area));
                     } else if a > area * NOISE {
@@ -151,23 +157,57 @@ impl Overlay {
                     }
                 }
                 parts.sort_by_key(|p| p.0);
-                cut_commune(i, commune, communes.area_km2[i as usize], parts)
+                let (mut o, f) = cut_commune(i, commune, area, parts);
+                let scale = if area > 0.0 {
+                    communes.area_km2[i as usize] / area
+                } else {
+                    0.0
+                };
+                o.shares.iter_mut().for_each(|s| s.1 *= scale);
+                o.covered_km2 *= scale;
+                o.overlap_km2 *= scale;
+                (o, f, area)
             })
             .collect();
         let mut overlays = Vec::with_capacity(n);
         let mut fragments = Vec::new();
-        for (o, f) in per_commune {
+        let mut geodesic_areas = Vec::with_capacity(n);
+        for (o, f, a) in per_commune {
             overlays.push(o);
             fragments.extend(f);
+            geodesic_areas.push(a);
         }
         let mut by_owners: BTreeMap<Vec<u32>, Vec<Fragment>> = BTreeMap::new();
         for f in fragments {
             by_owners.entry(f.owners.clone()).or_default().push(f);
         }
+        // each CPTS's extent as one shape: its drawing, or its communes dissolved
+        let shapes: Vec<MultiPolygon<f64>> = extents
+            .par_iter()
+            .map(|e| match e {
+                Extent::Drawn(g) => (*g).clone(),
+                Extent::Communes(m) => dissolve(
+                    &m.iter()
+                        .map(|&i| &communes.get(i).geometry)
+                        .collect::<Vec<_>>(),
+                ),
+            })
+            .collect();
+        let shape_refs: Vec<&MultiPolygon<f64>> = shapes.iter().collect();
+        let shape_index = SpatialIndex::build(&shape_refs);
         let groups: Vec<(Vec<u32>, Vec<Fragment>)> = by_owners.into_iter().collect();
         let pieces: Vec<Vec<Piece>> = groups
             .into_par_iter()
-            .map(|(owners, frags)| pieces_of(owners, frags, communes))
+            .map(|(owners, frags)| {
+                pieces_of(
+                    owners,
+                    frags,
+                    communes,
+                    &geodesic_areas,
+                    &shapes,
+                    &shape_index,
+                )
+            })
             .collect();
         let (mut gaps, mut overlaps, mut slivers) = (Vec::new(), Vec::new(), Vec::new());
         for group in pieces {
@@ -204,12 +244,47 @@ impl Overlay {
     }
 }
 
+/// Geodesic area (geographiclib, WGS84) in km² of an oriented multipolygon.
+///
+/// The overlay measures with geodesic edges, not with the equal-area mapping used
+/// for communes: drawn outlines have edges kilometres long, on which the two differ
+/// by up to L³·tan φ / 12R (about 1,500 m² for a 5 km edge).
+///
+/// Each ring counts as the smaller of its area and the rest of the ellipsoid:
+/// geographiclib returns the complement for a ring it sees wound the other way,
+/// which a degenerate (near-zero-area) ring can be.
+pub fn geodesic_km2(m: &MultiPolygon<f64>) -> f64 {
+    m.0.iter().map(geodesic_polygon_km2).sum()
+}
+
+/// [`geodesic_km2`] of one polygon: its exterior minus its holes.
+pub fn geodesic_polygon_km2(p: &Polygon<f64>) -> f64 {
+    let ring = |r: &geo::LineString<f64>| {
+        let a = Polygon::new(r.clone(), Vec::new())
+            .geodesic_area_signed()
+            .abs();
+        a.min(ELLIPSOID_M2 - a)
+    };
+    let holes: f64 = p.interiors().iter().map(ring).sum();
+    ((ring(p.exterior()) - holes) / 1e6).max(0.0)
+}
+
+/// Area of the WGS84 ellipsoid, m².
+const ELLIPSOID_M2: f64 = 510_065_621_724_088.4;
+
 /// Orients polygons and drops empty ones.
 fn clean(m: MultiPolygon<f64>) -> MultiPolygon<f64> {
     MultiPolygon::new(
         m.0.into_iter()
             .filter(|p| p.exterior().0.len() >= 4)
-            .map(oriented)
+            .map(|p| {
+                let (ext, holes) = p.into_inner();
+                oriented(Polygon::new(
+                    ext,
+                    holes.into_iter().filter(|h| h.0.len() >= 4).collect(),
+                ))
+            })
+            .filter(|p| crate::area::polygon_km2(p) > 0.0)
             .collect(),
     )
 }
@@ -242,7 +317,7 @@ fn cut_commune(
     let covered_km2 = if parts.iter().any(whole) {
         area
     } else {
-        multi_polygon_km2(&covered)
+        geodesic_km2(&covered)
     };
     let noise = area * NOISE;
     if covered_km2 < area - noise {
@@ -251,7 +326,7 @@ fn cut_commune(
         } else {
             clean(commune.difference(&covered))
         };
-        let a = multi_polygon_km2(&white);
+        let a = geodesic_km2(&white);
         if a > noise {
             fragments.push(Fragment {
                 commune: i,
@@ -273,7 +348,7 @@ fn cut_commune(
             } else {
                 inter[rest].as_ref().and_then(|r| {
                     let g = clean(r.intersection(&parts[low].1));
-                    (multi_polygon_km2(&g) > noise).then_some(g)
+                    (geodesic_km2(&g) > noise).then_some(g)
                 })
             };
             inter[mask] = g;
@@ -291,7 +366,7 @@ fn cut_commune(
             } else {
                 clean(g.difference(&unary_union(others)))
             };
-            let a = multi_polygon_km2(&exact);
+            let a = geodesic_km2(&exact);
             if a > noise {
                 overlap_km2 += a;
                 let owners = (0..n)
@@ -316,38 +391,77 @@ fn cut_commune(
     )
 }
 
-/// Dissolves the fragments of one owner set into connected pieces.
-fn pieces_of(owners: Vec<u32>, frags: Vec<Fragment>, communes: &Communes) -> Vec<Piece> {
-    let polys: Vec<&Polygon<f64>> = frags.iter().flat_map(|f| f.geometry.0.iter()).collect();
-    let union: Vec<Polygon<f64>> = unary_union(polys).0.into_iter().map(oriented).collect();
-    let mut pieces: Vec<Piece> = union
+/// The pieces of one owner set (none: gaps), computed globally from the original
+/// coordinates — never by dissolving per-commune fragments, whose shared edges
+/// each operation rounds differently — then given their communes and population
+/// from the fragments that fall in them.
+///
+/// Region: the communes the fragments lie in, intersected with every owner's
+/// extent, minus every other extent that reaches it.
+fn pieces_of(
+    owners: Vec<u32>,
+    frags: Vec<Fragment>,
+    communes: &Communes,
+    geodesic_areas: &[f64],
+    shapes: &[MultiPolygon<f64>],
+    index: &SpatialIndex,
+) -> Vec<Piece> {
+    let mut touched: Vec<u32> = frags.iter().map(|f| f.commune).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    let mut region = dissolve(
+        &touched
+            .iter()
+            .map(|&i| &communes.get(i).geometry)
+            .collect::<Vec<_>>(),
+    );
+    for &k in &owners {
+        region = clean(region.intersection(&shapes[k as usize]));
+    }
+    let Some(r) = region.bounding_rect() else {
+        return Vec::new();
+    };
+    let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+    let others: Vec<&Polygon<f64>> = index
+        .query(&env)
+        .into_iter()
+        .filter(|k| owners.binary_search(k).is_err())
+        .flat_map(|k| shapes[k as usize].0.iter())
+        .collect();
+    if !others.is_empty() {
+        region = clean(region.difference(&unary_union(others)));
+    }
+    let mut pieces: Vec<Piece> = region
+        .0
         .into_iter()
         .map(|p| Piece {
             owners: owners.clone(),
+            area_km2: geodesic_polygon_km2(&p),
             geometry: MultiPolygon::new(vec![p]),
-            area_km2: 0.0,
             communes: Vec::new(),
             population: 0.0,
         })
         .collect();
+    if pieces.is_empty() {
+        return pieces;
+    }
     for f in &frags {
-        // each polygon of a fragment lies in exactly one piece: find it by an interior point
+        // each polygon of a fragment lies in one piece: find it by an interior point
         for p in &f.geometry.0 {
             let Some(pt) = p.interior_point() else {
                 continue;
             };
-            let a = crate::area::polygon_km2(p);
+            let a = geodesic_polygon_km2(p);
             let k = pieces
                 .iter()
                 .position(|piece| piece.geometry.contains(&pt))
                 .unwrap_or_else(|| nearest(&pieces, p));
             let piece = &mut pieces[k];
-            piece.area_km2 += a;
             let i = f.commune as usize;
-            if communes.area_km2[i] > 0.0 {
-                piece.population += communes.population[i] as f64 * a / communes.area_km2[i];
+            if geodesic_areas[i] > 0.0 {
+                piece.population += communes.population[i] as f64 * a / geodesic_areas[i];
             }
-            if piece.communes.last() != Some(&f.commune) && !piece.communes.contains(&f.commune) {
+            if !piece.communes.contains(&f.commune) {
                 piece.communes.push(f.commune);
             }
         }
@@ -355,7 +469,8 @@ fn pieces_of(owners: Vec<u32>, frags: Vec<Fragment>, communes: &Communes) -> Vec
     for p in &mut pieces {
         p.communes.sort_unstable();
     }
-    pieces.retain(|p| p.area_km2 > 0.0);
+    // pieces of numerically no area (degenerate rings of the engine) are not even slivers
+    pieces.retain(|p| p.area_km2 > 1e-9);
     pieces.sort_by(|a, b| {
         b.area_km2
             .total_cmp(&a.area_km2)

@@ -1,5 +1,10 @@
 //! A small streaming GeoJSON (RFC 7946) writer: features one after the other,
-//! coordinates rounded to 1e-7 degree (about 1 cm), exteriors counter-clockwise.
+//! exteriors counter-clockwise.
+//!
+//! Coordinates are written exactly, in the shortest form that reads back to the
+//! same number (ryu): input with 5 decimals stays 5 decimals. They are not rounded,
+//! because rounding can make a valid polygon invalid: overlay pieces have vertices
+//! closer than any rounding step, which would merge or cross.
 
 use std::io::{self, Write};
 
@@ -95,17 +100,12 @@ fn ring(out: &mut Vec<u8>, r: &LineString<f64>, f: &mut ryu::Buffer) {
             out.push(b',');
         }
         out.push(b'[');
-        out.extend_from_slice(f.format_finite(round7(c.x)).as_bytes());
+        out.extend_from_slice(f.format_finite(c.x + 0.0).as_bytes());
         out.push(b',');
-        out.extend_from_slice(f.format_finite(round7(c.y)).as_bytes());
+        out.extend_from_slice(f.format_finite(c.y + 0.0).as_bytes());
         out.push(b']');
     }
     out.push(b']');
-}
-
-/// Rounds to 7 decimals (about 1 cm); ryu then prints the shortest form (`5.54554`).
-fn round7(x: f64) -> f64 {
-    (x * 1e7).round() / 1e7 + 0.0
 }
 
 #[cfg(test)]
@@ -114,7 +114,7 @@ mod tests {
     use geo::polygon;
 
     #[test]
-    fn writes_parsable_geojson_with_rounded_coordinates() {
+    fn writes_parsable_geojson_with_exact_coordinates() {
         let p = polygon![(x: 5.545541234567, y: 45.0), (x: 6.0, y: 45.0), (x: 6.0, y: 46.0)];
         let mut fw = FeatureWriter::new(Vec::new()).unwrap();
         fw.feature(
@@ -136,10 +136,10 @@ mod tests {
         assert_eq!(f[0]["geometry"]["type"], "Polygon");
         assert_eq!(
             f[0]["geometry"]["coordinates"][0][0][0].as_f64(),
-            Some(5.5455412)
+            Some(5.545541234567)
         );
         assert!(f[1]["geometry"].is_null());
         assert_eq!(f[2]["geometry"]["type"], "MultiPolygon");
-        assert!(text.contains("[5.5455412,45.0]"), "{text}");
+        assert!(text.contains("[5.545541234567,45.0]"), "{text}");
     }
 }
