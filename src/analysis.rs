@@ -145,7 +145,19 @@ impl Analysis {
         let adjacency = Adjacency::build(&geoms, &index);
         drop(geoms);
         tick("index");
-        let coverage = Coverage::compute(&communes, &decl, &adjacency, inputs.min_area_km2);
+        // boolean operations on drawn outlines run inside i_overlay, which can panic on
+        // some degenerate inputs: turn that into an error, never an abort
+        let coverage = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Coverage::compute(&communes, &decl, &adjacency, inputs.min_area_km2)
+        }))
+        .map_err(|panic| {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown failure");
+            Error::Engine(why.to_owned())
+        })?;
         diagnostics.extend(coverage.diagnostics.iter().cloned());
         let tallies = Tallies::compute(&communes, &decl, &coverage);
         tick("coverage");

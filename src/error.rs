@@ -44,6 +44,10 @@ pub enum Error {
     /// The inputs make no analysis possible (an empty commune layer, say).
     #[error("{0}")]
     Input(String),
+    /// The geometry engine failed on these inputs (a defect of the engine, caught so
+    /// that the run ends with an error instead of an abort).
+    #[error("the overlay of drawn territories failed inside the geometry engine ({0}); please report it with the input files")]
+    Engine(String),
     /// Building a statistics table or writing a table failed.
     #[error("{context}: {source}")]
     Table {

@@ -122,6 +122,19 @@ impl Overlay {
             }
         }
         let index = SpatialIndex::build(&drawn_geoms);
+        // each territory cut once into small valid leaves, so that a commune is only
+        // ever intersected with the few leaves near it
+        let leaves: Vec<(usize, MultiPolygon<f64>)> = drawn_geoms
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(d, g)| {
+                let mut out = Vec::new();
+                decompose(g, &mut out, 0);
+                out.into_iter().map(move |leaf| (d, leaf))
+            })
+            .collect();
+        let leaf_refs: Vec<&MultiPolygon<f64>> = leaves.iter().map(|l| &l.1).collect();
+        let leaf_index = SpatialIndex::build(&leaf_refs);
         let per_commune: Vec<(CommuneOverlay, Vec<Fragment>, f64)> = (0..n as u32)
             .into_par_iter()
             .map(|i| {
@@ -140,29 +153,53 @@ impl Overlay {
                         )
                     }
                 };
+                // a territory whose clip to the commune's box is the whole box covers the
+                // commune whole: no intersection, no area to measure
+                let mut whole: Vec<u32> = listed[i as usize].clone();
+                let mut partial = Vec::new();
+                for d in index.query(&env) {
+                    let g = drawn_geoms[d as usize];
+                    if !crosses_box(g, &env) {
+                        // no edge of the territory in the commune's box: whole or nothing
+                        let corner = geo::Point::new(env.lower()[0], env.lower()[1]);
+                        if g.contains(&corner) {
+                            whole.push(drawn_ids[d as usize]);
+                        }
+                        continue;
+                    }
+                    let near: Vec<Polygon<f64>> = leaf_index
+                        .query(&env)
+                        .into_iter()
+                        .filter(|&l| leaves[l as usize].0 == d as usize)
+                        .flat_map(|l| leaves[l as usize].1 .0.iter().cloned())
+                        .collect();
+                    partial.push((drawn_ids[d as usize], MultiPolygon::new(near)));
+                }
+                let table_area = communes.area_km2[i as usize];
+                if partial.is_empty() {
+                    return whole_commune(i, commune, table_area, whole);
+                }
                 // inside the overlay every area is geodesic (drawn edges can be km long);
                 // results are then scaled to the commune's area of the tables
                 let area = geodesic_km2(commune);
-                let mut parts: Vec<(u32, MultiPolygon<f64>, f64)> = listed[i as usize]
-                    .iter()
-                    .map(|&k| (k, commune.clone(), area))
-                    .collect();
-                for d in index.query(&env) {
-                    let cut = clean(commune.intersection(drawn_geoms[d as usize]));
+                let mut parts: Vec<(u32, MultiPolygon<f64>, f64)> =
+                    whole.iter().map(|&k| (k, commune.clone(), area)).collect();
+                for (k, near) in partial {
+                    let cut = clean(commune.intersection(&near));
                     let a = geodesic_km2(&cut);
                     if a >= area * (1.0 - NOISE) {
-                        parts.push((drawn_ids[d as usize], commune.clone(), area));
+                        parts.push((k, commune.clone(), area));
                     } else if a > area * NOISE {
-                        parts.push((drawn_ids[d as usize], cut, a));
+                        parts.push((k, cut, a));
                     }
                 }
                 parts.sort_by_key(|p| p.0);
+                if parts.iter().all(|p| p.2 >= area) {
+                    let owners = parts.iter().map(|p| p.0).collect();
+                    return whole_commune(i, commune, table_area, owners);
+                }
                 let (mut o, f) = cut_commune(i, commune, area, parts);
-                let scale = if area > 0.0 {
-                    communes.area_km2[i as usize] / area
-                } else {
-                    0.0
-                };
+                let scale = if area > 0.0 { table_area / area } else { 0.0 };
                 o.shares.iter_mut().for_each(|s| s.1 *= scale);
                 o.covered_km2 *= scale;
                 o.overlap_km2 *= scale;
@@ -271,6 +308,94 @@ pub fn geodesic_polygon_km2(p: &Polygon<f64>) -> f64 {
 
 /// Area of the WGS84 ellipsoid, m².
 const ELLIPSOID_M2: f64 = 510_065_621_724_088.4;
+
+/// Cuts a territory into leaves of at most `LEAF_VERTICES` vertices by halving its
+/// box along the longer side, with exact boolean operations (the leaves are valid
+/// polygons; their union is the territory). O(v log² v).
+fn decompose(g: &MultiPolygon<f64>, out: &mut Vec<MultiPolygon<f64>>, depth: usize) {
+    const LEAF_VERTICES: usize = 256;
+    let vertices: usize =
+        g.0.iter()
+            .map(|p| p.exterior().0.len() + p.interiors().iter().map(|h| h.0.len()).sum::<usize>())
+            .sum();
+    let Some(r) = g.bounding_rect() else { return };
+    if vertices <= LEAF_VERTICES || depth >= 24 {
+        out.push(g.clone());
+        return;
+    }
+    let (min, max) = (r.min(), r.max());
+    let pad = 1e-6 * (1.0 + max.x.abs().max(max.y.abs()));
+    let (a, b) = if r.width() >= r.height() {
+        let mid = (min.x + max.x) / 2.0;
+        (
+            geo::Rect::new((min.x - pad, min.y - pad), (mid, max.y + pad)),
+            geo::Rect::new((mid, min.y - pad), (max.x + pad, max.y + pad)),
+        )
+    } else {
+        let mid = (min.y + max.y) / 2.0;
+        (
+            geo::Rect::new((min.x - pad, min.y - pad), (max.x + pad, mid)),
+            geo::Rect::new((min.x - pad, mid), (max.x + pad, max.y + pad)),
+        )
+    };
+    for half in [a, b] {
+        let part = clean(g.intersection(&half.to_polygon()));
+        if !part.0.is_empty() {
+            decompose(&part, out, depth + 1);
+        }
+    }
+}
+
+/// True when an edge of `g` may pass through the box (a conservative test on the
+/// edges' own boxes: false means certainly not).
+fn crosses_box(g: &MultiPolygon<f64>, b: &AABB<[f64; 2]>) -> bool {
+    let (lo, hi) = (b.lower(), b.upper());
+    g.0.iter().any(|p| {
+        std::iter::once(p.exterior()).chain(p.interiors()).any(|r| {
+            r.0.windows(2).any(|w| {
+                w[0].x.max(w[1].x) >= lo[0]
+                    && w[0].x.min(w[1].x) <= hi[0]
+                    && w[0].y.max(w[1].y) >= lo[1]
+                    && w[0].y.min(w[1].y) <= hi[1]
+            })
+        })
+    })
+}
+
+/// A commune covered whole by each of `owners` (sorted): shares and covered area are
+/// the commune's, and with two or more owners the whole commune is one overlap
+/// fragment. The geodesic area reported is 0: no fragment needs it.
+fn whole_commune(
+    i: u32,
+    commune: &MultiPolygon<f64>,
+    area: f64,
+    mut owners: Vec<u32>,
+) -> (CommuneOverlay, Vec<Fragment>, f64) {
+    owners.sort_unstable();
+    let overlap_km2 = if owners.len() > 1 { area } else { 0.0 };
+    let covered_km2 = if owners.is_empty() { 0.0 } else { area };
+    let mut fragments = Vec::new();
+    if owners.len() != 1 {
+        // a white commune (no owner) or an overlapped one: the whole commune is a fragment
+        fragments.push(Fragment {
+            commune: i,
+            owners: owners.clone(),
+            geometry: commune.clone(),
+        });
+    }
+    let o = CommuneOverlay {
+        shares: owners.iter().map(|&k| (k, area)).collect(),
+        covered_km2,
+        overlap_km2,
+    };
+    // fragments need the commune's geodesic area for their population estimate
+    let geodesic = if fragments.is_empty() {
+        0.0
+    } else {
+        geodesic_km2(commune)
+    };
+    (o, fragments, geodesic)
+}
 
 /// Orients polygons and drops empty ones.
 fn clean(m: MultiPolygon<f64>) -> MultiPolygon<f64> {
@@ -445,17 +570,31 @@ fn pieces_of(
     if pieces.is_empty() {
         return pieces;
     }
+    let piece_refs: Vec<&MultiPolygon<f64>> = pieces.iter().map(|p| &p.geometry).collect();
+    let piece_index = SpatialIndex::build(&piece_refs);
     for f in &frags {
         // each polygon of a fragment lies in one piece: find it by an interior point
+        // (R-tree candidates, then point in polygon)
         for p in &f.geometry.0 {
             let Some(pt) = p.interior_point() else {
                 continue;
             };
             let a = geodesic_polygon_km2(p);
-            let k = pieces
+            let Some(fr) = p.bounding_rect() else {
+                continue;
+            };
+            let candidates = piece_index.query(&AABB::from_corners(
+                [fr.min().x, fr.min().y],
+                [fr.max().x, fr.max().y],
+            ));
+            let Some(k) = candidates
                 .iter()
-                .position(|piece| piece.geometry.contains(&pt))
-                .unwrap_or_else(|| nearest(&pieces, p));
+                .map(|&k| k as usize)
+                .find(|&k| pieces[k].geometry.contains(&pt))
+                .or_else(|| nearest(&pieces, &candidates, p))
+            else {
+                continue;
+            };
             let piece = &mut pieces[k];
             let i = f.commune as usize;
             if geodesic_areas[i] > 0.0 {
@@ -479,19 +618,19 @@ fn pieces_of(
     pieces
 }
 
-/// The piece whose envelope centre is closest to the polygon's (for fragments whose
-/// interior point fell on a boundary after the union's rounding).
-fn nearest(pieces: &[Piece], p: &Polygon<f64>) -> usize {
-    let c = p.bounding_rect().map(|r| r.center()).unwrap_or_default();
-    (0..pieces.len())
-        .min_by(|&a, &b| {
-            let d = |k: usize| {
-                pieces[k]
-                    .geometry
-                    .bounding_rect()
-                    .map_or(f64::MAX, |r| (r.center() - c).x.hypot((r.center() - c).y))
-            };
-            d(a).total_cmp(&d(b))
+/// Among the candidates, the piece whose envelope centre is closest to the polygon's
+/// (for fragments whose interior point fell on a piece boundary after rounding).
+fn nearest(pieces: &[Piece], candidates: &[u32], p: &Polygon<f64>) -> Option<usize> {
+    let c = p.bounding_rect()?.center();
+    candidates
+        .iter()
+        .map(|&k| k as usize)
+        .filter_map(|k| {
+            pieces[k]
+                .geometry
+                .bounding_rect()
+                .map(|r| (k, (r.center() - c).x.hypot((r.center() - c).y)))
         })
-        .unwrap_or(0)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(k, _)| k)
 }
