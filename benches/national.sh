@@ -23,6 +23,10 @@ for i in $(seq "$runs"); do
     --cpts fixtures/national/declarations.csv.gz --population fixtures/national/population.csv.gz \
     --out "$tmp/maillage"
 done
+printf 'maillage, 609 drawn CPTS: '
+measure target/release/maillage analyze --quiet --communes "$communes" \
+  --cpts fixtures/national/drawn.geojson.gz --population fixtures/national/population.csv.gz \
+  --out "$tmp/maillage-drawn"
 if python3 -c "import geopandas, pyproj" 2>/dev/null; then
   zcat fixtures/national/declarations.csv.gz > "$tmp/decl.csv"
   zcat fixtures/national/population.csv.gz > "$tmp/pop.csv"

@@ -4,6 +4,7 @@
 //!
 //!     cargo bench --bench stages                # every stage, both sizes
 //!     cargo bench --bench stages -- index       # one stage
+//!     cargo bench --bench stages -- overlay     # drawn territories
 //!
 //! Each group is named for its stage and each benchmark for the data size
 //! (`BenchmarkId::new(stage, n_communes)`), so scaling reads straight off the report.
@@ -134,9 +135,49 @@ fn stages(c: &mut Criterion) {
     }
 }
 
+/// The overlay of drawn territories: PACA (19 drawn + 19 lists) and, with
+/// ../shared/data, France (609 drawn CPTS).
+fn overlay(c: &mut Criterion) {
+    let f = |rel: &str| root().join("fixtures").join(rel);
+    let mut sets = vec![(
+        "paca",
+        Inputs::from_paths(
+            &f("paca/communes.geojson.gz"),
+            &[&f("paca/drawn.geojson"), &f("paca/drawn-lists.csv")],
+            Some(&f("paca/population.csv")),
+            FieldNames::default(),
+        )
+        .expect("PACA drawn inputs"),
+    )];
+    let national = root().join("../shared/data/communes-france-2018.geojson.gz");
+    if national.exists() {
+        sets.push((
+            "france",
+            Inputs::from_paths(
+                &national,
+                &[&f("national/drawn.geojson.gz")],
+                Some(&f("national/population.csv.gz")),
+                FieldNames::default(),
+            )
+            .expect("national drawn inputs"),
+        ));
+    }
+    let mut g = c.benchmark_group("overlay");
+    g.sample_size(10);
+    for (name, inputs) in sets {
+        let a = Analysis::run(&inputs).expect("analysis");
+        let n = a.communes.len();
+        g.bench_function(
+            BenchmarkId::new("drawn_coverage", format!("{name}-{n}")),
+            |b| b.iter(|| Coverage::compute(&a.communes, &a.declarations, &a.adjacency, 0.01)),
+        );
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
-    targets = stages
+    targets = stages, overlay
 }
 criterion_main!(benches);
