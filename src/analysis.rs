@@ -29,6 +29,9 @@ pub struct Inputs {
     /// Sliver tolerance for drawn territories, km²: gap and overlap pieces smaller
     /// than this are digitising noise, counted and reported apart.
     pub min_area_km2: f64,
+    /// An explicit study-area outline (GeoJSON). The study area is then the communes
+    /// with at least half their area inside it; without it, every commune loaded.
+    pub area: Option<Source>,
 }
 
 /// The default sliver tolerance: 0.01 km² (one hectare).
@@ -51,6 +54,7 @@ impl Inputs {
             population: population.map(Source::from_path).transpose()?,
             fields,
             min_area_km2: DEFAULT_MIN_AREA_KM2,
+            area: None,
         })
     }
 
@@ -77,6 +81,7 @@ impl Inputs {
             )),
             fields: FieldNames::default(),
             min_area_km2: DEFAULT_MIN_AREA_KM2,
+            area: None,
         }
     }
 }
@@ -132,7 +137,33 @@ impl Analysis {
         let (layer, (decl, table)) = (layer?, decl);
         let (decl, table) = (decl?, table?);
         tick("load");
+        let mut layer = layer;
         let mut diagnostics: Vec<Diagnostic> = layer.diagnostics.clone();
+        if let Some(area) = &inputs.area {
+            let outline = load::load_outline(area)?;
+            let geoms: Vec<&geo::MultiPolygon<f64>> =
+                layer.communes.iter().map(|c| &c.geometry).collect();
+            let keep = crate::overlay::majority_inside(&geoms, &outline);
+            let before = layer.communes.len();
+            let mut k = keep.iter();
+            layer.communes.retain(|_| *k.next().unwrap_or(&false));
+            if layer.communes.is_empty() {
+                return Err(Error::Input(format!(
+                    "{}: no commune of {} has half its area inside this study area",
+                    area.name.display(),
+                    layer.source.display()
+                )));
+            }
+            diagnostics.push(Diagnostic::new(
+                crate::diagnostics::DiagnosticKind::StudyArea,
+                format!(
+                    "study area {}: {} commune(s) with at least half their area inside kept, {} left out",
+                    area.name.display(),
+                    layer.communes.len(),
+                    before - layer.communes.len()
+                ),
+            ));
+        }
         let (communes, pop_diags) = Communes::new(layer, table.as_ref());
         diagnostics.extend(pop_diags);
         diagnostics.extend(decl.diagnostics.iter().cloned());

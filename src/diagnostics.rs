@@ -41,6 +41,8 @@ pub enum DiagnosticKind {
     MergedFeatures,
     /// One CPTS id declared in two sources; the first declaration is kept.
     DeclaredTwice,
+    /// An explicit study area (`--area`) selected the communes analysed.
+    StudyArea,
 }
 
 /// One finding, with the subject it is about.

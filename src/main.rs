@@ -42,6 +42,10 @@ struct Opts {
     /// Population table: CSV code,population, plain or .gz (overrides the layer's).
     #[arg(long, value_name = "FILE", requires = "communes")]
     population: Option<PathBuf>,
+    /// Study-area outline (GeoJSON polygons): only the communes with at least half
+    /// their area inside are analysed. Default: every commune of --communes.
+    #[arg(long, value_name = "FILE", requires = "communes")]
+    area: Option<PathBuf>,
     /// Output folder.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -124,6 +128,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let inputs = Inputs {
         min_area_km2: opts.min_area,
+        area: opts
+            .area
+            .as_deref()
+            .map(maillage::Source::from_path)
+            .transpose()?,
         ..inputs
     };
     let mut analysis = Analysis::run(&inputs)?;

@@ -309,6 +309,35 @@ pub fn geodesic_polygon_km2(p: &Polygon<f64>) -> f64 {
 /// Area of the WGS84 ellipsoid, m².
 const ELLIPSOID_M2: f64 = 510_065_621_724_088.4;
 
+/// For each commune, whether at least half of its area lies inside `outline` (the
+/// study area given with `--area`). A commune no edge of the outline crosses is
+/// inside or outside whole; the others are measured exactly (geodesic areas).
+pub fn majority_inside(communes: &[&MultiPolygon<f64>], outline: &MultiPolygon<f64>) -> Vec<bool> {
+    let mut leaves = Vec::new();
+    decompose(outline, &mut leaves, 0);
+    let refs: Vec<&MultiPolygon<f64>> = leaves.iter().collect();
+    let index = SpatialIndex::build(&refs);
+    communes
+        .par_iter()
+        .map(|c| {
+            let Some(r) = c.bounding_rect() else {
+                return false;
+            };
+            let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+            if !crosses_box(outline, &env) {
+                return outline.contains(&geo::Point::new(env.lower()[0], env.lower()[1]));
+            }
+            let near: Vec<Polygon<f64>> = index
+                .query(&env)
+                .into_iter()
+                .flat_map(|l| leaves[l as usize].0.iter().cloned())
+                .collect();
+            let inside = geodesic_km2(&clean(c.intersection(&MultiPolygon::new(near))));
+            inside >= 0.5 * geodesic_km2(c)
+        })
+        .collect()
+}
+
 /// Cuts a territory into leaves of at most `LEAF_VERTICES` vertices by halving its
 /// box along the longer side, with exact boolean operations (the leaves are valid
 /// polygons; their union is the territory). O(v log² v).

@@ -20,7 +20,7 @@ pub use communes::{
 pub use declarations::{load_declarations, Claim, Cpts, Declarations, Status};
 pub use population::{load_population, PopulationTable};
 pub use source::Source;
-pub use territories::{load_territories, DrawnTerritories, DrawnTerritory};
+pub use territories::{load_outline, load_territories, DrawnTerritories, DrawnTerritory};
 
 use geo::MultiPolygon;
 use rayon::prelude::*;

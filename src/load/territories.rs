@@ -202,6 +202,41 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
     })
 }
 
+/// Reads a study-area outline: every Polygon / MultiPolygon feature of a GeoJSON
+/// FeatureCollection, repaired like drawn territories, merged into one multipolygon.
+///
+/// # Errors
+/// [`Error::Json`](crate::Error::Json) for malformed GeoJSON;
+/// [`Error::Features`](crate::Error::Features) when a feature cannot be used (an outline
+/// with a hole in it would silently change every figure, so nothing is set aside) or
+/// when there is no polygon at all.
+pub fn load_outline(source: &Source) -> Result<MultiPolygon<f64>> {
+    let raw = read_features(source, &Ctx { slots: Vec::new() })?;
+    let file = source.name.display().to_string();
+    let mut problems = Vec::new();
+    let mut polys = Vec::new();
+    for (i, f) in raw.iter().enumerate() {
+        let label = format!("feature {i}");
+        match polygons(f.geometry.as_ref(), &label, &source.bytes).and_then(|r| check(r, &label)) {
+            Ok(c) => polys.extend(c.polygons),
+            Err(p) => problems.push(p),
+        }
+    }
+    if polys.is_empty() && problems.is_empty() {
+        problems.push("no polygon".to_owned());
+    }
+    if !problems.is_empty() {
+        return Err(crate::Error::Features {
+            path: file.into(),
+            problems,
+        });
+    }
+    let refs: Vec<&Polygon<f64>> = polys.iter().collect();
+    Ok(MultiPolygon::new(
+        unary_union(refs).0.into_iter().map(oriented).collect(),
+    ))
+}
+
 /// Repairs what is unambiguous in one feature's rings, rejects the rest.
 fn check(rings: Vec<Vec<Vec<Coord<f64>>>>, label: &str) -> Result<Checked, String> {
     let mut out = Checked {
