@@ -10,7 +10,7 @@ use geo::{Coord, LineString, MultiPolygon, Polygon};
 use rayon::prelude::*;
 
 use super::geojson::{
-    polygons, read_features, text, Ctx, Found, PropValue, RawFeature, RawGeometry,
+    check_ring, polygons, read_features, text, Ctx, Found, PropValue, RawFeature, RawGeometry,
 };
 use super::source::Source;
 use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
@@ -247,29 +247,9 @@ fn geometry(g: Option<&RawGeometry<'_>>, label: &str, whole: &[u8]) -> Checked {
     for (pi, rings) in polys.into_iter().enumerate() {
         let mut lines = Vec::with_capacity(rings.len());
         for (ri, mut ring) in rings.into_iter().enumerate() {
-            let at = if multi {
-                format!("{label}: polygon {pi} ring {ri}")
-            } else {
-                format!("{label}: ring {ri}")
-            };
-            if let Some(c) = ring
-                .iter()
-                .find(|c| !(c.x.abs() <= 180.0 && c.y.abs() <= 90.0))
-            {
-                return Err(format!(
-                    "{at}: coordinate ({}, {}) is not longitude/latitude (projected coordinates need reprojecting to WGS84)",
-                    c.x, c.y
-                ));
-            }
-            if ring.len() >= 2 && ring.first() != ring.last() {
-                ring.push(ring[0]);
-                repaired.push(at.clone());
-            }
-            if ring.len() < 4 {
-                return Err(format!(
-                    "{at} has {} points, 4 needed (a closed triangle)",
-                    ring.len()
-                ));
+            let r = check_ring(&mut ring, label, (pi, ri, multi), false)?;
+            if r.closed {
+                repaired.push(r.at);
             }
             lines.push(LineString::new(ring));
         }

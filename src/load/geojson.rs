@@ -28,6 +28,61 @@ pub(crate) fn read_features<'de>(source: &'de Source, ctx: &Ctx) -> Result<Vec<R
         })
 }
 
+/// What [`check_ring`] did to a ring.
+pub(crate) struct RingRepairs {
+    /// Where the ring is, for messages: `feature 3 (04001): ring 0`.
+    pub at: String,
+    /// It was not closed and has been.
+    pub closed: bool,
+    /// Repeated consecutive points dropped.
+    pub deduplicated: usize,
+}
+
+/// Checks one ring of polygon `pi`, ring `ri` of the feature `label`: coordinates
+/// must be longitude/latitude; an unclosed ring is closed; with `dedup`, repeated
+/// consecutive points are dropped; at least 4 points (a closed triangle) must remain.
+pub(crate) fn check_ring(
+    ring: &mut Vec<Coord<f64>>,
+    label: &str,
+    (pi, ri, multi): (usize, usize, bool),
+    dedup: bool,
+) -> Result<RingRepairs, String> {
+    let at = if multi {
+        format!("{label}: polygon {pi} ring {ri}")
+    } else {
+        format!("{label}: ring {ri}")
+    };
+    if let Some(c) = ring
+        .iter()
+        .find(|c| !(c.x.abs() <= 180.0 && c.y.abs() <= 90.0))
+    {
+        return Err(format!(
+            "{at}: coordinate ({}, {}) is not longitude/latitude (projected coordinates, such as Lambert-93 metres, need reprojecting to WGS84)",
+            c.x, c.y
+        ));
+    }
+    let before = ring.len();
+    if dedup {
+        ring.dedup();
+    }
+    let deduplicated = before - ring.len();
+    let closed = ring.len() >= 2 && ring.first() != ring.last();
+    if closed {
+        ring.push(ring[0]);
+    }
+    if ring.len() < 4 {
+        return Err(format!(
+            "{at} has {} points, 4 needed (a closed triangle)",
+            ring.len()
+        ));
+    }
+    Ok(RingRepairs {
+        at,
+        closed,
+        deduplicated,
+    })
+}
+
 /// Rings of each polygon, as read (not yet checked, closed or oriented).
 pub(crate) type RawPolygons = Vec<Vec<Vec<Coord<f64>>>>;
 

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::communes::oriented;
 use super::declarations::Status;
-use super::geojson::{polygons, read_features, text, Ctx};
+use super::geojson::{check_ring, polygons, read_features, text, Ctx};
 use super::source::Source;
 use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
 use crate::error::Result;
@@ -249,33 +249,9 @@ fn check(rings: Vec<Vec<Vec<Coord<f64>>>>, label: &str) -> Result<Checked, Strin
     for (pi, poly) in rings.into_iter().enumerate() {
         let mut lines = Vec::with_capacity(poly.len());
         for (ri, mut ring) in poly.into_iter().enumerate() {
-            let at = if multi {
-                format!("{label}: polygon {pi} ring {ri}")
-            } else {
-                format!("{label}: ring {ri}")
-            };
-            if let Some(c) = ring
-                .iter()
-                .find(|c| !(c.x.abs() <= 180.0 && c.y.abs() <= 90.0))
-            {
-                return Err(format!(
-                    "{at}: coordinate ({}, {}) is not longitude/latitude (Lambert-93 metres? reproject to WGS84)",
-                    c.x, c.y
-                ));
-            }
-            let before = ring.len();
-            ring.dedup();
-            out.deduplicated += before - ring.len();
-            if ring.len() >= 2 && ring.first() != ring.last() {
-                ring.push(ring[0]);
-                out.closed += 1;
-            }
-            if ring.len() < 4 {
-                return Err(format!(
-                    "{at} has {} distinct points, a ring needs 3",
-                    ring.len().saturating_sub(1)
-                ));
-            }
+            let r = check_ring(&mut ring, label, (pi, ri, multi), true)?;
+            out.closed += usize::from(r.closed);
+            out.deduplicated += r.deduplicated;
             lines.push(LineString::new(ring));
         }
         let mut it = lines.into_iter();
