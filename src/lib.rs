@@ -14,7 +14,7 @@
 //! |---|---|---|
 //! | load | [`load`] | commune layer (GeoJSON), declarations (CSV), population (CSV); areas ([`area`]) |
 //! | index | [`index`] | R-tree over envelopes, then exact shared-segment test: adjacency |
-//! | coverage | [`coverage`], [`dissolve`] | verdict per commune, territories, zones blanches, outlines |
+//! | coverage | [`coverage`], [`overlay`], [`dissolve`] | verdict per commune, territories, zones blanches, outlines; drawn territories cut exactly |
 //! | stats | [`stats`] | polars tables per commune, CPTS, département, région; the [`Summary`] |
 //! | export | [`export`] | `summary.json`, CSV / Parquet tables, GeoJSON layers, all or nothing |
 //!
@@ -42,6 +42,9 @@
 //! - **chevauchement** ([`Verdict::Overlap`]): a commune claimed by two or more CPTS.
 //! - **adjacent**: two communes whose boundaries share a segment of positive length
 //!   (a common point alone does not count).
+//! - **drawn territory**: a CPTS declared as a polygon instead of a commune list;
+//!   the [`overlay`] measures what part of each commune it covers, and gaps and
+//!   overlaps become polygons (pieces), small ones *slivers*.
 //! - **statut**: *projet* → *projet de santé validé* → *ACI signé* ([`Status`]).
 //! - **classe ACI**: the funding size class 1–4 from the population
 //!   ([`coverage::size_class`]).
