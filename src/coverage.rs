@@ -270,7 +270,12 @@ impl Coverage {
                     .iter()
                     .map(|&i| communes.population[i as usize])
                     .sum(),
-                area_km2: members.iter().map(|&i| communes.area_km2[i as usize]).sum(),
+                // + 0.0: an empty float sum is -0.0, which would print as "-0.0"
+                area_km2: members
+                    .iter()
+                    .map(|&i| communes.area_km2[i as usize])
+                    .sum::<f64>()
+                    + 0.0,
                 members,
             })
             .collect();
@@ -426,7 +431,11 @@ fn territory_from_parts(communes: &Communes, members: Vec<u32>, parts: Vec<Vec<u
         .iter()
         .map(|&i| communes.population[i as usize])
         .sum();
-    let area_km2: f64 = members.iter().map(|&i| communes.area_km2[i as usize]).sum();
+    let area_km2: f64 = members
+        .iter()
+        .map(|&i| communes.area_km2[i as usize])
+        .sum::<f64>()
+        + 0.0;
     let departements: BTreeSet<&str> = members.iter().map(|&i| communes.departement(i)).collect();
     let regions: BTreeSet<&str> = members
         .iter()

@@ -291,7 +291,7 @@ impl Overlay {
 /// geographiclib returns the complement for a ring it sees wound the other way,
 /// which a degenerate (near-zero-area) ring can be.
 pub fn geodesic_km2(m: &MultiPolygon<f64>) -> f64 {
-    m.0.iter().map(geodesic_polygon_km2).sum()
+    m.0.iter().map(geodesic_polygon_km2).sum::<f64>() + 0.0
 }
 
 /// [`geodesic_km2`] of one polygon: its exterior minus its holes.

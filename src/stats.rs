@@ -501,7 +501,8 @@ impl Summary {
         diagnostics: Vec<Diagnostic>,
     ) -> Summary {
         let t = national;
-        let round = |x: f64| (x * 1e6).round() / 1e6;
+        // + 0.0 turns -0.0 (an empty float sum) into 0.0
+        let round = |x: f64| (x * 1e6).round() / 1e6 + 0.0;
         let status_keys = ["projet", "valide", "aci_signe", "unknown"];
         Summary {
             communes_total: t.communes_total(),

@@ -1470,3 +1470,35 @@ mod study_area {
         assert!(e.starts_with("far.geojson: no commune"), "{e}");
     }
 }
+
+#[test]
+fn an_empty_cpts_has_zero_area_not_minus_zero() {
+    let layer = collection(&[square("01001", 5.0, 45.0, 0.1)]);
+    let dir = Dir::new();
+    dir.write("c.geojson", &layer);
+    dir.write(
+        "d.csv",
+        "cpts_id,cpts_name,commune_code\nA,Alpha,01001\nB,Beta,99999\n",
+    );
+    let o = maillage(
+        dir.path(),
+        &[
+            "analyze",
+            "--communes",
+            "c.geojson",
+            "--cpts",
+            "d.csv",
+            "--out",
+            "out",
+            "--quiet",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let cpts = dir.read("out/cpts.csv");
+    let b = cpts.lines().find(|l| l.starts_with("B,")).unwrap();
+    assert!(b.contains(",0.000000,") && !b.contains("-0"), "{b}");
+    assert!(!dir.read("out/summary.json").contains("-0.0"));
+    assert!(!dir
+        .read("out/territories.geojson")
+        .contains("\"area_km2\":-0.0"));
+}

@@ -220,7 +220,7 @@ pub fn write_all(
         &analysis.declarations,
         &analysis.coverage,
     );
-    let round6 = |x: f64| (x * 1e6).round() / 1e6;
+    let round6 = |x: f64| (x * 1e6).round() / 1e6 + 0.0;
     s.write("territories.geojson", |w| {
         // the largest output: features are encoded in parallel, written in CPTS order
         let features: Vec<Vec<u8>> = (0..decl.cpts.len())
