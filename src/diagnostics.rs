@@ -43,6 +43,12 @@ pub enum DiagnosticKind {
     DeclaredTwice,
     /// An explicit study area (`--area`) selected the communes analysed.
     StudyArea,
+    /// How a CSV file was read: encoding, separator, column names.
+    InputFormat,
+    /// Commune codes made whole again (lost leading zero, `2a`, spaces, `.0`).
+    NormalizedCode,
+    /// Statuses written in words, read as the canonical ones.
+    NormalizedStatus,
 }
 
 /// One finding, with the subject it is about.

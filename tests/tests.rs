@@ -301,7 +301,7 @@ fn declaration_oddities_are_reported_and_never_counted_twice() {
                A,Alfa,01002,valide\n\
                A,Alpha,99999,aci_signe\n\
                B,Beta,,projet\n\
-               C,Gamma,88888,signé\n\
+               C,Gamma,88888,en attente\n\
                ,Nobody,01002,projet\n\n";
     let a = analyse(&layer, csv).unwrap();
     let kinds: Vec<DiagnosticKind> = a.summary.diagnostics.iter().map(|d| d.kind).collect();
@@ -348,11 +348,11 @@ fn declaration_oddities_are_reported_and_never_counted_twice() {
         .find(|d| d.kind == DiagnosticKind::UnknownStatus)
         .unwrap();
     assert!(
-        status.message.contains("\"signé\"") && status.lines == vec![7],
+        status.message.contains("\"en attente\"") && status.lines == vec![7],
         "{}",
         status.message
     );
-    // A: aci_signe (3 rows to 1), B: projet, C: unknown ("signé" is not a status)
+    // A: aci_signe (3 rows to 1), B: projet, C: unknown ("en attente" is no status)
     assert_eq!(a.summary.cpts_by_status["unknown"], 1);
     assert_eq!(a.summary.cpts_by_status["aci_signe"], 1);
     assert!(
@@ -513,14 +513,18 @@ fn bad_csv_names_the_file_and_line() {
     .unwrap_err()
     .to_string();
     assert!(e.starts_with("declarations.csv: line 3:"), "{e}");
-    let bad_utf8 = b"cpts_id,cpts_name,commune_code\nA,R\xe9gion,01001\n".to_vec();
+    // not UTF-8: read as Windows-1252, and said so
+    let latin1 = b"cpts_id,cpts_name,commune_code\nA,R\xe9gion,01001\n".to_vec();
     let mut i = inputs(&layer, "");
-    i.cpts = vec![Source::from_bytes("latin1.csv", bad_utf8).unwrap()];
-    let e = Analysis::run(&i).unwrap_err().to_string();
-    assert!(
-        e.starts_with("latin1.csv: line 2:") && e.contains("UTF-8"),
-        "{e}"
-    );
+    i.cpts = vec![Source::from_bytes("latin1.csv", latin1).unwrap()];
+    let a = Analysis::run(&i).unwrap();
+    assert_eq!(a.declarations.cpts[0].name, "Région");
+    assert!(a
+        .summary
+        .diagnostics
+        .iter()
+        .any(|d| d.kind == DiagnosticKind::InputFormat
+            && d.message == "latin1.csv: not UTF-8: decoded as Windows-1252"));
     let mut i = inputs(&layer, "cpts_id,cpts_name,commune_code\nA,Alpha,01001\n");
     i.population =
         Some(Source::from_bytes("pop.csv", b"code,population\n01001,12k\n".to_vec()).unwrap());
@@ -1501,4 +1505,98 @@ fn an_empty_cpts_has_zero_area_not_minus_zero() {
     assert!(!dir
         .read("out/territories.geojson")
         .contains("\"area_km2\":-0.0"));
+}
+
+/// Issue 4's acceptance test for declaration files: the same declarations written
+/// the way spreadsheets export them give exactly the clean file's coverage.
+#[test]
+fn a_messy_spreadsheet_export_gives_the_clean_files_coverage() {
+    let clean = std::fs::read_to_string(fixture("paca/declarations.csv")).unwrap();
+    let mut rows: Vec<String> = Vec::new();
+    for (k, line) in clean.lines().skip(1).enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        let code = f[2].strip_prefix('0').unwrap_or(f[2]); // Excel drops the leading zero
+        let status = match f[3] {
+            "aci_signe" => "ACI signé",
+            "valide" => "Projet de santé validé",
+            _ => "Lettre d'intention",
+        };
+        rows.push(format!("{};{};{code};{status}", f[0], f[1]));
+        if k % 97 == 0 {
+            rows.push(format!("{};{};{code};{status}", f[0], f[1])); // a duplicate
+        }
+        if k % 301 == 0 {
+            rows.push(format!("{};{};99999;{status}", f[0], f[1])); // an unknown code
+        }
+    }
+    let text = format!(
+        "Identifiant CPTS;Nom CPTS;Code INSEE;Statut\r\n{}\r\n;;;\r\n\r\n",
+        rows.join("\r\n")
+    );
+    assert!(
+        text.chars().all(|c| (c as u32) < 256),
+        "Latin-1 subset, so 1 byte per char in Windows-1252"
+    );
+    let windows_1252: Vec<u8> = text.chars().map(|c| c as u32 as u8).collect();
+    assert!(
+        std::str::from_utf8(&windows_1252).is_err(),
+        "the accents make it invalid UTF-8"
+    );
+
+    let a = Analysis::run(&paca_inputs()).unwrap();
+    let mut messy = paca_inputs();
+    messy.cpts = vec![Source::from_bytes("export.csv", windows_1252).unwrap()];
+    let b = Analysis::run(&messy).unwrap();
+    let (s, t) = (&a.summary, &b.summary);
+    assert_eq!(
+        (
+            s.communes_covered,
+            s.communes_white,
+            s.communes_overlap,
+            s.white_zone_clusters
+        ),
+        (
+            t.communes_covered,
+            t.communes_white,
+            t.communes_overlap,
+            t.white_zone_clusters
+        )
+    );
+    assert_eq!(
+        (s.population_white, s.population_overlap),
+        (t.population_white, t.population_overlap)
+    );
+    assert_eq!(
+        (s.area_km2_white, s.area_km2_overlap),
+        (t.area_km2_white, t.area_km2_overlap)
+    );
+    assert_eq!(s.cpts_by_status, t.cpts_by_status);
+    assert_eq!(s.cpts_by_size_class, t.cpts_by_size_class);
+    let (sa, sb) = (a.stats().unwrap(), b.stats().unwrap());
+    assert!(
+        sa.cpts.equals_missing(&sb.cpts),
+        "same CPTS table, names decoded"
+    );
+    assert!(
+        sa.communes.equals_missing(&sb.communes),
+        "same verdicts per commune"
+    );
+    // and every normalisation is reported
+    let msgs: Vec<String> = t
+        .diagnostics
+        .iter()
+        .map(|d| format!("{:?}: {}", d.kind, d.message))
+        .collect();
+    for needle in [
+        "InputFormat: export.csv: not UTF-8: decoded as Windows-1252; separator ';' detected; column \"Identifiant CPTS\" read as cpts_id",
+        "NormalizedCode: export.csv: ",
+        "lost leading zero restored: \"4001\" → 04001",
+        "NormalizedStatus: export.csv: statuses read as: \"ACI signé\" → aci_signe",
+        "DuplicateRow: export.csv: ",
+        // header line 1, first row line 2, its duplicate line 3, the unknown code line 4
+        "DuplicateRow: export.csv: 10 duplicate (CPTS, commune) row(s), each counted once: CPTS-93-001/04001 line 3",
+        "UnknownCode: export.csv: CPTS CPTS-93-001 declares 1 code(s) absent from the commune layer, ignored: 99999 (line 4)",
+    ] {
+        assert!(msgs.iter().any(|m| m.contains(needle)), "missing {needle:?} in {msgs:#?}");
+    }
 }

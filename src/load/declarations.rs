@@ -43,6 +43,37 @@ impl Status {
             .into_iter()
             .find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
     }
+
+    /// Reads a status as people write it: the canonical spellings, or `ACI signé`,
+    /// `contrat signé`, `Projet de santé validé`, `PS validé`, `lettre d'intention`,
+    /// `en projet`… (case, accents and punctuation ignored).
+    ///
+    /// # Examples
+    /// ```
+    /// use maillage::Status;
+    /// assert_eq!(Status::from_label("ACI signé"), Some(Status::AciSigne));
+    /// assert_eq!(Status::from_label("Projet de santé validé"), Some(Status::Valide));
+    /// assert_eq!(Status::from_label("Lettre d'intention"), Some(Status::Projet));
+    /// assert_eq!(Status::from_label("signé ?"), None);
+    /// ```
+    pub fn from_label(s: &str) -> Option<Status> {
+        if let Some(st) = Status::parse(s) {
+            return Some(st);
+        }
+        match super::table::fold(s).as_str() {
+            "acisigne" | "aci" | "acisignee" | "contratsigne" | "signe" | "signee"
+            | "contractualise" | "contractualisee" => Some(Status::AciSigne),
+            "valide"
+            | "validee"
+            | "projetdesantevalide"
+            | "projetsantevalide"
+            | "psvalide"
+            | "psv" => Some(Status::Valide),
+            "projet" | "enprojet" | "lettredintention" | "lettreintention" | "preprojet"
+            | "emergence" | "enconstruction" => Some(Status::Projet),
+            _ => None,
+        }
+    }
 }
 
 /// One declared commune of a CPTS.
@@ -95,10 +126,33 @@ pub fn load_declarations(source: &Source) -> Result<Declarations> {
     let path = source.name.clone();
     let mut table = CsvTable::open(source)?;
     let [c_id, c_name, c_code] = table.columns(
-        ["cpts_id", "cpts_name", "commune_code"],
+        [
+            (
+                "cpts_id",
+                &["identifiant cpts", "id cpts", "code cpts", "cpts"],
+            ),
+            (
+                "cpts_name",
+                &["nom cpts", "nom de la cpts", "libelle cpts", "name", "nom"],
+            ),
+            (
+                "commune_code",
+                &[
+                    "code insee",
+                    "code commune",
+                    "insee",
+                    "codgeo",
+                    "insee_com",
+                    "code_insee",
+                    "code",
+                ],
+            ),
+        ],
         "cpts_id, cpts_name and commune_code (status optional)",
     )?;
-    let c_status = table.column("status");
+    let c_status = table.column("status", &["statut", "etat", "état"]);
+    let mut normalized: BTreeMap<&'static str, Vec<(String, String, u64)>> = BTreeMap::new();
+    let mut mapped_status: BTreeMap<(String, Status), usize> = BTreeMap::new();
 
     struct Acc {
         names: BTreeMap<String, usize>,
@@ -126,12 +180,24 @@ pub fn load_declarations(source: &Source) -> Result<Declarations> {
         });
         *acc.names.entry(get(c_name).to_owned()).or_default() += 1;
         if let Some(raw) = c_status.map(get).filter(|s| !s.is_empty()) {
-            match Status::parse(raw) {
-                Some(st) => *acc.statuses.entry(st).or_default() += 1,
+            match Status::from_label(raw) {
+                Some(st) => {
+                    *acc.statuses.entry(st).or_default() += 1;
+                    if Status::parse(raw).is_none() {
+                        *mapped_status.entry((raw.to_owned(), st)).or_default() += 1;
+                    }
+                }
                 None => unknown_status.entry(raw.to_owned()).or_default().push(line),
             }
         }
-        let code = get(c_code);
+        let (code, why) = super::table::normalize_code(get(c_code));
+        if let Some(why) = why {
+            normalized
+                .entry(why)
+                .or_default()
+                .push((get(c_code).to_owned(), code.clone(), line));
+        }
+        let code = code.as_str();
         if !code.is_empty() {
             if acc.claims.contains_key(code) {
                 duplicates.push((id.to_owned(), code.to_owned(), line));
@@ -143,6 +209,39 @@ pub fn load_declarations(source: &Source) -> Result<Declarations> {
 
     let name = path.display();
     let mut diagnostics = Vec::new();
+    if !table.notes.is_empty() {
+        diagnostics.push(Diagnostic::new(
+            DiagnosticKind::InputFormat,
+            format!("{name}: {}", table.notes.join("; ")),
+        ));
+    }
+    for (why, changes) in normalized {
+        let examples: Vec<String> = changes
+            .iter()
+            .map(|(from, to, l)| format!("{from:?} → {to} (line {l})"))
+            .collect();
+        diagnostics.push(
+            Diagnostic::new(
+                DiagnosticKind::NormalizedCode,
+                format!(
+                    "{name}: {} code(s) normalised, {why}: {}",
+                    changes.len(),
+                    sample(&examples, 4)
+                ),
+            )
+            .lines(changes.iter().map(|c| c.2).collect()),
+        );
+    }
+    if !mapped_status.is_empty() {
+        let shown: Vec<String> = mapped_status
+            .iter()
+            .map(|((raw, st), n)| format!("{raw:?} → {} ({n} row(s))", st.as_str()))
+            .collect();
+        diagnostics.push(Diagnostic::new(
+            DiagnosticKind::NormalizedStatus,
+            format!("{name}: statuses read as: {}", shown.join(", ")),
+        ));
+    }
     let mut cpts = Vec::with_capacity(by_id.len());
     for (id, acc) in by_id {
         let pick_name = most_frequent(&acc.names).cloned().unwrap_or_default();

@@ -127,6 +127,12 @@ impl Communes {
         let mut diagnostics = Vec::new();
         let (population, population_source) = match (table, &layer.population_field) {
             (Some(t), _) => {
+                if !t.notes.is_empty() {
+                    diagnostics.push(Diagnostic::new(
+                        DiagnosticKind::InputFormat,
+                        format!("{}: {}", t.source.display(), t.notes.join("; ")),
+                    ));
+                }
                 let mut missing = Vec::new();
                 let pop = layer
                     .communes

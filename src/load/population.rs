@@ -14,6 +14,8 @@ pub struct PopulationTable {
     pub source: PathBuf,
     /// Population of each code.
     pub by_code: HashMap<String, u64>,
+    /// How the file was read (encoding, separator, column names), when notable.
+    pub notes: Vec<String>,
 }
 
 /// Reads a population table.
@@ -24,21 +26,51 @@ pub struct PopulationTable {
 /// with two different populations.
 pub fn load_population(source: &Source) -> Result<PopulationTable> {
     let mut table = CsvTable::open(source)?;
-    let [c_code, c_pop] = table.columns(["code", "population"], "code and population")?;
+    let [c_code, c_pop] = table.columns(
+        [
+            (
+                "code",
+                &[
+                    "code insee",
+                    "code commune",
+                    "codgeo",
+                    "insee",
+                    "commune_code",
+                    "code_insee",
+                ],
+            ),
+            (
+                "population",
+                &[
+                    "pop",
+                    "ptot",
+                    "pmun",
+                    "population municipale",
+                    "population totale",
+                ],
+            ),
+        ],
+        "code and population",
+    )?;
     let mut by_code: HashMap<String, (u64, u64)> = HashMap::new();
     let mut record = csv::StringRecord::new();
     while let Some(line) = table.next(&mut record)? {
-        let code = record.get(c_code).unwrap_or("").trim();
+        let (code, _) = super::table::normalize_code(record.get(c_code).unwrap_or(""));
+        let code = code.as_str();
         let raw = record.get(c_pop).unwrap_or("").trim();
         if code.is_empty() {
             return Err(table.error(line, "empty code".into()));
         }
-        let pop: u64 = raw.parse().map_err(|_| {
-            table.error(
-                line,
-                format!("population {raw:?} of {code} is not a whole number ≥ 0"),
-            )
-        })?;
+        let pop: u64 = raw
+            .trim_end_matches(".0")
+            .replace([' ', '\u{a0}'], "")
+            .parse()
+            .map_err(|_| {
+                table.error(
+                    line,
+                    format!("population {raw:?} of {code} is not a whole number ≥ 0"),
+                )
+            })?;
         if let Some((old, old_line)) = by_code.insert(code.to_owned(), (pop, line)) {
             if old != pop {
                 return Err(table.error(
@@ -51,5 +83,6 @@ pub fn load_population(source: &Source) -> Result<PopulationTable> {
     Ok(PopulationTable {
         source: source.name.clone(),
         by_code: by_code.into_iter().map(|(k, (p, _))| (k, p)).collect(),
+        notes: table.notes,
     })
 }
