@@ -54,7 +54,7 @@ impl Status {
     /// assert_eq!(Status::from_label("ACI signé"), Some(Status::AciSigne));
     /// assert_eq!(Status::from_label("Projet de santé validé"), Some(Status::Valide));
     /// assert_eq!(Status::from_label("Lettre d'intention"), Some(Status::Projet));
-    /// assert_eq!(Status::from_label("signé ?"), None);
+    /// assert_eq!(Status::from_label("en attente"), None);
     /// ```
     pub fn from_label(s: &str) -> Option<Status> {
         if let Some(st) = Status::parse(s) {
