@@ -164,6 +164,13 @@ impl Analysis {
                 ),
             ));
         }
+        let mut decl = decl;
+        let files: Vec<String> = inputs
+            .cpts
+            .iter()
+            .map(|s| s.name.display().to_string())
+            .collect();
+        diagnostics.extend(crate::vintage::reconcile(&mut layer, &mut decl, &files));
         let (communes, pop_diags) = Communes::new(layer, table.as_ref());
         diagnostics.extend(pop_diags);
         diagnostics.extend(decl.diagnostics.iter().cloned());

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
 use crate::index::Adjacency;
-use crate::load::{Communes, Declarations};
+use crate::load::{Claim, Communes, Declarations};
 use crate::overlay::{Extent, Overlay};
 
 /// The verdict of one commune under the one-CPTS-per-territory rule.
@@ -159,24 +159,41 @@ impl Coverage {
                     None => unknown.push(claim),
                 }
             }
-            if !unknown.is_empty() {
-                let shown: Vec<String> = unknown
+            let cog = crate::cog::cog();
+            let (known, unknown): (Vec<&Claim>, Vec<&Claim>) =
+                unknown.into_iter().partition(|c| cog.knows(&c.code));
+            for (list, kind, what) in [
+                (
+                    unknown,
+                    DiagnosticKind::UnknownCode,
+                    "code(s) in neither the commune layer nor the bundled COG 2026",
+                ),
+                (
+                    known,
+                    DiagnosticKind::OutsideLayer,
+                    "commune code(s) of COG 2026 absent from the commune layer (outside the area loaded, or without geometry)",
+                ),
+            ] {
+                if list.is_empty() {
+                    continue;
+                }
+                let shown: Vec<String> = list
                     .iter()
                     .map(|c| format!("{} (line {})", c.code, c.line))
                     .collect();
                 diagnostics.push(
                     Diagnostic::new(
-                        DiagnosticKind::UnknownCode,
+                        kind,
                         format!(
-                            "{file}: CPTS {} declares {} code(s) absent from the commune layer, ignored: {}",
+                            "{file}: CPTS {} declares {} {what}, ignored: {}",
                             cpts.id,
-                            unknown.len(),
+                            list.len(),
                             sample(&shown, 5)
                         ),
                     )
                     .cpts(&cpts.id)
-                    .codes(unknown.iter().map(|c| c.code.clone()).collect())
-                    .lines(unknown.iter().map(|c| c.line).collect()),
+                    .codes(list.iter().map(|c| c.code.clone()).collect())
+                    .lines(list.iter().map(|c| c.line).collect()),
                 );
             }
             if members.is_empty() && cpts.drawn.is_none() {

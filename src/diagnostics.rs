@@ -9,7 +9,7 @@ use serde::Serialize;
 pub enum DiagnosticKind {
     /// A commune ring was not closed; maillage closed it.
     RepairedRing,
-    /// A declared commune code is absent from the commune layer; the claim is ignored.
+    /// A declared code in neither the commune layer nor the bundled COG; the claim is ignored.
     UnknownCode,
     /// A CPTS has no commune of the layer (no row with a code, or only unknown codes).
     EmptyCpts,
@@ -23,10 +23,8 @@ pub enum DiagnosticKind {
     DuplicateRow,
     /// A declaration row without CPTS id; the row is ignored.
     MissingCptsId,
-    /// Communes without a population in the population table (counted as 0).
+    /// Communes with no population in any source, the bundled COG included (counted as 0).
     MissingPopulation,
-    /// No population source at all: every population figure is 0.
-    NoPopulation,
     /// Rows of the population table whose code is not in the commune layer.
     UnusedPopulation,
     /// A CPTS territory made of several separate parts (non-contiguous).
@@ -49,6 +47,26 @@ pub enum DiagnosticKind {
     NormalizedCode,
     /// Statuses written in words, read as the canonical ones.
     NormalizedStatus,
+    /// The vintage (year of the Code officiel géographique) each input was read in,
+    /// and the one they were reconciled onto.
+    Vintage,
+    /// A declared code of a former commune (merged since) read as the current commune
+    /// that absorbed it.
+    MergedCode,
+    /// A declared current code standing for several communes of an older layer (a
+    /// commune nouvelle and the former communes it absorbed).
+    ExpandedCode,
+    /// Communes of the layer whose code is in no COG 2026 entry (merged without
+    /// leaving a delegated commune, or unknown): only their own code can claim them.
+    ObsoleteLayerCode,
+    /// A declared code known to the COG but absent from the commune layer (outside
+    /// the area loaded, or a commune without geometry); the claim is ignored.
+    OutsideLayer,
+    /// Arrondissements municipaux analysed without geometry (the layer has only the
+    /// whole commune), or a whole commune read as its arrondissements.
+    Arrondissements,
+    /// Population figures taken from the bundled COG 2026 where no other source had them.
+    PopulationSource,
 }
 
 /// One finding, with the subject it is about.

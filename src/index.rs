@@ -28,11 +28,14 @@ pub struct SpatialIndex {
 
 impl SpatialIndex {
     /// Bulk-loads the envelopes. O(n log n); 35 k communes take about 10 ms.
+    /// Empty geometries (units without geometry) are left out of the tree: no query
+    /// returns them.
     pub fn build(geoms: &[&MultiPolygon<f64>]) -> Self {
         let envelopes: Vec<AABB<[f64; 2]>> = geoms.par_iter().map(|g| envelope(g)).collect();
         let entries = envelopes
             .iter()
             .enumerate()
+            .filter(|(_, e)| !e.lower()[0].is_nan())
             .map(|(i, e)| GeomWithData::new(Rectangle::from_aabb(*e), i as u32))
             .collect();
         SpatialIndex {

@@ -56,6 +56,7 @@
 pub mod admin;
 pub mod analysis;
 pub mod area;
+pub mod cog;
 pub mod coverage;
 pub mod diagnostics;
 pub mod dissolve;
@@ -65,6 +66,7 @@ pub mod index;
 pub mod load;
 pub mod overlay;
 pub mod stats;
+pub mod vintage;
 
 pub use analysis::{Analysis, Inputs};
 pub use coverage::{Coverage, Verdict};

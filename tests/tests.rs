@@ -356,7 +356,7 @@ fn declaration_oddities_are_reported_and_never_counted_twice() {
     assert_eq!(a.summary.cpts_by_status["unknown"], 1);
     assert_eq!(a.summary.cpts_by_status["aci_signe"], 1);
     assert!(
-        !kinds.contains(&DiagnosticKind::NoPopulation),
+        !kinds.contains(&DiagnosticKind::PopulationSource),
         "the layer has a population property"
     );
 }
@@ -381,14 +381,16 @@ fn population_table_overrides_the_layer_and_reports_gaps() {
         .unwrap(),
     );
     let b = Analysis::run(&inputs).unwrap();
-    assert_eq!(b.summary.population_total, 50000);
+    // 01002 is missing from the table: its COG 2026 population (270) fills the gap
+    assert_eq!(b.summary.population_total, 50000 + 270);
     assert_eq!(b.coverage.territories[0].size_class, 2);
     let kinds: Vec<_> = b.summary.diagnostics.iter().map(|d| d.kind).collect();
     assert!(
-        kinds.contains(&DiagnosticKind::MissingPopulation)
+        kinds.contains(&DiagnosticKind::PopulationSource)
             && kinds.contains(&DiagnosticKind::UnusedPopulation),
         "{kinds:?}"
     );
+    assert!(b.summary.inputs["population"].contains("COG 2026"));
 }
 
 // --------------------------------------------------------------- bad input
@@ -1595,8 +1597,215 @@ fn a_messy_spreadsheet_export_gives_the_clean_files_coverage() {
         "DuplicateRow: export.csv: ",
         // header line 1, first row line 2, its duplicate line 3, the unknown code line 4
         "DuplicateRow: export.csv: 10 duplicate (CPTS, commune) row(s), each counted once: CPTS-93-001/04001 line 3",
-        "UnknownCode: export.csv: CPTS CPTS-93-001 declares 1 code(s) absent from the commune layer, ignored: 99999 (line 4)",
+        "UnknownCode: export.csv: CPTS CPTS-93-001 declares 1 code(s) in neither the commune layer nor the bundled COG 2026, ignored: 99999 (line 4)",
     ] {
         assert!(msgs.iter().any(|m| m.contains(needle)), "missing {needle:?} in {msgs:#?}");
+    }
+}
+
+/// Codes from another year (issue 4): the 2018 layer against declarations, population
+/// and arrondissements of COG 2026.
+mod vintage {
+    use super::*;
+    use maillage::cog::cog;
+
+    fn kinds(a: &Analysis) -> Vec<(DiagnosticKind, String)> {
+        a.summary
+            .diagnostics
+            .iter()
+            .map(|d| (d.kind, d.message.clone()))
+            .collect()
+    }
+
+    fn claimants(a: &Analysis, code: &str) -> Vec<String> {
+        let i = a.communes.index_of(code).unwrap() as usize;
+        let mut ids: Vec<String> = a.coverage.claimants[i]
+            .iter()
+            .map(|&k| a.declarations.cpts[k as usize].id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// The national declarations rewritten in COG 2026 codes (every former commune
+    /// replaced by the current commune that absorbed it): over the 2018 layer, each
+    /// former commune must end up with exactly the claimants of its commune nouvelle.
+    #[test]
+    fn declarations_in_2026_codes_cover_the_former_communes_of_a_2018_layer() {
+        let text = {
+            let src = Source::from_path(fixture("national/declarations.csv.gz")).unwrap();
+            String::from_utf8(src.bytes).unwrap()
+        };
+        let mut lines = text.lines();
+        let header = lines.next().unwrap();
+        let mut mapped = 0;
+        let rows: Vec<String> = lines
+            .map(|l| {
+                let mut f: Vec<String> = l.split(',').map(str::to_owned).collect();
+                if let Some(s) = cog().successor(&f[2]) {
+                    f[2] = s.to_owned();
+                    mapped += 1;
+                }
+                f.join(",")
+            })
+            .collect();
+        assert!(mapped > 300, "the national set names {mapped} former communes");
+        let csv = format!("{header}\n{}\n", rows.join("\n"));
+        let inputs = Inputs::from_paths(
+            &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/data/communes-france-2018.geojson.gz"),
+            &[&fixture("national/declarations.csv.gz")],
+            None,
+            maillage::FieldNames::default(),
+        )
+        .unwrap();
+        let mut inputs = inputs;
+        inputs.cpts = vec![Source::from_bytes("decl2026.csv", csv.into_bytes()).unwrap()];
+        let a = Analysis::run(&inputs).unwrap();
+        let mut checked = 0;
+        for c in &a.communes.layer.communes {
+            let Some(s) = cog().successor(&c.code) else {
+                continue;
+            };
+            if a.communes.index_of(s).is_none() {
+                continue;
+            }
+            assert_eq!(
+                claimants(&a, &c.code),
+                claimants(&a, s),
+                "{} (absorbed by {s})",
+                c.code
+            );
+            checked += 1;
+        }
+        assert!(checked > 300, "{checked} former communes checked");
+        let d = kinds(&a);
+        let expanded = a
+            .summary
+            .diagnostics
+            .iter()
+            .find(|d| d.kind == DiagnosticKind::ExpandedCode)
+            .unwrap();
+        assert!(
+            expanded.codes.contains(&"05001".to_owned()),
+            "Abriès-Ristolas stands for Abriès and Ristolas: {}",
+            expanded.message
+        );
+        assert!(d.iter().any(|(k, m)| *k == DiagnosticKind::Vintage
+            && m.contains("decl2026.csv: codes read as COG 2026")));
+        // the 85 codes gone without a delegated commune are named
+        let gone = a
+            .summary
+            .diagnostics
+            .iter()
+            .find(|d| d.kind == DiagnosticKind::ObsoleteLayerCode)
+            .unwrap();
+        assert_eq!(gone.codes.len(), 85);
+        // population from the bundled COG 2026 when none is given: every current commune
+        // of the layer carries its 2026 population
+        assert!(a.summary.inputs["population"].contains("COG 2026 (bundled)"));
+        let expected: u64 = a
+            .communes
+            .layer
+            .communes
+            .iter()
+            .filter_map(|c| cog().current(&c.code).and_then(|e| e.population))
+            .sum();
+        assert_eq!(a.summary.population_total, expected);
+        assert!(expected > 68_000_000, "{expected}");
+    }
+
+    /// The same declarations in the layer's own (2018) codes are not expanded: a file
+    /// naming former communes was written on the old map.
+    #[test]
+    fn declarations_in_the_layers_codes_are_left_alone() {
+        let a = Analysis::run(&paca_inputs()).unwrap();
+        let d = kinds(&a);
+        assert!(!d.iter().any(|(k, _)| *k == DiagnosticKind::ExpandedCode), "{d:#?}");
+        assert!(d.iter().any(|(k, m)| *k == DiagnosticKind::Vintage
+            && m.contains("the layer's vintage (it names former communes the layer has)")));
+        assert_eq!(a.communes.len(), 947);
+    }
+
+    /// Declarations older than the layer: a former commune's code reads as the commune
+    /// that absorbed it (hand-made layer in 2026 codes).
+    #[test]
+    fn a_former_communes_code_reads_as_its_commune_nouvelle() {
+        let layer = collection(&[
+            square("05001", 6.9, 44.8, 0.1),
+            square("05002", 7.0, 44.8, 0.1),
+        ]);
+        let a = analyse(
+            &layer,
+            "cpts_id,cpts_name,commune_code\nA,Alpha,05120\nB,Beta,05002\n",
+        )
+        .unwrap();
+        assert_eq!(a.verdict("05001"), Some(Verdict::Covered));
+        let merged = a
+            .summary
+            .diagnostics
+            .iter()
+            .find(|d| d.kind == DiagnosticKind::MergedCode)
+            .unwrap();
+        assert!(merged.message.contains("05120 → 05001 (line 2)"), "{}", merged.message);
+        assert_eq!(merged.lines, vec![2]);
+    }
+
+    /// Paris, Lyon, Marseille: CPTS declared on arrondissements municipaux over a layer
+    /// that has only the whole city.
+    #[test]
+    fn marseille_by_arrondissement_over_a_whole_city_layer() {
+        let clean = std::fs::read_to_string(fixture("paca/declarations.csv")).unwrap();
+        let mut text: String = clean
+            .lines()
+            .filter(|l| !l.contains(",13055,"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        for a in 13201..=13216 {
+            let id = if a <= 13208 { "M-NORD" } else { "M-SUD" };
+            text.push_str(&format!("{id},CPTS Marseille {id},{a},aci_signe\n"));
+        }
+        let mut inputs = paca_inputs();
+        inputs.cpts = vec![Source::from_bytes("arr.csv", text.clone().into_bytes()).unwrap()];
+        let a = Analysis::run(&inputs).unwrap();
+        assert!(a.communes.index_of("13055").is_none());
+        assert_eq!(a.communes.len(), 947 - 1 + 16);
+        for code in 13201..=13216 {
+            let code = code.to_string();
+            assert_eq!(a.verdict(&code), Some(Verdict::Covered), "{code}");
+        }
+        // populations at arrondissement level, from COG 2026 (the table has only 13055)
+        let i = a.communes.index_of("13201").unwrap() as usize;
+        assert_eq!(
+            a.communes.population[i],
+            cog().current("13201").unwrap().population.unwrap()
+        );
+        let sum: u64 = (13201..=13216)
+            .map(|c| a.communes.population[a.communes.index_of(&c.to_string()).unwrap() as usize])
+            .sum();
+        assert_eq!(sum, cog().current("13055").unwrap().population.unwrap());
+        let flag = a
+            .summary
+            .diagnostics
+            .iter()
+            .find(|d| d.kind == DiagnosticKind::Arrondissements)
+            .unwrap();
+        assert!(flag.message.contains("WITHOUT GEOMETRY"), "{}", flag.message);
+        assert_eq!(flag.codes.len(), 16);
+
+        // a third CPTS claiming the whole city overlaps both, arrondissement by arrondissement
+        text.push_str("M-ALL,CPTS Marseille entière,13055,projet\n");
+        inputs.cpts = vec![Source::from_bytes("arr.csv", text.into_bytes()).unwrap()];
+        let b = Analysis::run(&inputs).unwrap();
+        for code in 13201..=13216 {
+            assert_eq!(b.verdict(&code.to_string()), Some(Verdict::Overlap));
+        }
+        assert_eq!(b.summary.communes_overlap, a.summary.communes_overlap + 16);
+        // and every output is written, the arrondissements without geometry included
+        let dir = Dir::new();
+        let mut b = b;
+        b.write(dir.path(), maillage::TableFormat::Csv).unwrap();
+        let communes = dir.read("communes.csv");
+        assert!(communes.lines().any(|l| l.starts_with("13201,")), "{}", &communes[..200]);
     }
 }

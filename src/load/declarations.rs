@@ -98,6 +98,9 @@ pub struct Cpts {
     pub claims: Vec<Claim>,
     /// Its outline when it is declared as a drawn territory instead of a list.
     pub drawn: Option<geo::MultiPolygon<f64>>,
+    /// Which declaration source it came from (index in the sources given to
+    /// [`load_cpts`](crate::load::load_cpts); 0 for a single file).
+    pub file: usize,
 }
 
 /// All CPTS declarations, sorted by CPTS id.
@@ -285,6 +288,7 @@ pub fn load_declarations(source: &Source) -> Result<Declarations> {
                 .map(|(code, line)| Claim { code, line })
                 .collect(),
             drawn: None,
+            file: 0,
         });
     }
     cpts.sort_unstable_by(|a, b| a.id.cmp(&b.id));

@@ -44,7 +44,7 @@ pub fn load_cpts(sources: &[Source]) -> crate::Result<Declarations> {
     let mut cpts: Vec<Cpts> = Vec::new();
     let mut diagnostics = Vec::new();
     let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    for source in sources {
+    for (file, source) in sources.iter().enumerate() {
         let name = source.name.display().to_string();
         let (found, diags) = if is_geojson(&source.bytes) {
             let t = load_territories(source)?;
@@ -57,11 +57,13 @@ pub fn load_cpts(sources: &[Source]) -> crate::Result<Declarations> {
                     status: t.status,
                     claims: Vec::new(),
                     drawn: Some(t.geometry),
+                    file,
                 })
                 .collect();
             (found, t.diagnostics)
         } else {
-            let d = load_declarations(source)?;
+            let mut d = load_declarations(source)?;
+            d.cpts.iter_mut().for_each(|c| c.file = file);
             (d.cpts, d.diagnostics)
         };
         diagnostics.extend(diags);
@@ -125,39 +127,16 @@ impl Communes {
             .map(|c| crate::area::multi_polygon_km2(&c.geometry))
             .collect();
         let mut diagnostics = Vec::new();
-        let (population, population_source) = match (table, &layer.population_field) {
+        let cog = crate::cog::cog();
+        type Lookup<'a> = Box<dyn Fn(&Commune) -> Option<u64> + 'a>;
+        let (primary, lookup): (Option<String>, Lookup<'_>) = match (table, &layer.population_field)
+        {
             (Some(t), _) => {
                 if !t.notes.is_empty() {
                     diagnostics.push(Diagnostic::new(
                         DiagnosticKind::InputFormat,
                         format!("{}: {}", t.source.display(), t.notes.join("; ")),
                     ));
-                }
-                let mut missing = Vec::new();
-                let pop = layer
-                    .communes
-                    .iter()
-                    .map(|c| match t.by_code.get(&c.code) {
-                        Some(&p) => p,
-                        None => {
-                            missing.push(c.code.clone());
-                            0
-                        }
-                    })
-                    .collect();
-                let src = t.source.display().to_string();
-                if !missing.is_empty() {
-                    diagnostics.push(
-                        Diagnostic::new(
-                            DiagnosticKind::MissingPopulation,
-                            format!(
-                                "{src}: {} commune(s) of the layer have no population row and count as 0: {}",
-                                missing.len(),
-                                sample(&missing, 8)
-                            ),
-                        )
-                        .codes(missing),
-                    );
                 }
                 let mut unused: Vec<String> = t
                     .by_code
@@ -176,7 +155,8 @@ impl Communes {
                         Diagnostic::new(
                             DiagnosticKind::UnusedPopulation,
                             format!(
-                                "{src}: {} row(s) name a code absent from the commune layer: {}",
+                                "{}: {} row(s) name a code absent from the commune layer: {}",
+                                t.source.display(),
                                 unused.len(),
                                 sample(&unused, 8)
                             ),
@@ -184,44 +164,82 @@ impl Communes {
                         .codes(unused),
                     );
                 }
-                (pop, src)
+                (
+                    Some(t.source.display().to_string()),
+                    Box::new(|c: &Commune| t.by_code.get(&c.code).copied()),
+                )
             }
-            (None, Some(field)) => {
-                let mut missing = Vec::new();
-                let pop = layer
-                    .communes
-                    .iter()
-                    .map(|c| {
-                        c.population.unwrap_or_else(|| {
-                            missing.push(c.code.clone());
-                            0
-                        })
-                    })
-                    .collect();
-                if !missing.is_empty() {
-                    diagnostics.push(
-                        Diagnostic::new(
-                            DiagnosticKind::MissingPopulation,
-                            format!(
-                                "{}: {} commune(s) have no {field} and count as 0: {}",
-                                layer.source.display(),
-                                missing.len(),
-                                sample(&missing, 8)
-                            ),
-                        )
-                        .codes(missing),
-                    );
-                }
-                (pop, format!("{} ({field})", layer.source.display()))
-            }
-            (None, None) => {
-                diagnostics.push(Diagnostic::new(
-                    DiagnosticKind::NoPopulation,
-                    "no population table (--population) and no population property in the commune layer: every population figure is 0 and every CPTS is in size class 1",
-                ));
-                (vec![0; layer.communes.len()], "none".to_owned())
-            }
+            (None, Some(field)) => (
+                Some(format!("{} ({field})", layer.source.display())),
+                Box::new(|c: &Commune| c.population),
+            ),
+            (None, None) => (None, Box::new(|_: &Commune| None)),
         };
+        let (mut from_cog, mut missing) = (Vec::new(), Vec::new());
+        let population: Vec<u64> = layer
+            .communes
+            .iter()
+            .map(|c| {
+                lookup(c).unwrap_or_else(|| match cog.current(&c.code).and_then(|e| e.population) {
+                    Some(p) => {
+                        from_cog.push(c.code.clone());
+                        p
+                    }
+                    None => {
+                        missing.push(c.code.clone());
+                        0
+                    }
+                })
+            })
+            .collect();
+        drop(lookup);
+        let population_source = match (&primary, from_cog.len()) {
+            (Some(p), 0) => p.clone(),
+            (Some(p), n) => format!(
+                "{p}, and {} (bundled) for {n} commune(s) it lacks",
+                crate::cog::VINTAGE
+            ),
+            (None, _) => format!("{} (bundled)", crate::cog::VINTAGE),
+        };
+        if !from_cog.is_empty() {
+            let message = match &primary {
+                Some(p) => format!(
+                    "{p}: {} commune(s) of the layer have no population there; their {} population is used: {}",
+                    from_cog.len(),
+                    crate::cog::VINTAGE,
+                    sample(&from_cog, 8)
+                ),
+                None => format!(
+                    "no population table (--population) and no population property in the layer: populations are those of the bundled {} ({} communes)",
+                    crate::cog::VINTAGE,
+                    from_cog.len()
+                ),
+            };
+            diagnostics.push(
+                Diagnostic::new(DiagnosticKind::PopulationSource, message).codes(
+                    if primary.is_some() {
+                        from_cog
+                    } else {
+                        Vec::new()
+                    },
+                ),
+            );
+        }
+        if !missing.is_empty() {
+            diagnostics.push(
+                Diagnostic::new(
+                    DiagnosticKind::MissingPopulation,
+                    format!(
+                        "{} commune(s) of the layer have no population in {} nor in {} and count as 0 (a former commune's inhabitants are counted in the commune that absorbed it): {}",
+                        missing.len(),
+                        primary.as_deref().unwrap_or("any input"),
+                        crate::cog::VINTAGE,
+                        sample(&missing, 8)
+                    ),
+                )
+                .codes(missing),
+            );
+        }
         (
             Communes {
                 layer,
