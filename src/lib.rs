@@ -58,6 +58,7 @@ pub mod analysis;
 pub mod area;
 pub mod cog;
 pub mod coverage;
+pub mod crs;
 pub mod diagnostics;
 pub mod dissolve;
 pub mod error;

@@ -32,9 +32,15 @@ enum Command {
 
 #[derive(Args)]
 struct Opts {
-    /// Commune polygons: GeoJSON FeatureCollection, plain or .gz, longitude/latitude.
+    /// Commune polygons: GeoJSON (plain or .gz), Shapefile (.shp with its .dbf/.prj,
+    /// or a .zip of them) or GeoPackage, as IGN Admin Express ships them; any CRS of
+    /// metropolitan or overseas France, reprojected to longitude/latitude.
     #[arg(long, value_name = "FILE", requires = "cpts")]
     communes: Option<PathBuf>,
+    /// CRS of the commune layer when the file does not say (or says wrongly):
+    /// EPSG:2154 for Lambert-93, 5490, 2972, 2975, 4471 overseas…
+    #[arg(long, value_name = "EPSG:CODE")]
+    crs: Option<String>,
     /// CPTS declarations: CSV cpts_id,cpts_name,commune_code[,status] and/or GeoJSON
     /// drawn territories (cpts_id, cpts_name, status), plain or .gz. Repeatable.
     #[arg(long, value_name = "FILE", requires = "communes")]
@@ -114,6 +120,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 code: opts.code_field.clone(),
                 name: opts.name_field.clone(),
                 population: opts.population_field.clone(),
+                crs: opts.crs.clone(),
             };
             let d: Vec<&std::path::Path> = d.iter().map(|p| p.as_path()).collect();
             Inputs::from_paths(c, &d, opts.population.as_deref(), fields)?

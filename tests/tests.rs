@@ -1649,7 +1649,10 @@ mod vintage {
                 f.join(",")
             })
             .collect();
-        assert!(mapped > 300, "the national set names {mapped} former communes");
+        assert!(
+            mapped > 300,
+            "the national set names {mapped} former communes"
+        );
         let csv = format!("{header}\n{}\n", rows.join("\n"));
         let inputs = Inputs::from_paths(
             &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -1721,7 +1724,10 @@ mod vintage {
     fn declarations_in_the_layers_codes_are_left_alone() {
         let a = Analysis::run(&paca_inputs()).unwrap();
         let d = kinds(&a);
-        assert!(!d.iter().any(|(k, _)| *k == DiagnosticKind::ExpandedCode), "{d:#?}");
+        assert!(
+            !d.iter().any(|(k, _)| *k == DiagnosticKind::ExpandedCode),
+            "{d:#?}"
+        );
         assert!(d.iter().any(|(k, m)| *k == DiagnosticKind::Vintage
             && m.contains("the layer's vintage (it names former communes the layer has)")));
         assert_eq!(a.communes.len(), 947);
@@ -1747,7 +1753,11 @@ mod vintage {
             .iter()
             .find(|d| d.kind == DiagnosticKind::MergedCode)
             .unwrap();
-        assert!(merged.message.contains("05120 → 05001 (line 2)"), "{}", merged.message);
+        assert!(
+            merged.message.contains("05120 → 05001 (line 2)"),
+            "{}",
+            merged.message
+        );
         assert_eq!(merged.lines, vec![2]);
     }
 
@@ -1790,7 +1800,11 @@ mod vintage {
             .iter()
             .find(|d| d.kind == DiagnosticKind::Arrondissements)
             .unwrap();
-        assert!(flag.message.contains("WITHOUT GEOMETRY"), "{}", flag.message);
+        assert!(
+            flag.message.contains("WITHOUT GEOMETRY"),
+            "{}",
+            flag.message
+        );
         assert_eq!(flag.codes.len(), 16);
 
         // a third CPTS claiming the whole city overlaps both, arrondissement by arrondissement
@@ -1806,6 +1820,195 @@ mod vintage {
         let mut b = b;
         b.write(dir.path(), maillage::TableFormat::Csv).unwrap();
         let communes = dir.read("communes.csv");
-        assert!(communes.lines().any(|l| l.starts_with("13201,")), "{}", &communes[..200]);
+        assert!(
+            communes.lines().any(|l| l.starts_with("13201,")),
+            "{}",
+            &communes[..200]
+        );
+    }
+}
+
+/// Commune layers as IGN Admin Express ships them (issue 4), made by GDAL/PROJ
+/// (`fixtures/make_adminexpress.py`) from the real WGS84 polygons: read back through
+/// maillage's own pure-Rust reprojection, every vertex must land within 1 m of the
+/// source.
+mod admin_express {
+    use super::*;
+    use maillage::load::{load_communes, CommuneLayer, FieldNames};
+
+    fn national() -> &'static CommuneLayer {
+        static L: std::sync::OnceLock<CommuneLayer> = std::sync::OnceLock::new();
+        L.get_or_init(|| {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/data/communes-france-2018.geojson.gz");
+            load_communes(&Source::from_path(path).unwrap(), &FieldNames::default()).unwrap()
+        })
+    }
+
+    fn load(rel: &str) -> CommuneLayer {
+        load_communes(
+            &Source::from_path(fixture(rel)).unwrap(),
+            &FieldNames::default(),
+        )
+        .unwrap()
+    }
+
+    /// Largest distance in metres between corresponding vertices of two layers
+    /// (rings matched in order; a ring may start elsewhere or turn the other way).
+    fn max_shift_m(a: &CommuneLayer, reference: &CommuneLayer) -> f64 {
+        let mut worst = 0.0f64;
+        for c in &a.communes {
+            let r = reference
+                .communes
+                .iter()
+                .find(|r| r.code == c.code)
+                .unwrap_or_else(|| panic!("{} not in the reference", c.code));
+            assert_eq!(c.geometry.0.len(), r.geometry.0.len(), "{}", c.code);
+            for (p, q) in c.geometry.0.iter().zip(&r.geometry.0) {
+                let rings_p = std::iter::once(p.exterior()).chain(p.interiors());
+                let rings_q: Vec<_> = std::iter::once(q.exterior()).chain(q.interiors()).collect();
+                for (k, ring) in rings_p.enumerate() {
+                    let (a, b) = (
+                        &ring.0[..ring.0.len() - 1],
+                        &rings_q[k].0[..rings_q[k].0.len() - 1],
+                    );
+                    assert_eq!(a.len(), b.len(), "{} ring {k}", c.code);
+                    let m = |u: geo::Coord, v: geo::Coord| {
+                        let dx = (u.x - v.x) * 111_320.0 * u.y.to_radians().cos();
+                        let dy = (u.y - v.y) * 110_574.0;
+                        (dx * dx + dy * dy).sqrt()
+                    };
+                    let start = (0..b.len())
+                        .min_by(|&i, &j| m(a[0], b[i]).total_cmp(&m(a[0], b[j])))
+                        .unwrap();
+                    let n = b.len();
+                    let fwd = (0..n)
+                        .map(|i| m(a[i], b[(start + i) % n]))
+                        .fold(0.0, f64::max);
+                    let back = (0..n)
+                        .map(|i| m(a[i], b[(start + n - i) % n]))
+                        .fold(0.0, f64::max);
+                    worst = worst.max(fwd.min(back));
+                }
+            }
+        }
+        worst
+    }
+
+    #[test]
+    fn lambert_93_shapefile_geopackage_and_geojson_match_the_wgs84_source() {
+        let reference = national();
+        for rel in [
+            "adminexpress/ae3-05-l93.zip",
+            "adminexpress/ae4-05-l93.gpkg",
+            "adminexpress/l93-05.geojson.gz",
+        ] {
+            let layer = load(rel);
+            assert_eq!(layer.communes.len(), 163, "{rel}: Hautes-Alpes, 2018");
+            let shift = max_shift_m(&layer, reference);
+            eprintln!("{rel}: largest vertex shift {shift:.1e} m");
+            // GeoJSON written by GDAL at 1 mm (COORDINATE_PRECISION 3)
+            assert!(shift < 0.01, "{rel}: a vertex moved {shift} m");
+            let said = format!("{:?}", layer.diagnostics);
+            assert!(
+                said.contains("Lambert-93") || said.contains("Lambert_93"),
+                "{said}"
+            );
+        }
+        // Admin Express 3.x and 4.0 field names, without options
+        let ae3 = load("adminexpress/ae3-05-l93.zip");
+        let ae4 = load("adminexpress/ae4-05-l93.gpkg");
+        assert_eq!(
+            (ae3.code_field.as_str(), ae4.code_field.as_str()),
+            ("INSEE_COM", "code_insee")
+        );
+        assert_eq!(ae4.name_field.as_deref(), Some("nom_officiel"));
+        assert_eq!(ae4.population_field.as_deref(), Some("population"));
+        let gap = ae3.communes.iter().find(|c| c.code == "05061").unwrap();
+        assert_eq!(gap.name, "Gap");
+        assert_eq!(
+            gap.population,
+            maillage::cog::cog().current("05061").unwrap().population
+        );
+        assert_eq!(
+            ae3.communes
+                .iter()
+                .map(|c| c.population)
+                .collect::<Vec<_>>(),
+            ae4.communes
+                .iter()
+                .map(|c| c.population)
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn overseas_crs_of_admin_express_match_the_wgs84_source() {
+        let reference = national();
+        for (rel, n) in [
+            ("adminexpress/ae3-971-5490.zip", 32),
+            ("adminexpress/ae3-972-5490.zip", 34),
+            ("adminexpress/ae3-973-2972.zip", 22),
+            ("adminexpress/ae3-974-2975.zip", 24),
+            ("adminexpress/ae3-976-4471.zip", 17),
+        ] {
+            let layer = load(rel);
+            assert_eq!(layer.communes.len(), n, "{rel}");
+            let shift = max_shift_m(&layer, reference);
+            eprintln!("{rel}: largest vertex shift {shift:.1e} m");
+            assert!(shift < 1.0, "{rel}: a vertex moved {shift} m");
+        }
+    }
+
+    /// Metres without a CRS are refused with a hint, never read as degrees; --crs
+    /// (here FieldNames::crs) reads them.
+    #[test]
+    fn metres_without_a_crs_are_detected_and_crs_reads_them() {
+        let text = String::from_utf8(
+            Source::from_path(fixture("adminexpress/l93-05.geojson.gz"))
+                .unwrap()
+                .bytes,
+        )
+        .unwrap();
+        let start = text.find("\"crs\"").unwrap();
+        let end = start + text[start..].find("} },").unwrap() + 4;
+        let bare = format!("{}{}", &text[..start], &text[end..]);
+        assert!(!bare.contains("EPSG"));
+        let src = Source::from_bytes("bare.geojson", bare.into_bytes()).unwrap();
+        let e = load_communes(&src, &FieldNames::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("bare.geojson")
+                && e.contains("--crs EPSG:2154")
+                && e.contains("feature 0 (05001)"),
+            "{e}"
+        );
+        let fields = FieldNames {
+            crs: Some("EPSG:2154".into()),
+            ..FieldNames::default()
+        };
+        let layer = load_communes(&src, &fields).unwrap();
+        assert!(max_shift_m(&layer, national()) < 0.01);
+    }
+
+    /// The whole pipeline on a Lambert-93 Shapefile gives the same verdicts as on the
+    /// WGS84 GeoJSON of the same communes.
+    #[test]
+    fn analysis_on_the_shapefile_equals_the_analysis_on_geojson() {
+        let mut shp = paca_inputs();
+        shp.communes = Source::from_path(fixture("adminexpress/ae3-05-l93.zip")).unwrap();
+        shp.population = None;
+        let a = Analysis::run(&shp).unwrap();
+        let b = Analysis::run(&paca_inputs()).unwrap();
+        for c in &a.communes.layer.communes {
+            assert_eq!(a.verdict(&c.code), b.verdict(&c.code), "{}", c.code);
+            let (i, j) = (
+                a.communes.index_of(&c.code).unwrap() as usize,
+                b.communes.index_of(&c.code).unwrap() as usize,
+            );
+            let (x, y) = (a.communes.area_km2[i], b.communes.area_km2[j]);
+            assert!((x - y).abs() <= 1e-6 * y, "{}: {x} vs {y} km²", c.code);
+        }
     }
 }

@@ -10,9 +10,11 @@ use geo::{Coord, LineString, MultiPolygon, Polygon};
 use rayon::prelude::*;
 
 use super::geojson::{
-    check_ring, polygons, read_features, text, Ctx, Found, PropValue, RawFeature, RawGeometry,
+    check_ring, polygons, read_collection, text, Ctx, Found, PropValue, RawGeometry, RawPolygons,
 };
+use super::layers::{self, Format};
 use super::source::Source;
+use crate::crs::Crs;
 use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
 use crate::error::{Error, Result};
 
@@ -22,6 +24,8 @@ const NAME: usize = 1;
 const POPULATION: usize = 2;
 
 /// Property names tried, in order, for the INSEE code when none is given.
+/// Admin Express 3.x (`INSEE_COM`) and 4.0 (`code_insee`) names included; shapefile
+/// and GeoPackage columns are also matched case-insensitively.
 pub const CODE_FIELDS: &[&str] = &[
     "code",
     "INSEE_COM",
@@ -29,6 +33,8 @@ pub const CODE_FIELDS: &[&str] = &[
     "code_insee",
     "codgeo",
     "CODGEO",
+    "code_commune",
+    "INSEE_ARM",
 ];
 /// Property names tried, in order, for the commune name.
 pub const NAME_FIELDS: &[&str] = &[
@@ -41,7 +47,7 @@ pub const NAME_FIELDS: &[&str] = &[
     "LIBGEO",
 ];
 /// Property names tried, in order, for a population.
-pub const POPULATION_FIELDS: &[&str] = &["POPULATION", "population"];
+pub const POPULATION_FIELDS: &[&str] = &["POPULATION", "population", "PMUN", "ptot"];
 
 /// Which properties hold the code, the name and the population. `None` means
 /// "find it among the usual names" ([`CODE_FIELDS`], [`NAME_FIELDS`], [`POPULATION_FIELDS`]).
@@ -53,6 +59,9 @@ pub struct FieldNames {
     pub name: Option<String>,
     /// Property holding a population.
     pub population: Option<String>,
+    /// The layer's CRS when the file does not declare it (`EPSG:2154`); it
+    /// overrides a declared one. `None`: the file's own, else longitude/latitude.
+    pub crs: Option<String>,
 }
 
 /// One commune of the layer.
@@ -106,8 +115,45 @@ pub fn load_communes(source: &Source, fields: &FieldNames) -> Result<CommuneLaye
             candidates(&fields.population, POPULATION_FIELDS),
         ],
     };
-    let raw = read_features(source, &ctx)?;
-    build_layer(source, raw, &ctx)
+    let forced = fields
+        .crs
+        .as_deref()
+        .map(|name| Crs::from_name(name).map_err(|e| Error::Input(format!("--crs: {e}"))))
+        .transpose()?;
+    let format = layers::sniff(&source.bytes);
+    if format == Format::GeoJson {
+        let (raw, crs_name) = read_collection(source, &ctx)?;
+        let declared = crs_name
+            .map(|name| {
+                Crs::from_name(&name).map_err(|e| Error::Features {
+                    path: source.name.clone(),
+                    problems: vec![format!("the crs member: {e}")],
+                })
+            })
+            .transpose()?;
+        let features = raw
+            .into_iter()
+            .map(|f| (f.props, Geometry::Text(f.geometry)))
+            .collect();
+        return build_layer(
+            source,
+            features,
+            &ctx,
+            forced.or(declared),
+            "GeoJSON".into(),
+        );
+    }
+    let layer = match format {
+        Format::Zip => layers::read_zip(source, &ctx)?,
+        Format::GeoPackage => layers::read_geopackage(source, &ctx)?,
+        _ => layers::read_shapefile(source, &ctx)?,
+    };
+    let features = layer
+        .features
+        .into_iter()
+        .map(|f| (f.props, Geometry::Read(f.polygons)))
+        .collect();
+    build_layer(source, features, &ctx, forced.or(layer.crs), layer.note)
 }
 
 fn candidates(explicit: &Option<String>, usual: &[&str]) -> Vec<String> {
@@ -117,9 +163,22 @@ fn candidates(explicit: &Option<String>, usual: &[&str]) -> Vec<String> {
     }
 }
 
+/// A feature's geometry: GeoJSON text still to parse, or rings already read from a
+/// binary format.
+enum Geometry<'de> {
+    Text(Option<RawGeometry<'de>>),
+    Read(std::result::Result<RawPolygons, String>),
+}
+
 /// Turns raw features into communes, collecting every problem. Geometries are
-/// parsed and checked in parallel; problems are listed in feature order.
-fn build_layer(source: &Source, raw: Vec<RawFeature<'_>>, ctx: &Ctx) -> Result<CommuneLayer> {
+/// parsed, reprojected and checked in parallel; problems are listed in feature order.
+fn build_layer(
+    source: &Source,
+    raw: Vec<(Vec<Found>, Geometry<'_>)>,
+    ctx: &Ctx,
+    crs: Option<Crs>,
+    format: String,
+) -> Result<CommuneLayer> {
     let path = source.name.clone();
     if raw.is_empty() {
         return Err(Error::Input(format!(
@@ -127,10 +186,11 @@ fn build_layer(source: &Source, raw: Vec<RawFeature<'_>>, ctx: &Ctx) -> Result<C
             path.display()
         )));
     }
+    let declared = crs.is_some();
+    let crs = crs.unwrap_or_else(Crs::lon_lat);
+    let (props, geoms): (Vec<Vec<Found>>, Vec<Geometry<'_>>) = raw.into_iter().unzip();
     let field = |found: &Found, list: &[String]| found.as_ref().map(|(r, _)| list[*r].clone());
-    let code_field = raw
-        .iter()
-        .find_map(|f| field(&f.props[CODE], &ctx.slots[CODE]));
+    let code_field = props.iter().find_map(|f| field(&f[CODE], &ctx.slots[CODE]));
     let Some(code_field) = code_field else {
         return Err(Error::Features {
             path,
@@ -140,36 +200,44 @@ fn build_layer(source: &Source, raw: Vec<RawFeature<'_>>, ctx: &Ctx) -> Result<C
             )],
         });
     };
-    let name_field = raw
+    let name_field = props.iter().find_map(|f| field(&f[NAME], &ctx.slots[NAME]));
+    let population_field = props
         .iter()
-        .find_map(|f| field(&f.props[NAME], &ctx.slots[NAME]));
-    let population_field = raw
+        .find_map(|f| field(&f[POPULATION], &ctx.slots[POPULATION]));
+    let mut normalized: Vec<String> = Vec::new();
+    let codes: Vec<String> = props
         .iter()
-        .find_map(|f| field(&f.props[POPULATION], &ctx.slots[POPULATION]));
-    let codes: Vec<String> = raw
-        .iter()
-        .map(|f| {
-            f.props[CODE]
+        .enumerate()
+        .map(|(index, f)| {
+            let raw = f[CODE]
                 .as_ref()
                 .and_then(|(_, v)| text(v))
-                .unwrap_or_default()
+                .unwrap_or_default();
+            if raw.is_empty() {
+                return raw;
+            }
+            let (code, why) = super::table::normalize_code(&raw);
+            if let Some(why) = why {
+                normalized.push(format!("feature {index}: {raw:?} → {code} ({why})"));
+            }
+            code
         })
         .collect();
     let label = |index: usize| match codes[index].as_str() {
         "" => format!("feature {index}"),
         code => format!("feature {index} ({code})"),
     };
-    let geometries: Vec<Checked> = raw
-        .par_iter()
+    let geometries: Vec<Checked> = geoms
+        .into_par_iter()
         .enumerate()
-        .map(|(index, f)| geometry(f.geometry.as_ref(), &label(index), &source.bytes))
+        .map(|(index, g)| geometry(g, &label(index), &source.bytes, &crs))
         .collect();
 
     let mut problems = Vec::new();
     let mut unclosed = Vec::new();
-    let mut communes = Vec::with_capacity(raw.len());
-    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(raw.len());
-    for (index, (f, geometry)) in raw.iter().zip(geometries).enumerate() {
+    let mut communes = Vec::with_capacity(props.len());
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(props.len());
+    for (index, (f, geometry)) in props.iter().zip(geometries).enumerate() {
         let (code, label) = (&codes[index], label(index));
         if code.is_empty() {
             problems.push(format!(
@@ -181,7 +249,7 @@ fn build_layer(source: &Source, raw: Vec<RawFeature<'_>>, ctx: &Ctx) -> Result<C
             problems.push(format!("{label}: code {code} repeats feature {first}"));
             continue;
         }
-        let population = match f.props[POPULATION].as_ref().map(|(_, v)| v) {
+        let population = match f[POPULATION].as_ref().map(|(_, v)| v) {
             None | Some(PropValue::Other) => None,
             Some(PropValue::Int(i)) if *i >= 0 => Some(*i as u64),
             Some(PropValue::Float(x)) if *x >= 0.0 && x.fract() == 0.0 => Some(*x as u64),
@@ -198,7 +266,7 @@ fn build_layer(source: &Source, raw: Vec<RawFeature<'_>>, ctx: &Ctx) -> Result<C
                 unclosed.extend(repaired);
                 communes.push(Commune {
                     code: code.clone(),
-                    name: f.props[NAME]
+                    name: f[NAME]
                         .as_ref()
                         .and_then(|(_, v)| text(v))
                         .unwrap_or_default(),
@@ -210,10 +278,50 @@ fn build_layer(source: &Source, raw: Vec<RawFeature<'_>>, ctx: &Ctx) -> Result<C
         }
     }
     if !problems.is_empty() {
+        if !declared {
+            if let Some(p) = problems
+                .iter_mut()
+                .find(|p| p.contains("is not longitude/latitude"))
+            {
+                p.push_str(
+                    "; the layer declares no CRS: if it is Lambert-93, run with --crs EPSG:2154 (or the layer's EPSG code)",
+                );
+            }
+        }
         return Err(Error::Features { path, problems });
     }
     communes.sort_unstable_by(|a, b| a.code.cmp(&b.code));
     let mut diagnostics = Vec::new();
+    let mut how = format!(
+        "{}: read as {format}; code from {code_field}",
+        path.display()
+    );
+    if let Some(n) = &name_field {
+        how.push_str(&format!(", name from {n}"));
+    }
+    if let Some(p) = &population_field {
+        how.push_str(&format!(", population from {p}"));
+    }
+    if !crs.is_lon_lat() {
+        how.push_str(&format!(
+            "; coordinates in {} reprojected to longitude/latitude (WGS84)",
+            crs.label
+        ));
+    }
+    if format != "GeoJSON" || !crs.is_lon_lat() {
+        diagnostics.push(Diagnostic::new(DiagnosticKind::InputFormat, how));
+    }
+    if !normalized.is_empty() {
+        diagnostics.push(Diagnostic::new(
+            DiagnosticKind::NormalizedCode,
+            format!(
+                "{}: {} commune code(s) made whole: {}",
+                path.display(),
+                normalized.len(),
+                sample(&normalized, 5)
+            ),
+        ));
+    }
     if !unclosed.is_empty() {
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::RepairedRing,
@@ -238,9 +346,18 @@ fn build_layer(source: &Source, raw: Vec<RawFeature<'_>>, ctx: &Ctx) -> Result<C
 /// A checked geometry with the rings that were closed, or the problem found.
 type Checked = Result<(MultiPolygon<f64>, Vec<String>), String>;
 
-/// Parses and checks one geometry; returns it oriented, with the rings it closed.
-fn geometry(g: Option<&RawGeometry<'_>>, label: &str, whole: &[u8]) -> Checked {
-    let polys = polygons(g, label, whole)?;
+/// Parses, reprojects and checks one geometry; returns it oriented, with the rings
+/// it closed.
+fn geometry(g: Geometry<'_>, label: &str, whole: &[u8], crs: &Crs) -> Checked {
+    let mut polys = match g {
+        Geometry::Text(t) => polygons(t.as_ref(), label, whole)?,
+        Geometry::Read(r) => r.map_err(|e| format!("{label}: {e}"))?,
+    };
+    if !crs.is_lon_lat() {
+        for ring in polys.iter_mut().flatten() {
+            crs.to_lon_lat(ring).map_err(|e| format!("{label}: {e}"))?;
+        }
+    }
     let multi = polys.len() > 1;
     let mut repaired = Vec::new();
     let mut out = Vec::with_capacity(polys.len());

@@ -18,6 +18,15 @@ use crate::error::{Error, Result};
 /// [`Error::Json`] with line and column when the text is not JSON or not a
 /// FeatureCollection.
 pub(crate) fn read_features<'de>(source: &'de Source, ctx: &Ctx) -> Result<Vec<RawFeature<'de>>> {
+    read_collection(source, ctx).map(|(features, _)| features)
+}
+
+/// [`read_features`], with the name of the CRS the collection declares in a `crs`
+/// member (GeoJSON 2008; RFC 7946 dropped it, but GDAL and older tools write it).
+pub(crate) fn read_collection<'de>(
+    source: &'de Source,
+    ctx: &Ctx,
+) -> Result<(Vec<RawFeature<'de>>, Option<String>)> {
     let mut de = serde_json::Deserializer::from_slice(&source.bytes);
     CollectionSeed { ctx }
         .deserialize(&mut de)
@@ -161,24 +170,32 @@ struct CollectionSeed<'a> {
 }
 
 impl<'de> DeserializeSeed<'de> for CollectionSeed<'_> {
-    type Value = Vec<RawFeature<'de>>;
+    type Value = (Vec<RawFeature<'de>>, Option<String>);
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for CollectionSeed<'_> {
-    type Value = Vec<RawFeature<'de>>;
+    type Value = (Vec<RawFeature<'de>>, Option<String>);
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a GeoJSON FeatureCollection object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut features = None;
         let mut kind: Option<String> = None;
+        let mut crs = None;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match key.as_ref() {
                 "features" => features = Some(map.next_value_seed(FeaturesSeed { ctx: self.ctx })?),
                 "type" => kind = Some(map.next_value()?),
+                "crs" => {
+                    let v: serde_json::Value = map.next_value()?;
+                    crs = v["properties"]["name"]
+                        .as_str()
+                        .map(str::to_owned)
+                        .or_else(|| Some(v.to_string()).filter(|s| s != "null"));
+                }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -192,7 +209,9 @@ impl<'de> Visitor<'de> for CollectionSeed<'_> {
                 )))
             }
         }
-        features.ok_or_else(|| de::Error::custom("no \"features\" array"))
+        features
+            .map(|f| (f, crs))
+            .ok_or_else(|| de::Error::custom("no \"features\" array"))
     }
 }
 

@@ -6,6 +6,7 @@
 mod communes;
 mod declarations;
 mod geojson;
+mod layers;
 mod population;
 mod source;
 mod table;

@@ -1,0 +1,636 @@
+//! Commune layers as IGN ships Admin Express: Shapefile (`.shp` with its `.dbf`,
+//! `.prj`, `.cpg` beside it, or all of them in a `.zip`) and GeoPackage. Both are
+//! read into the same raw features as GeoJSON, with the CRS they declare; the
+//! commune loader reprojects and checks them ([`super::communes`]).
+//!
+//! Formats are told apart by content (zip, SQLite and Shapefile magic numbers), not
+//! by file name.
+
+use std::io::{Cursor, Read};
+use std::path::Path;
+
+use geo::Coord;
+
+use super::geojson::{Ctx, Found, PropValue, RawPolygons};
+use super::source::Source;
+use crate::crs::Crs;
+use crate::error::{Error, Result};
+
+/// A feature read from a binary layer: the wanted properties and its rings.
+pub(crate) struct BinaryFeature {
+    pub props: Vec<Found>,
+    pub polygons: std::result::Result<RawPolygons, String>,
+}
+
+/// A layer read from a binary format.
+pub(crate) struct BinaryLayer {
+    pub features: Vec<BinaryFeature>,
+    /// The CRS it declares (`None`: it declares none).
+    pub crs: Option<Crs>,
+    /// How it was read, for the report: `Shapefile COMMUNE.shp in x.zip`.
+    pub note: String,
+}
+
+/// What a layer file is, from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    GeoJson,
+    Shapefile,
+    Zip,
+    GeoPackage,
+}
+
+pub(crate) fn sniff(bytes: &[u8]) -> Format {
+    if bytes.starts_with(b"PK\x03\x04") {
+        Format::Zip
+    } else if bytes.starts_with(b"SQLite format 3\0") {
+        Format::GeoPackage
+    } else if bytes.starts_with(&[0x00, 0x00, 0x27, 0x0a]) {
+        Format::Shapefile
+    } else {
+        Format::GeoJson
+    }
+}
+
+fn err(source: &Source, problem: impl Into<String>) -> Error {
+    Error::Features {
+        path: source.name.clone(),
+        problems: vec![problem.into()],
+    }
+}
+
+/// Reads a Shapefile whose `.shp` is `source`; `.dbf`, `.prj`, `.cpg` are read from
+/// beside it on disk.
+pub(crate) fn read_shapefile(source: &Source, ctx: &Ctx) -> Result<BinaryLayer> {
+    let sibling = |ext: &str| -> Option<Vec<u8>> {
+        let p = source.name.with_extension(ext);
+        std::fs::read(&p)
+            .ok()
+            .or_else(|| std::fs::read(source.name.with_extension(ext.to_uppercase())).ok())
+    };
+    let dbf = sibling("dbf").ok_or_else(|| {
+        err(
+            source,
+            format!(
+                "the Shapefile has no {} beside it (the attributes, INSEE codes included, are there)",
+                source.name.with_extension("dbf").display()
+            ),
+        )
+    })?;
+    let prj = sibling("prj").map(|b| String::from_utf8_lossy(&b).into_owned());
+    let cpg = sibling("cpg").map(|b| String::from_utf8_lossy(&b).into_owned());
+    let name = source.name.display().to_string();
+    shapefile_parts(
+        source,
+        &source.bytes,
+        &dbf,
+        prj,
+        cpg,
+        ctx,
+        format!("Shapefile {name}"),
+    )
+}
+
+/// Reads the Shapefile inside a zip archive.
+pub(crate) fn read_zip(source: &Source, ctx: &Ctx) -> Result<BinaryLayer> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(&source.bytes[..]))
+        .map_err(|e| err(source, format!("not a readable zip archive: {e}")))?;
+    let names: Vec<String> = archive.file_names().map(str::to_owned).collect();
+    let shps: Vec<&String> = names
+        .iter()
+        .filter(|n| n.to_ascii_lowercase().ends_with(".shp"))
+        .collect();
+    let shp = match shps.as_slice() {
+        [one] => (*one).clone(),
+        [] => {
+            // a zipped GeoPackage or GeoJSON is read as such
+            return Err(err(
+                source,
+                format!(
+                    "the zip archive holds no .shp file (it holds {})",
+                    names.join(", ")
+                ),
+            ));
+        }
+        many => {
+            let commune: Vec<&&String> = many
+                .iter()
+                .filter(|n| {
+                    let base = Path::new(n.as_str())
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().to_ascii_uppercase())
+                        .unwrap_or_default();
+                    base == "COMMUNE"
+                })
+                .collect();
+            match commune.as_slice() {
+                [one] => (**one).clone(),
+                _ => {
+                    return Err(err(
+                        source,
+                        format!(
+                            "the zip archive holds several Shapefiles ({}) and none is named COMMUNE.shp; unzip the one to use",
+                            many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    ))
+                }
+            }
+        }
+    };
+    let stem = &shp[..shp.len() - 4];
+    let mut read = |ext: &str| -> Option<Vec<u8>> {
+        let wanted = format!("{stem}.{ext}").to_ascii_lowercase();
+        let actual = names.iter().find(|n| n.to_ascii_lowercase() == wanted)?;
+        let mut file = archive.by_name(actual).ok()?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).ok()?;
+        Some(bytes)
+    };
+    let shp_bytes =
+        read("shp").ok_or_else(|| err(source, format!("cannot read {shp} in the archive")))?;
+    let dbf = read("dbf").ok_or_else(|| {
+        err(
+            source,
+            format!("the archive has {shp} but no {stem}.dbf (the attributes)"),
+        )
+    })?;
+    let prj = read("prj").map(|b| String::from_utf8_lossy(&b).into_owned());
+    let cpg = read("cpg").map(|b| String::from_utf8_lossy(&b).into_owned());
+    shapefile_parts(
+        source,
+        &shp_bytes,
+        &dbf,
+        prj,
+        cpg,
+        ctx,
+        format!("Shapefile {shp} in {}", source.name.display()),
+    )
+}
+
+fn shapefile_parts(
+    source: &Source,
+    shp: &[u8],
+    dbf: &[u8],
+    prj: Option<String>,
+    cpg: Option<String>,
+    ctx: &Ctx,
+    note: String,
+) -> Result<BinaryLayer> {
+    use shapefile::dbase;
+    let shapes = shapefile::ShapeReader::new(Cursor::new(shp))
+        .map_err(|e| err(source, format!("not a readable Shapefile: {e}")))?;
+    let builder = match cpg
+        .as_deref()
+        .and_then(dbase::encoding::DynEncoding::from_name)
+    {
+        Some(enc) => dbase::ReaderBuilder::new().with_encoding(enc),
+        None => dbase::ReaderBuilder::new(),
+    };
+    let records = builder
+        .build(Cursor::new(dbf))
+        .map_err(|e| err(source, format!("the .dbf is not readable: {e}")))?;
+    let fields: Vec<String> = records
+        .fields()
+        .iter()
+        .map(|f| f.name().to_owned())
+        .collect();
+    let slots = match_slots(ctx, &fields);
+    let mut reader = shapefile::Reader::new(shapes, records);
+    let mut features = Vec::new();
+    for (index, item) in reader.iter_shapes_and_records().enumerate() {
+        let (shape, record) =
+            item.map_err(|e| err(source, format!("feature {index}: cannot be read: {e}")))?;
+        let mut record: std::collections::HashMap<String, dbase::FieldValue> =
+            record.into_iter().collect();
+        let props = slots
+            .iter()
+            .map(|slot| {
+                slot.as_ref().and_then(|(rank, name)| {
+                    record
+                        .remove(name.as_str())
+                        .map(|v| (*rank, dbf_value(v)))
+                        .filter(|(_, v)| !matches!(v, PropValue::Other))
+                })
+            })
+            .collect();
+        let polygons = match shape {
+            shapefile::Shape::Polygon(p) => Ok(rings_to_polygons(p.rings().iter().map(|r| {
+                (
+                    matches!(r, shapefile::PolygonRing::Outer(_)),
+                    r.points()
+                        .iter()
+                        .map(|p| Coord { x: p.x, y: p.y })
+                        .collect(),
+                )
+            }))),
+            shapefile::Shape::PolygonZ(p) => Ok(rings_to_polygons(p.rings().iter().map(|r| {
+                (
+                    matches!(r, shapefile::PolygonRing::Outer(_)),
+                    r.points()
+                        .iter()
+                        .map(|p| Coord { x: p.x, y: p.y })
+                        .collect(),
+                )
+            }))),
+            shapefile::Shape::PolygonM(p) => Ok(rings_to_polygons(p.rings().iter().map(|r| {
+                (
+                    matches!(r, shapefile::PolygonRing::Outer(_)),
+                    r.points()
+                        .iter()
+                        .map(|p| Coord { x: p.x, y: p.y })
+                        .collect(),
+                )
+            }))),
+            shapefile::Shape::NullShape => {
+                Err(format!("feature {index}: no geometry (null shape)"))
+            }
+            other => Err(format!(
+                "feature {index}: geometry is a {}, expected polygons",
+                other.shapetype()
+            )),
+        };
+        features.push(BinaryFeature { props, polygons });
+    }
+    let crs = prj
+        .map(|w| Crs::from_wkt(&w).map_err(|e| err(source, format!(".prj: {e}"))))
+        .transpose()?;
+    Ok(BinaryLayer {
+        features,
+        crs,
+        note,
+    })
+}
+
+/// For each slot, the first of its names present among `fields` (exact, then
+/// case-insensitive): (rank, actual field name).
+fn match_slots(ctx: &Ctx, fields: &[String]) -> Vec<Option<(usize, String)>> {
+    ctx.slots
+        .iter()
+        .map(|names| {
+            let exact = names
+                .iter()
+                .enumerate()
+                .find(|(_, n)| fields.contains(n))
+                .map(|(rank, n)| (rank, n.clone()));
+            exact.or_else(|| {
+                names.iter().enumerate().find_map(|(rank, n)| {
+                    fields
+                        .iter()
+                        .find(|f| f.eq_ignore_ascii_case(n))
+                        .map(|f| (rank, f.clone()))
+                })
+            })
+        })
+        .collect()
+}
+
+fn dbf_value(v: shapefile::dbase::FieldValue) -> PropValue {
+    use shapefile::dbase::FieldValue as F;
+    let number = |x: f64| {
+        if x.fract() == 0.0 && x.abs() < 9e15 {
+            PropValue::Int(x as i64)
+        } else {
+            PropValue::Float(x)
+        }
+    };
+    match v {
+        F::Character(Some(s)) | F::Memo(s) => PropValue::Str(s.trim().to_owned()),
+        F::Numeric(Some(x)) | F::Double(x) | F::Currency(x) => number(x),
+        F::Float(Some(x)) => number(x as f64),
+        F::Integer(i) => PropValue::Int(i as i64),
+        _ => PropValue::Other,
+    }
+}
+
+/// Groups Shapefile rings into polygons: each outer ring starts a polygon, each
+/// inner ring (hole) goes to the outer ring that contains its first point (the
+/// Shapefile order does not say which).
+fn rings_to_polygons(rings: impl Iterator<Item = (bool, Vec<Coord<f64>>)>) -> RawPolygons {
+    let mut polygons: RawPolygons = Vec::new();
+    let mut holes = Vec::new();
+    for (outer, ring) in rings {
+        if outer {
+            polygons.push(vec![ring]);
+        } else {
+            holes.push(ring);
+        }
+    }
+    for hole in holes {
+        let Some(&p) = hole.first() else { continue };
+        let target =
+            polygons
+                .iter()
+                .position(|poly| contains(&poly[0], p))
+                .or(if polygons.is_empty() {
+                    None
+                } else {
+                    Some(polygons.len() - 1)
+                });
+        match target {
+            Some(i) => polygons[i].push(hole),
+            // a hole without a shell: keep it as a polygon so that the checks name it
+            None => polygons.push(vec![hole]),
+        }
+    }
+    polygons
+}
+
+/// Even-odd point-in-ring test.
+fn contains(ring: &[Coord<f64>], p: Coord<f64>) -> bool {
+    let mut inside = false;
+    for w in ring.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        if (a.y > p.y) != (b.y > p.y) && p.x < (b.x - a.x) * (p.y - a.y) / (b.y - a.y) + a.x {
+            inside = !inside;
+        }
+    }
+    inside
+}
+
+/// Reads a GeoPackage: its one feature table of polygons, or the one named
+/// `commune` when it has several.
+pub(crate) fn read_geopackage(source: &Source, ctx: &Ctx) -> Result<BinaryLayer> {
+    let sql = |e: rusqlite::Error| err(source, format!("GeoPackage: {e}"));
+    let mut conn = rusqlite::Connection::open_in_memory().map_err(sql)?;
+    conn.deserialize_read_exact("main", &source.bytes[..], source.bytes.len(), true)
+        .map_err(sql)?;
+    let tables: Vec<(String, String, i64)> = conn
+        .prepare(
+            "SELECT table_name, column_name, srs_id FROM gpkg_geometry_columns ORDER BY table_name",
+        )
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })
+        .map_err(|e| {
+            err(
+                source,
+                format!("not a GeoPackage (no gpkg_geometry_columns table): {e}"),
+            )
+        })?;
+    let (table, column, srs_id) =
+        match tables.as_slice() {
+            [one] => one.clone(),
+            [] => return Err(err(source, "the GeoPackage has no feature table")),
+            many => match many.iter().find(|t| t.0.eq_ignore_ascii_case("commune")) {
+                Some(t) => t.clone(),
+                None => {
+                    return Err(err(
+                        source,
+                        format!(
+                        "the GeoPackage has several feature tables ({}) and none is named commune",
+                        many.iter().map(|t| t.0.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                    ))
+                }
+            },
+        };
+    let srs: Option<(String, i64, String)> = conn
+        .query_row(
+            "SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys WHERE srs_id = ?1",
+            [srs_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .ok();
+    let crs = match srs {
+        Some((org, id, _)) if org.eq_ignore_ascii_case("EPSG") && id > 0 => {
+            Some(Crs::from_epsg(id as u32).map_err(|e| err(source, e))?)
+        }
+        Some((_, _, def)) if def.trim() != "undefined" && !def.trim().is_empty() => {
+            Some(Crs::from_wkt(&def).map_err(|e| err(source, e))?)
+        }
+        _ => None,
+    };
+    let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut stmt = conn
+        .prepare(&format!("SELECT * FROM {} ORDER BY rowid", quoted(&table)))
+        .map_err(sql)?;
+    let fields: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    let slots = match_slots(ctx, &fields);
+    let geom_at = fields
+        .iter()
+        .position(|f| f == &column)
+        .ok_or_else(|| err(source, format!("table {table} has no column {column}")))?;
+    let slot_at: Vec<Option<(usize, usize)>> = slots
+        .iter()
+        .map(|s| {
+            s.as_ref()
+                .and_then(|(rank, name)| fields.iter().position(|f| f == name).map(|i| (*rank, i)))
+        })
+        .collect();
+    let mut rows = stmt.query([]).map_err(sql)?;
+    let mut features = Vec::new();
+    let mut index = 0usize;
+    while let Some(row) = rows.next().map_err(sql)? {
+        use rusqlite::types::ValueRef;
+        let props = slot_at
+            .iter()
+            .map(|s| {
+                s.map(|(rank, i)| {
+                    let v = match row.get_ref(i) {
+                        Ok(ValueRef::Text(t)) => {
+                            PropValue::Str(String::from_utf8_lossy(t).trim().to_owned())
+                        }
+                        Ok(ValueRef::Integer(n)) => PropValue::Int(n),
+                        Ok(ValueRef::Real(x)) => PropValue::Float(x),
+                        _ => PropValue::Other,
+                    };
+                    (rank, v)
+                })
+                .filter(|(_, v)| !matches!(v, PropValue::Other))
+            })
+            .collect();
+        let polygons = match row.get_ref(geom_at) {
+            Ok(ValueRef::Blob(b)) => gpkg_geometry(b).map_err(|e| format!("feature {index}: {e}")),
+            _ => Err(format!("feature {index}: no geometry")),
+        };
+        features.push(BinaryFeature { props, polygons });
+        index += 1;
+    }
+    Ok(BinaryLayer {
+        features,
+        crs,
+        note: format!("GeoPackage table {table} of {}", source.name.display()),
+    })
+}
+
+/// A GeoPackage geometry blob: the `GP` header, then standard WKB.
+fn gpkg_geometry(b: &[u8]) -> std::result::Result<RawPolygons, String> {
+    if b.len() < 8 || &b[..2] != b"GP" {
+        return Err("geometry is not a GeoPackage blob (no GP header)".into());
+    }
+    let flags = b[3];
+    if flags & 0b1_0000 != 0 {
+        return Err("empty geometry".into());
+    }
+    let envelope = match (flags >> 1) & 0b111 {
+        0 => 0,
+        1 => 32,
+        2 | 3 => 48,
+        4 => 64,
+        e => {
+            return Err(format!(
+                "invalid envelope code {e} in the GeoPackage header"
+            ))
+        }
+    };
+    let mut wkb = Wkb {
+        b,
+        at: 8 + envelope,
+    };
+    wkb.polygons()
+}
+
+/// A reader of (ISO or extended) WKB polygons and multipolygons.
+struct Wkb<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl Wkb<'_> {
+    fn bytes<const N: usize>(&mut self) -> std::result::Result<[u8; N], String> {
+        let s = self
+            .b
+            .get(self.at..self.at + N)
+            .ok_or("WKB geometry is truncated")?;
+        self.at += N;
+        Ok(s.try_into().expect("slice of length N"))
+    }
+
+    fn header(&mut self) -> std::result::Result<(bool, u32, usize), String> {
+        let little = match self.bytes::<1>()?[0] {
+            0 => false,
+            1 => true,
+            o => return Err(format!("invalid WKB byte order {o}")),
+        };
+        let raw = self.u32(little)?;
+        // EWKB flags (Z 0x80000000, M 0x40000000, SRID 0x20000000) or ISO 1000s
+        let (z, m) = (raw & 0x8000_0000 != 0, raw & 0x4000_0000 != 0);
+        if raw & 0x2000_0000 != 0 {
+            self.u32(little)?; // srid
+        }
+        let base = raw & 0x0fff_ffff;
+        let (kind, iso_dims) = (base % 1000, base / 1000);
+        let dims = 2
+            + usize::from(z || iso_dims == 1 || iso_dims == 3)
+            + usize::from(m || iso_dims == 2 || iso_dims == 3);
+        Ok((little, kind, dims))
+    }
+
+    fn u32(&mut self, little: bool) -> std::result::Result<u32, String> {
+        let b = self.bytes::<4>()?;
+        Ok(if little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
+    }
+
+    fn f64(&mut self, little: bool) -> std::result::Result<f64, String> {
+        let b = self.bytes::<8>()?;
+        Ok(if little {
+            f64::from_le_bytes(b)
+        } else {
+            f64::from_be_bytes(b)
+        })
+    }
+
+    fn polygon_body(
+        &mut self,
+        little: bool,
+        dims: usize,
+    ) -> std::result::Result<Vec<Vec<Coord<f64>>>, String> {
+        let rings = self.u32(little)? as usize;
+        let mut out = Vec::with_capacity(rings.min(1024));
+        for _ in 0..rings {
+            let n = self.u32(little)? as usize;
+            if n.saturating_mul(dims * 8) > self.b.len() {
+                return Err("WKB ring longer than the geometry".into());
+            }
+            let mut ring = Vec::with_capacity(n);
+            for _ in 0..n {
+                let x = self.f64(little)?;
+                let y = self.f64(little)?;
+                for _ in 2..dims {
+                    self.f64(little)?;
+                }
+                ring.push(Coord { x, y });
+            }
+            out.push(ring);
+        }
+        Ok(out)
+    }
+
+    fn polygons(&mut self) -> std::result::Result<RawPolygons, String> {
+        let (little, kind, dims) = self.header()?;
+        match kind {
+            3 => Ok(vec![self.polygon_body(little, dims)?]),
+            6 => {
+                let n = self.u32(little)? as usize;
+                let mut out = Vec::with_capacity(n.min(1024));
+                for _ in 0..n {
+                    let (l, k, d) = self.header()?;
+                    if k != 3 {
+                        return Err(format!("a MultiPolygon holds WKB type {k}"));
+                    }
+                    out.push(self.polygon_body(l, d)?);
+                }
+                Ok(out)
+            }
+            other => Err(format!(
+                "geometry is WKB type {other}, expected Polygon (3) or MultiPolygon (6)"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wkb_multipolygon_little_and_big_endian() {
+        let mut le = vec![1u8];
+        le.extend(6u32.to_le_bytes());
+        le.extend(1u32.to_le_bytes());
+        le.push(0); // the inner polygon in big-endian, as WKB allows
+        le.extend(3u32.to_be_bytes());
+        le.extend(1u32.to_be_bytes());
+        le.extend(4u32.to_be_bytes());
+        for (x, y) in [(0.0f64, 0.0f64), (1.0, 0.0), (0.0, 1.0), (0.0, 0.0)] {
+            le.extend(x.to_be_bytes());
+            le.extend(y.to_be_bytes());
+        }
+        let mut blob = b"GP\x00\x01".to_vec(); // no envelope, little-endian header
+        blob.extend(2154i32.to_le_bytes());
+        blob.extend(&le);
+        let p = gpkg_geometry(&blob).unwrap();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0][0][1], Coord { x: 1.0, y: 0.0 });
+        // truncated: an error, not a panic
+        assert!(gpkg_geometry(&blob[..blob.len() - 3]).is_err());
+    }
+
+    #[test]
+    fn shapefile_holes_go_to_the_shell_that_contains_them() {
+        let sq = |x: f64, w: f64| {
+            vec![
+                Coord { x, y: 0.0 },
+                Coord { x, y: w },
+                Coord { x: x + w, y: w },
+                Coord { x: x + w, y: 0.0 },
+                Coord { x, y: 0.0 },
+            ]
+        };
+        let hole = vec![
+            Coord { x: 11.0, y: 1.0 },
+            Coord { x: 12.0, y: 1.0 },
+            Coord { x: 12.0, y: 2.0 },
+            Coord { x: 11.0, y: 1.0 },
+        ];
+        let p = rings_to_polygons(
+            [(true, sq(0.0, 5.0)), (true, sq(10.0, 5.0)), (false, hole)].into_iter(),
+        );
+        assert_eq!((p[0].len(), p[1].len()), (1, 2));
+    }
+}
