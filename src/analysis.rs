@@ -382,18 +382,27 @@ impl Analysis {
             "broken: there are zones blanches or chevauchements"
         };
         let _ = writeln!(out, "  one-CPTS-per-territory rule: {verdict}");
-        let _ = writeln!(out, "\ndiagnostics: {}", s.diagnostics.len());
+        let report = crate::diagnostics::Report::new(&s.diagnostics);
+        let kinds: Vec<String> = report
+            .by_kind
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\ndiagnostics: {} ({} normalisation(s) or problem(s)){}{}",
+            report.count,
+            report.problems,
+            if kinds.is_empty() { "" } else { ": " },
+            kinds.join(", ")
+        );
         for d in s.diagnostics.iter().take(max_diagnostics) {
-            let kind = serde_json::to_value(d.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            let _ = writeln!(out, "  [{kind}] {}", d.message);
+            let _ = writeln!(out, "  [{}] {}", d.kind.name(), d.message);
         }
         if s.diagnostics.len() > max_diagnostics {
             let _ = writeln!(
                 out,
-                "  … {} more in summary.json",
+                "  … {} more in diagnostics.json",
                 s.diagnostics.len() - max_diagnostics
             );
         }

@@ -87,6 +87,58 @@ pub struct Diagnostic {
     pub lines: Vec<u64>,
 }
 
+impl DiagnosticKind {
+    /// False for findings that only say how the inputs were read (`vintage`,
+    /// `input_format`, `study_area`) or describe a territory (`non_contiguous`);
+    /// true for every normalisation and every problem — what `--strict` refuses.
+    pub fn is_problem(self) -> bool {
+        !matches!(
+            self,
+            DiagnosticKind::Vintage
+                | DiagnosticKind::InputFormat
+                | DiagnosticKind::StudyArea
+                | DiagnosticKind::NonContiguous
+        )
+    }
+
+    /// The `snake_case` name used in files.
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+}
+
+/// The content of `diagnostics.json`: counts by kind, then every diagnostic.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report<'a> {
+    /// Number of diagnostics.
+    pub count: usize,
+    /// Number of them that `--strict` refuses ([`DiagnosticKind::is_problem`]).
+    pub problems: usize,
+    /// Count of each kind present.
+    pub by_kind: std::collections::BTreeMap<String, usize>,
+    /// Every diagnostic, in report order.
+    pub diagnostics: &'a [Diagnostic],
+}
+
+impl<'a> Report<'a> {
+    /// Counts the diagnostics.
+    pub fn new(diagnostics: &'a [Diagnostic]) -> Self {
+        let mut by_kind = std::collections::BTreeMap::new();
+        for d in diagnostics {
+            *by_kind.entry(d.kind.name()).or_insert(0) += 1;
+        }
+        Report {
+            count: diagnostics.len(),
+            problems: diagnostics.iter().filter(|d| d.kind.is_problem()).count(),
+            by_kind,
+            diagnostics,
+        }
+    }
+}
+
 impl Diagnostic {
     pub(crate) fn new(kind: DiagnosticKind, message: impl Into<String>) -> Self {
         Diagnostic {

@@ -77,6 +77,11 @@ struct Opts {
     /// Diagnostics shown in the terminal (all are in summary.json).
     #[arg(long, value_name = "N", default_value_t = 12)]
     max_diagnostics: usize,
+    /// Refuse inputs that needed any normalisation or have any problem (every
+    /// diagnostic but how files were read): print them and exit with status 2,
+    /// writing nothing.
+    #[arg(long)]
+    strict: bool,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -143,6 +148,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ..inputs
     };
     let mut analysis = Analysis::run(&inputs)?;
+    if opts.strict {
+        let problems: Vec<&maillage::Diagnostic> = analysis
+            .summary
+            .diagnostics
+            .iter()
+            .filter(|d| d.kind.is_problem())
+            .collect();
+        if !problems.is_empty() {
+            for d in &problems {
+                eprintln!("  [{}] {}", d.kind.name(), d.message);
+            }
+            anyhow::bail!(
+                "--strict: {} diagnostic(s) above; nothing written",
+                problems.len()
+            );
+        }
+    }
     let out = match (&opts.out, check) {
         (Some(dir), _) => Some(dir.clone()),
         (None, false) => Some(PathBuf::from("maillage-out")),

@@ -592,7 +592,7 @@ fn demo_run_writes_every_output_as_valid_rfc7946() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
-        stdout.contains("zone blanche") && stdout.contains("wrote 12 files"),
+        stdout.contains("zone blanche") && stdout.contains("wrote 13 files"),
         "{stdout}"
     );
     let summary: serde_json::Value =
@@ -774,7 +774,7 @@ fn output_is_byte_identical_whatever_the_threads_and_the_row_order() {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(names.len(), 12);
+    assert_eq!(names.len(), 13);
     for name in names {
         let (x, y) = (
             std::fs::read(a.path().join("out").join(&name)).unwrap(),
@@ -2011,4 +2011,66 @@ mod admin_express {
             assert!((x - y).abs() <= 1e-6 * y, "{}: {x} vs {y} km²", c.code);
         }
     }
+}
+
+/// `diagnostics.json` lists every finding with counts by kind; `--strict` refuses
+/// inputs that needed normalising (exit 2, nothing written) and accepts clean ones.
+#[test]
+fn diagnostics_json_and_strict() {
+    let dir = Dir::new();
+    let layer = collection(&[
+        square("01001", 5.0, 45.0, 0.1),
+        square("01002", 5.1, 45.0, 0.1),
+    ]);
+    dir.write("c.geojson", &layer);
+    dir.write(
+        "clean.csv",
+        "cpts_id,cpts_name,commune_code\nA,Alpha,01001\nA,Alpha,01002\n",
+    );
+    dir.write(
+        "messy.csv",
+        "cpts_id;cpts_name;commune_code\nA;Alpha;1001\nA;Alpha;01002\nA;Alpha;01002\n",
+    );
+    let run = |decl: &str, strict: bool, out: &str| {
+        let mut args = vec![
+            "analyze",
+            "--communes",
+            "c.geojson",
+            "--cpts",
+            decl,
+            "--out",
+            out,
+        ];
+        if strict {
+            args.push("--strict");
+        }
+        maillage(dir.path(), &args)
+    };
+    let o = run("messy.csv", false, "lenient");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value =
+        serde_json::from_str(&dir.read("lenient/diagnostics.json")).unwrap();
+    assert_eq!(report["by_kind"]["normalized_code"], 1);
+    assert_eq!(report["by_kind"]["duplicate_row"], 1);
+    assert_eq!(report["problems"], 2, "{report:#}");
+    let dup = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "duplicate_row")
+        .unwrap();
+    assert_eq!(dup["lines"], serde_json::json!([4]));
+
+    let o = run("messy.csv", true, "strict");
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("[duplicate_row]") && err.contains("--strict: 2 diagnostic(s)"),
+        "{err}"
+    );
+    assert!(!dir.path().join("strict").exists(), "nothing written");
+
+    let o = run("clean.csv", true, "clean");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(dir.path().join("clean/diagnostics.json").exists());
 }

@@ -187,7 +187,8 @@ struct PieceProps {
 
 /// Writes every output of `analysis` into `dir`; returns the files written, sorted.
 ///
-/// Files: `summary.json`, `communes`, `cpts`, `departements`, `regions` tables (CSV
+/// Files: `summary.json`, `diagnostics.json` (every normalisation and problem,
+/// counted by kind), `communes`, `cpts`, `departements`, `regions` tables (CSV
 /// and/or Parquet), `territories.geojson`, `white_zones.geojson`, `overlaps.geojson`,
 /// and with drawn territories `slivers.geojson`.
 ///
@@ -209,6 +210,12 @@ pub fn write_all(
         serde_json::to_writer_pretty(&mut *w, &analysis.summary)
             .map_err(|e| io("summary.json")(e.into()))?;
         w.write_all(b"\n").map_err(io("summary.json"))
+    })?;
+    s.write("diagnostics.json", |w| {
+        let report = crate::diagnostics::Report::new(&analysis.summary.diagnostics);
+        serde_json::to_writer_pretty(&mut *w, &report)
+            .map_err(|e| io("diagnostics.json")(e.into()))?;
+        w.write_all(b"\n").map_err(io("diagnostics.json"))
     })?;
     write_table(&mut s, "communes", &mut stats.communes, format)?;
     write_table(&mut s, "cpts", &mut stats.cpts, format)?;
