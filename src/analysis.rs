@@ -32,6 +32,9 @@ pub struct Inputs {
     /// An explicit study-area outline (GeoJSON). The study area is then the communes
     /// with at least half their area inside it; without it, every commune loaded.
     pub area: Option<Source>,
+    /// How to read the tables (declaration lists, population): workbook sheet,
+    /// column names.
+    pub tables: load::TableOptions,
 }
 
 /// The default sliver tolerance: 0.01 km² (one hectare).
@@ -55,6 +58,7 @@ impl Inputs {
             fields,
             min_area_km2: DEFAULT_MIN_AREA_KM2,
             area: None,
+            tables: load::TableOptions::default(),
         })
     }
 
@@ -82,6 +86,7 @@ impl Inputs {
             fields: FieldNames::default(),
             min_area_km2: DEFAULT_MIN_AREA_KM2,
             area: None,
+            tables: load::TableOptions::default(),
         }
     }
 }
@@ -125,11 +130,11 @@ impl Analysis {
         let (layer, decl) = rayon::join(
             || load::load_communes(&inputs.communes, &inputs.fields),
             || {
-                let decl = load::load_cpts(&inputs.cpts);
+                let decl = load::load_cpts_with(&inputs.cpts, &inputs.tables);
                 let table = inputs
                     .population
                     .as_ref()
-                    .map(load::load_population)
+                    .map(|p| load::load_population_with(p, &inputs.tables))
                     .transpose();
                 (decl, table)
             },

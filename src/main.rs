@@ -52,6 +52,15 @@ struct Opts {
     /// their area inside are analysed. Default: every commune of --communes.
     #[arg(long, value_name = "FILE", requires = "communes")]
     area: Option<PathBuf>,
+    /// Sheet to read in .xlsx/.xls/.ods declaration and population workbooks
+    /// (default: the first).
+    #[arg(long, value_name = "NAME")]
+    sheet: Option<String>,
+    /// Name the columns when guessing fails: canonical=header pairs, e.g.
+    /// --columns 'cpts_id=N° CPTS' --columns commune_code=INSEE. Canonical names:
+    /// cpts_id, cpts_name, commune_code, status, code, population.
+    #[arg(long, value_name = "NAME=HEADER")]
+    columns: Vec<String>,
     /// Output folder.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -138,7 +147,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             opts.min_area
         );
     }
+    let mut columns = Vec::new();
+    for c in &opts.columns {
+        let Some((k, v)) = c.split_once('=') else {
+            anyhow::bail!("--columns {c:?}: expected NAME=HEADER, e.g. commune_code=INSEE");
+        };
+        const NAMES: [&str; 6] = [
+            "cpts_id",
+            "cpts_name",
+            "commune_code",
+            "status",
+            "code",
+            "population",
+        ];
+        if !NAMES.contains(&k.trim()) {
+            anyhow::bail!("--columns {c:?}: {k:?} is not one of {}", NAMES.join(", "));
+        }
+        columns.push((k.trim().to_owned(), v.to_owned()));
+    }
     let inputs = Inputs {
+        tables: maillage::load::TableOptions {
+            sheet: opts.sheet.clone(),
+            columns,
+        },
         min_area_km2: opts.min_area,
         area: opts
             .area

@@ -2074,3 +2074,106 @@ fn diagnostics_json_and_strict() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(dir.path().join("clean/diagnostics.json").exists());
 }
+
+/// Declarations kept in workbooks (issue 4): `.xlsx` (openpyxl) and `.ods` (odfpy)
+/// copies of the PACA declarations, with a notice sheet first, a title above the
+/// header, French headers, codes typed as numbers and statuses in words, give the
+/// clean CSV's coverage; rows are cited by their sheet row.
+mod workbooks {
+    use super::*;
+    use maillage::load::TableOptions;
+
+    fn with(rel: &str, tables: TableOptions) -> maillage::Result<Analysis> {
+        let mut inputs = paca_inputs();
+        inputs.cpts = vec![Source::from_path(fixture(rel)).unwrap()];
+        inputs.tables = tables;
+        Analysis::run(&inputs)
+    }
+
+    #[test]
+    fn xlsx_and_ods_give_the_csvs_coverage() {
+        let clean = Analysis::run(&paca_inputs()).unwrap();
+        let sheet = TableOptions {
+            sheet: Some("Déclarations".into()),
+            ..Default::default()
+        };
+        for rel in ["paca/declarations.xlsx", "paca/declarations.ods"] {
+            let a = with(rel, sheet.clone()).unwrap();
+            let (s, t) = (&clean.summary, &a.summary);
+            assert_eq!(
+                (s.communes_covered, s.communes_white, s.communes_overlap),
+                (t.communes_covered, t.communes_white, t.communes_overlap),
+                "{rel}"
+            );
+            assert_eq!(s.cpts_by_status, t.cpts_by_status, "{rel}");
+            let (x, y) = (clean.stats().unwrap(), a.stats().unwrap());
+            assert!(x.cpts.equals_missing(&y.cpts), "{rel}: same CPTS table");
+            assert!(
+                x.communes.equals_missing(&y.communes),
+                "{rel}: same verdicts"
+            );
+            let code = t
+                .diagnostics
+                .iter()
+                .find(|d| d.kind == DiagnosticKind::NormalizedCode)
+                .unwrap();
+            // title on row 1, blank row 2, header row 3: the first CPTS row is row 4
+            assert!(
+                code.message.contains("\"4001\" → 04001 (line 4)"),
+                "{}",
+                code.message
+            );
+        }
+        // the first sheet is a notice: a clear error naming the file and the sheets
+        let e = with("paca/declarations.xlsx", TableOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("declarations.xlsx")
+                && e.contains("Notice, Déclarations")
+                && e.contains("--sheet"),
+            "{e}"
+        );
+        let e = with(
+            "paca/declarations.ods",
+            TableOptions {
+                sheet: Some("Feuil1".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("no sheet named \"Feuil1\""), "{e}");
+    }
+
+    /// --columns names what no alias guesses.
+    #[test]
+    fn columns_name_what_guessing_misses() {
+        let layer = collection(&[square("01001", 5.0, 45.0, 0.1)]);
+        let mut inputs = inputs(
+            &layer,
+            "Structure;Libellé structure;Commune (INSEE 2026)\nA;Alpha;01001\n",
+        );
+        let e = Analysis::run(&inputs).unwrap_err().to_string();
+        assert!(e.contains("header must name cpts_id"), "{e}");
+        inputs.tables.columns = vec![
+            ("cpts_id".into(), "Structure".into()),
+            ("cpts_name".into(), "Libellé structure".into()),
+            ("commune_code".into(), "commune (insee 2026)".into()),
+        ];
+        let a = Analysis::run(&inputs).unwrap();
+        assert_eq!(a.verdict("01001"), Some(Verdict::Covered));
+        let how = a
+            .summary
+            .diagnostics
+            .iter()
+            .find(|d| d.kind == DiagnosticKind::InputFormat)
+            .unwrap();
+        assert!(
+            how.message
+                .contains("column \"Structure\" read as cpts_id (--columns)"),
+            "{}",
+            how.message
+        );
+    }
+}

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::source::Source;
+use super::spreadsheet::TableOptions;
 use super::table::CsvTable;
 use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
 use crate::error::Result;
@@ -126,13 +127,42 @@ pub struct Declarations {
 /// # Performance
 /// O(rows); the national set (33 k rows) reads in a few milliseconds.
 pub fn load_declarations(source: &Source) -> Result<Declarations> {
+    load_declarations_with(source, &TableOptions::default())
+}
+
+/// [`load_declarations`] with options: the workbook sheet to read (`.xlsx`, `.xls`,
+/// `.ods` are read directly) and column names given by the user.
+///
+/// # Errors
+/// As [`load_declarations`]; also a missing sheet or an unreadable workbook.
+pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result<Declarations> {
     let path = source.name.clone();
+    let (converted, sheet_note) = if super::spreadsheet::is_workbook(&source.bytes) {
+        let (s, note) = super::spreadsheet::as_csv(source, options.sheet.as_deref())?;
+        (Some(s), Some(note))
+    } else {
+        (None, None)
+    };
+    let source = converted.as_ref().unwrap_or(source);
     let mut table = CsvTable::open(source)?;
+    table.overrides = options.columns.clone();
+    if let Some(note) = sheet_note {
+        table.notes.insert(0, note);
+    }
     let [c_id, c_name, c_code] = table.columns(
         [
             (
                 "cpts_id",
-                &["identifiant cpts", "id cpts", "code cpts", "cpts"],
+                &[
+                    "identifiant cpts",
+                    "id cpts",
+                    "code cpts",
+                    "cpts",
+                    "n° cpts",
+                    "numéro cpts",
+                    "numéro de la cpts",
+                    "num cpts",
+                ],
             ),
             (
                 "cpts_name",

@@ -9,6 +9,7 @@ mod geojson;
 mod layers;
 mod population;
 mod source;
+mod spreadsheet;
 mod table;
 mod territories;
 
@@ -18,9 +19,12 @@ pub(crate) use communes::signed_twice_area;
 pub use communes::{
     load_communes, Commune, CommuneLayer, FieldNames, CODE_FIELDS, NAME_FIELDS, POPULATION_FIELDS,
 };
-pub use declarations::{load_declarations, Claim, Cpts, Declarations, Status};
-pub use population::{load_population, PopulationTable};
+pub use declarations::{
+    load_declarations, load_declarations_with, Claim, Cpts, Declarations, Status,
+};
+pub use population::{load_population, load_population_with, PopulationTable};
 pub use source::Source;
+pub use spreadsheet::TableOptions;
 pub use territories::{load_outline, load_territories, DrawnTerritories, DrawnTerritory};
 
 use geo::MultiPolygon;
@@ -39,6 +43,15 @@ use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
 /// The first source's error ([`crate::Error::Csv`] or [`crate::Error::Json`]);
 /// [`crate::Error::Input`] when no source is given.
 pub fn load_cpts(sources: &[Source]) -> crate::Result<Declarations> {
+    load_cpts_with(sources, &TableOptions::default())
+}
+
+/// [`load_cpts`] with options for the commune lists: the workbook sheet and column
+/// names given by the user.
+///
+/// # Errors
+/// As [`load_cpts`].
+pub fn load_cpts_with(sources: &[Source], options: &TableOptions) -> crate::Result<Declarations> {
     if sources.is_empty() {
         return Err(crate::Error::Input("no CPTS declarations given".into()));
     }
@@ -63,7 +76,7 @@ pub fn load_cpts(sources: &[Source]) -> crate::Result<Declarations> {
                 .collect();
             (found, t.diagnostics)
         } else {
-            let mut d = load_declarations(source)?;
+            let mut d = load_declarations_with(source, options)?;
             d.cpts.iter_mut().for_each(|c| c.file = file);
             (d.cpts, d.diagnostics)
         };

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::source::Source;
+use super::spreadsheet::TableOptions;
 use super::table::CsvTable;
 use crate::error::Result;
 
@@ -25,7 +26,27 @@ pub struct PopulationTable {
 /// `population`, a population is not a whole number ≥ 0, or a code appears twice
 /// with two different populations.
 pub fn load_population(source: &Source) -> Result<PopulationTable> {
+    load_population_with(source, &TableOptions::default())
+}
+
+/// [`load_population`] with options: the workbook sheet (`.xlsx`, `.xls`, `.ods`
+/// are read directly) and column names given by the user.
+///
+/// # Errors
+/// As [`load_population`]; also a missing sheet or an unreadable workbook.
+pub fn load_population_with(source: &Source, options: &TableOptions) -> Result<PopulationTable> {
+    let (converted, sheet_note) = if super::spreadsheet::is_workbook(&source.bytes) {
+        let (s, note) = super::spreadsheet::as_csv(source, options.sheet.as_deref())?;
+        (Some(s), Some(note))
+    } else {
+        (None, None)
+    };
+    let source = converted.as_ref().unwrap_or(source);
     let mut table = CsvTable::open(source)?;
+    table.overrides = options.columns.clone();
+    if let Some(note) = sheet_note {
+        table.notes.insert(0, note);
+    }
     let [c_code, c_pop] = table.columns(
         [
             (

@@ -14,6 +14,10 @@ use std::path::PathBuf;
 use super::source::Source;
 use crate::error::{Error, Result};
 
+/// How many rows below the first one a header is looked for (title rows above
+/// the header are common in spreadsheets).
+const HEADER_SEARCH_ROWS: usize = 10;
+
 /// A CSV input being read row by row.
 pub(crate) struct CsvTable {
     path: PathBuf,
@@ -21,6 +25,8 @@ pub(crate) struct CsvTable {
     header: csv::StringRecord,
     /// What was detected or normalised about the file itself, for the report.
     pub notes: Vec<String>,
+    /// Columns named by the user (`--columns`): canonical name → header.
+    pub overrides: Vec<(String, String)>,
 }
 
 impl CsvTable {
@@ -62,6 +68,7 @@ impl CsvTable {
             rdr,
             header,
             notes,
+            overrides: Vec::new(),
         })
     }
 
@@ -73,20 +80,61 @@ impl CsvTable {
         required: [(&str, &[&str]); N],
         what: &str,
     ) -> Result<[usize; N]> {
-        let mut out = [0; N];
-        for (slot, (name, aliases)) in out.iter_mut().zip(required) {
-            *slot = self.column(name, aliases).ok_or_else(|| {
-                let found = self.header.iter().collect::<Vec<_>>().join(",");
-                self.error(1, format!("header must name {what}; found: {found}"))
-            })?;
+        let first = self.header.clone();
+        let notes = self.notes.len();
+        // a spreadsheet may put titles above the header: look a few rows further
+        let mut record = csv::StringRecord::new();
+        for _ in 0..=HEADER_SEARCH_ROWS {
+            let found: Option<Vec<usize>> = required
+                .iter()
+                .map(|(name, aliases)| self.column(name, aliases))
+                .collect();
+            if let Some(found) = found {
+                let line = self.header.position().map_or(1, |p| p.line());
+                if line > 1 {
+                    self.notes.push(format!("header found on line {line}"));
+                }
+                let mut out = [0; N];
+                out.copy_from_slice(&found);
+                return Ok(out);
+            }
+            self.notes.truncate(notes);
+            match self.rdr.read_record(&mut record) {
+                Ok(true) => self.header = record.clone(),
+                _ => break,
+            }
         }
-        Ok(out)
+        let mut found = first.iter().collect::<Vec<_>>().join(",");
+        if let Some(n) = self.notes.iter().find(|n| n.starts_with("workbook:")) {
+            found.push_str(&format!(" — {n}"));
+        }
+        Err(self.error(
+            first.position().map_or(1, |p| p.line()),
+            format!("header must name {what}; found: {found} (nor in the {HEADER_SEARCH_ROWS} rows below; name the columns with --columns)"),
+        ))
     }
 
     /// The position of a column by its canonical name or one of its aliases
     /// (compared without case, accents, spaces or punctuation). A match that is not
     /// the canonical name is noted.
     pub fn column(&mut self, name: &str, aliases: &[&str]) -> Option<usize> {
+        if let Some((_, given)) = self.overrides.iter().find(|(k, _)| k == name) {
+            let given = given.clone();
+            let pos = self
+                .header
+                .iter()
+                .position(|h| h.trim() == given.trim())
+                .or_else(|| self.header.iter().position(|h| fold(h) == fold(&given)));
+            match pos {
+                Some(_) => self
+                    .notes
+                    .push(format!("column {given:?} read as {name} (--columns)")),
+                None => self
+                    .notes
+                    .push(format!("--columns: no column {given:?} for {name}")),
+            }
+            return pos;
+        }
         let wanted: Vec<String> = std::iter::once(name)
             .chain(aliases.iter().copied())
             .map(fold)

@@ -1,0 +1,109 @@
+//! Declarations and population tables as the ARS keep them: Excel (`.xlsx`, `.xls`)
+//! and OpenDocument (`.ods`) workbooks, read with [`calamine`] (pure Rust). The
+//! chosen sheet becomes CSV text in memory, one line per sheet row, so that every
+//! later message cites the sheet's own row numbers and every CSV rule (header
+//! aliases, code normalisation…) applies unchanged.
+
+use std::io::Cursor;
+
+use calamine::{open_workbook_auto_from_rs, Data, Reader};
+
+use super::source::Source;
+use crate::error::{Error, Result};
+
+/// How to read table inputs (declaration lists, population).
+#[derive(Debug, Clone, Default)]
+pub struct TableOptions {
+    /// The workbook sheet to read (default: the first).
+    pub sheet: Option<String>,
+    /// Column names given by the user when guessing fails: canonical name
+    /// (`cpts_id`, `cpts_name`, `commune_code`, `status`, `code`, `population`) →
+    /// header as written in the file.
+    pub columns: Vec<(String, String)>,
+}
+
+/// True when the bytes are a workbook: xlsx and ods are zip archives, xls an OLE
+/// compound file.
+pub(crate) fn is_workbook(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
+}
+
+/// The chosen sheet of a workbook as a CSV source, and a note saying which sheet.
+pub(crate) fn as_csv(source: &Source, sheet: Option<&str>) -> Result<(Source, String)> {
+    let fail = |message: String| Error::Csv {
+        path: source.name.clone(),
+        line: 0,
+        message,
+    };
+    let mut book = open_workbook_auto_from_rs(Cursor::new(&source.bytes[..]))
+        .map_err(|e| fail(format!("not a readable workbook (xlsx, xls, ods): {e}")))?;
+    let names = book.sheet_names();
+    let name = match sheet {
+        Some(s) => names
+            .iter()
+            .find(|n| n.as_str() == s)
+            .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(s)))
+            .cloned()
+            .ok_or_else(|| {
+                fail(format!(
+                    "no sheet named {s:?} (sheets: {})",
+                    names.join(", ")
+                ))
+            })?,
+        None => names
+            .first()
+            .cloned()
+            .ok_or_else(|| fail("the workbook has no sheet".into()))?,
+    };
+    let range = book
+        .worksheet_range(&name)
+        .map_err(|e| fail(format!("sheet {name:?}: {e}")))?;
+    let mut text = String::new();
+    if let Some((row0, col0)) = range.start() {
+        // blank lines keep line numbers equal to the sheet's row numbers
+        for _ in 0..row0 {
+            text.push('\n');
+        }
+        let lead = ",".repeat(col0 as usize);
+        for row in range.rows() {
+            text.push_str(&lead);
+            let cells: Vec<String> = row.iter().map(cell).collect();
+            text.push_str(&cells.join(","));
+            text.push('\n');
+        }
+    }
+    let note = if names.len() > 1 && sheet.is_none() {
+        format!(
+            "workbook: read its first sheet {name:?} of {} ({}); choose another with --sheet; line numbers are sheet rows",
+            names.len(),
+            names.join(", ")
+        )
+    } else {
+        format!("workbook: read sheet {name:?}; line numbers are sheet rows")
+    };
+    let csv_source = Source {
+        name: source.name.clone(),
+        bytes: text.into_bytes(),
+    };
+    Ok((csv_source, note))
+}
+
+/// One cell as CSV text: whole numbers without `.0` (a code typed as a number stays
+/// a code), quotes where needed, line breaks inside a cell turned into spaces.
+fn cell(d: &Data) -> String {
+    let raw = match d {
+        Data::Empty | Data::Error(_) => String::new(),
+        Data::String(s) => s.replace(['\r', '\n'], " "),
+        Data::Int(i) => i.to_string(),
+        Data::Float(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
+        Data::Float(x) => x.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::DateTime(dt) => dt.to_string(),
+    };
+    if raw.contains([',', '"']) {
+        format!("\"{}\"", raw.replace('"', "\"\""))
+    } else {
+        raw
+    }
+}
