@@ -175,9 +175,65 @@ fn overlay(c: &mut Criterion) {
     g.finish();
 }
 
+/// Reading one commune layer (Hautes-Alpes, 163 communes) in each format IGN ships,
+/// reprojection from Lambert-93 included, against the WGS84 GeoJSON of the same
+/// communes: what a Shapefile or GeoPackage costs compared with GeoJSON.
+fn layer_formats(c: &mut Criterion) {
+    let f = |rel: &str| root().join("fixtures").join(rel);
+    let paca = Source::from_path(f("paca/communes.geojson.gz")).expect("PACA layer");
+    let layer = load_communes(&paca, &FieldNames::default()).expect("PACA layer");
+    // the same 163 communes, as WGS84 GeoJSON text (built here, not a fixture)
+    let hautes_alpes: Vec<String> = {
+        let text = String::from_utf8(paca.bytes.clone()).expect("UTF-8");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        v["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .filter(|ft| {
+                ft["properties"]["code"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("05"))
+            })
+            .map(|ft| ft.to_string())
+            .collect()
+    };
+    assert_eq!(hautes_alpes.len(), 163, "{}", layer.communes.len());
+    let wgs84 = Source::from_bytes(
+        "05.geojson",
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            hautes_alpes.join(",")
+        )
+        .into_bytes(),
+    )
+    .expect("GeoJSON");
+    let mut g = c.benchmark_group("layer_formats");
+    for (name, source) in [
+        ("geojson_wgs84", wgs84),
+        (
+            "geojson_l93",
+            Source::from_path(f("adminexpress/l93-05.geojson.gz")).expect("fixture"),
+        ),
+        (
+            "shapefile_zip_l93",
+            Source::from_path(f("adminexpress/ae3-05-l93.zip")).expect("fixture"),
+        ),
+        (
+            "geopackage_l93",
+            Source::from_path(f("adminexpress/ae4-05-l93.gpkg")).expect("fixture"),
+        ),
+    ] {
+        g.bench_function(BenchmarkId::new("load_communes", name), |b| {
+            b.iter(|| load_communes(black_box(&source), &FieldNames::default()).expect("layer"))
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
-    targets = stages, overlay
+    targets = stages, overlay, layer_formats
 }
 criterion_main!(benches);

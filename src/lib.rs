@@ -12,7 +12,8 @@
 //!
 //! | stage | module | what it does |
 //! |---|---|---|
-//! | load | [`load`] | commune layer (GeoJSON), declarations (CSV), population (CSV); areas ([`area`]) |
+//! | load | [`load`] | commune layer (GeoJSON, Shapefile, GeoPackage; any French CRS via [`crs`]), declarations (CSV, workbooks, drawn GeoJSON), population; areas ([`area`]) |
+//! | vintage | [`vintage`] | codes of different years put on one vintage with the bundled [`cog`]; arrondissements municipaux |
 //! | index | [`index`] | R-tree over envelopes, then exact shared-segment test: adjacency |
 //! | coverage | [`coverage`], [`overlay`], [`dissolve`] | verdict per commune, territories, zones blanches, outlines; drawn territories cut exactly |
 //! | stats | [`stats`] | polars tables per commune, CPTS, département, région; the [`Summary`] |
