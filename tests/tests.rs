@@ -1215,6 +1215,34 @@ mod drawn_paca {
         i
     }
 
+    /// The same drawn territories exported by GDAL in Lambert-93 with a `crs` member
+    /// (fixtures/make_adminexpress.py, 1 mm precision) give the same verdicts and
+    /// areas: the member is honoured, not misread.
+    #[test]
+    fn drawn_territories_in_lambert_93_are_reprojected() {
+        let a = Analysis::run(&drawn_inputs(0.01)).unwrap();
+        let mut l93 = drawn_inputs(0.01);
+        l93.cpts[0] = Source::from_path(fixture("adminexpress/drawn-l93.geojson.gz")).unwrap();
+        let b = Analysis::run(&l93).unwrap();
+        assert!(b
+            .summary
+            .diagnostics
+            .iter()
+            .any(|d| d.kind == DiagnosticKind::InputFormat && d.message.contains("EPSG:2154")));
+        assert_eq!(b.summary.cpts_drawn, 19);
+        for c in &a.communes.layer.communes {
+            assert_eq!(a.verdict(&c.code), b.verdict(&c.code), "{}", c.code);
+        }
+        let (s, t) = (&a.summary, &b.summary);
+        for (x, y) in [
+            (s.area_km2_white, t.area_km2_white),
+            (s.area_km2_overlap, t.area_km2_overlap),
+            (s.area_km2_covered, t.area_km2_covered),
+        ] {
+            assert!((x - y).abs() <= 1e-5 * x.max(1.0), "{x} vs {y} km²");
+        }
+    }
+
     /// Independent figures from shapely + pyproj (fixtures/make_drawn.py).
     fn expected() -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(fixture("paca/drawn-expected.json")).unwrap())

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::communes::oriented;
 use super::declarations::Status;
-use super::geojson::{check_ring, polygons, read_features, text, Ctx};
+use super::geojson::{check_ring, polygons, read_collection, read_features, text, Ctx};
 use super::source::Source;
 use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
 use crate::error::Result;
@@ -73,8 +73,18 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
             names(&["status", "statut", "STATUS"]),
         ],
     };
-    let raw = read_features(source, &ctx)?;
+    let (raw, crs_name) = read_collection(source, &ctx)?;
     let file = source.name.display().to_string();
+    // a crs member (GDAL's GeoJSON in Lambert-93, say) is honoured: reprojected
+    let crs = crs_name
+        .map(|name| {
+            crate::crs::Crs::from_name(&name).map_err(|e| crate::Error::Features {
+                path: source.name.clone(),
+                problems: vec![format!("the crs member: {e}")],
+            })
+        })
+        .transpose()?
+        .filter(|c| !c.is_lon_lat());
     let ids: Vec<String> = raw
         .iter()
         .map(|f| {
@@ -93,12 +103,26 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
         .enumerate()
         .map(|(i, f)| {
             let label = label(i);
-            let rings = polygons(f.geometry.as_ref(), &label, &source.bytes)?;
+            let mut rings = polygons(f.geometry.as_ref(), &label, &source.bytes)?;
+            if let Some(crs) = &crs {
+                for ring in rings.iter_mut().flatten() {
+                    crs.to_lon_lat(ring).map_err(|e| format!("{label}: {e}"))?;
+                }
+            }
             check(rings, &label)
         })
         .collect();
 
     let mut diagnostics = Vec::new();
+    if let Some(crs) = &crs {
+        diagnostics.push(Diagnostic::new(
+            DiagnosticKind::InputFormat,
+            format!(
+                "{file}: coordinates in {} reprojected to longitude/latitude (WGS84)",
+                crs.label
+            ),
+        ));
+    }
     let mut rejected = Vec::new();
     let (mut closed, mut deduplicated, mut reoriented) = (0, 0, 0);
     let mut unknown_status: BTreeMap<String, Vec<usize>> = BTreeMap::new();
