@@ -33,7 +33,7 @@ enum Command {
 #[derive(Args)]
 struct Opts {
     /// Commune polygons: GeoJSON (plain or .gz), Shapefile (.shp with its .dbf/.prj,
-    /// or a .zip of them) or GeoPackage, as IGN Admin Express ships them; any CRS of
+    /// or a .zip of them), GeoPackage or GeoParquet, as IGN Admin Express ships them; any CRS of
     /// metropolitan or overseas France, reprojected to longitude/latitude.
     #[arg(long, value_name = "FILE", requires = "cpts")]
     communes: Option<PathBuf>,

@@ -1,4 +1,4 @@
-//! Commune layers as IGN ships Admin Express: Shapefile (`.shp` with its `.dbf`,
+//! Commune layers as IGN ships Admin Express: GeoParquet, Shapefile (`.shp` with its `.dbf`,
 //! `.prj`, `.cpg` beside it, or all of them in a `.zip`) and GeoPackage. Both are
 //! read into the same raw features as GeoJSON, with the CRS they declare; the
 //! commune loader reprojects and checks them ([`super::communes`]).
@@ -38,6 +38,7 @@ pub(crate) enum Format {
     Shapefile,
     Zip,
     GeoPackage,
+    GeoParquet,
 }
 
 pub(crate) fn sniff(bytes: &[u8]) -> Format {
@@ -45,6 +46,8 @@ pub(crate) fn sniff(bytes: &[u8]) -> Format {
         Format::Zip
     } else if bytes.starts_with(b"SQLite format 3\0") {
         Format::GeoPackage
+    } else if bytes.starts_with(b"PAR1") {
+        Format::GeoParquet
     } else if bytes.starts_with(&[0x00, 0x00, 0x27, 0x0a]) {
         Format::Shapefile
     } else {
@@ -451,6 +454,111 @@ pub(crate) fn read_geopackage(source: &Source, ctx: &Ctx) -> Result<BinaryLayer>
         features,
         crs,
         note: format!("GeoPackage table {table} of {}", source.name.display()),
+    })
+}
+
+/// Reads a GeoParquet file (Admin Express 4.0 is also shipped so): WKB geometry
+/// column named by the `geo` metadata, its CRS given there as PROJJSON (an EPSG
+/// `id`), longitude/latitude when the metadata gives none (the specification's
+/// default, OGC:CRS84). Read with polars, already built for the tables.
+pub(crate) fn read_geoparquet(source: &Source, ctx: &Ctx) -> Result<BinaryLayer> {
+    use polars::prelude::{DataType, ParquetReader, SerReader};
+    let fail = |e: String| err(source, format!("GeoParquet: {e}"));
+    let mut reader = ParquetReader::new(Cursor::new(source.bytes.as_slice()));
+    let mut metadata = (**reader.get_metadata().map_err(|e| fail(e.to_string()))?).clone();
+    let geo: Option<serde_json::Value> = metadata
+        .key_value_metadata
+        .as_ref()
+        .and_then(|kv| kv.iter().find(|k| k.key == "geo"))
+        .and_then(|k| k.value.as_deref())
+        .and_then(|v| serde_json::from_str(v).ok());
+    // writers tag the WKB column as a geoarrow extension type in the Arrow schema,
+    // which polars cannot hold: read the plain Parquet types instead (binary, text)
+    if let Some(kv) = metadata.key_value_metadata.as_mut() {
+        kv.retain(|k| k.key != "ARROW:schema");
+    }
+    reader.set_metadata(std::sync::Arc::new(metadata));
+    let Some(geo) = geo else {
+        return Err(fail(
+            "no `geo` metadata: a plain Parquet file, not GeoParquet".into(),
+        ));
+    };
+    let column = geo["primary_column"]
+        .as_str()
+        .unwrap_or("geometry")
+        .to_owned();
+    let meta = &geo["columns"][&column];
+    if let Some(enc) = meta["encoding"].as_str() {
+        if !enc.eq_ignore_ascii_case("WKB") {
+            return Err(fail(format!(
+                "geometry encoding {enc} is not supported (WKB is)"
+            )));
+        }
+    }
+    let crs = match &meta["crs"] {
+        serde_json::Value::Null => None,
+        crs => {
+            let id = &crs["id"];
+            match (id["authority"].as_str(), id["code"].as_u64()) {
+                (Some(a), Some(code)) if a.eq_ignore_ascii_case("EPSG") => {
+                    Some(Crs::from_epsg(code as u32).map_err(fail)?)
+                }
+                (Some(a), _) if a.eq_ignore_ascii_case("OGC") => None,
+                _ => {
+                    return Err(fail(format!(
+                        "CRS {:?} has no EPSG id; give it with --crs",
+                        crs["name"].as_str().unwrap_or("?")
+                    )))
+                }
+            }
+        }
+    };
+    let df = reader.finish().map_err(|e| fail(e.to_string()))?;
+    let fields: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let slots = match_slots(ctx, &fields);
+    let text_columns: Vec<Option<(usize, polars::prelude::StringChunked)>> = slots
+        .iter()
+        .map(|s| {
+            s.as_ref().and_then(|(rank, name)| {
+                let c = df.column(name).ok()?;
+                let as_text = c.cast(&DataType::String).ok()?;
+                Some((*rank, as_text.str().ok()?.clone()))
+            })
+        })
+        .collect();
+    let geometry = df
+        .column(&column)
+        .map_err(|e| fail(e.to_string()))?
+        .binary()
+        .map_err(|_| fail(format!("column {column} is not binary WKB")))?
+        .clone();
+    let mut features = Vec::with_capacity(df.height());
+    for index in 0..df.height() {
+        let props = text_columns
+            .iter()
+            .map(|c| {
+                c.as_ref().and_then(|(rank, col)| {
+                    col.get(index)
+                        .map(|v| (*rank, PropValue::Str(v.trim().to_owned())))
+                })
+            })
+            .collect();
+        let polygons = match geometry.get(index) {
+            Some(b) => Wkb { b, at: 0 }
+                .polygons()
+                .map_err(|e| format!("feature {index}: {e}")),
+            None => Err(format!("feature {index}: no geometry")),
+        };
+        features.push(BinaryFeature { props, polygons });
+    }
+    Ok(BinaryLayer {
+        features,
+        crs,
+        note: format!("GeoParquet {}", source.name.display()),
     })
 }
 
