@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use super::source::Source;
 use super::spreadsheet::TableOptions;
-use super::table::CsvTable;
 use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
 use crate::error::Result;
 
@@ -137,18 +136,7 @@ pub fn load_declarations(source: &Source) -> Result<Declarations> {
 /// As [`load_declarations`]; also a missing sheet or an unreadable workbook.
 pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result<Declarations> {
     let path = source.name.clone();
-    let (converted, sheet_note) = if super::spreadsheet::is_workbook(&source.bytes) {
-        let (s, note) = super::spreadsheet::as_csv(source, options.sheet.as_deref())?;
-        (Some(s), Some(note))
-    } else {
-        (None, None)
-    };
-    let source = converted.as_ref().unwrap_or(source);
-    let mut table = CsvTable::open(source)?;
-    table.overrides = options.columns.clone();
-    if let Some(note) = sheet_note {
-        table.notes.insert(0, note);
-    }
+    let mut table = super::spreadsheet::open_table(source, options)?;
     let [c_id, c_name, c_code] = table.columns(
         [
             (

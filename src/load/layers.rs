@@ -217,33 +217,9 @@ fn shapefile_parts(
             })
             .collect();
         let polygons = match shape {
-            shapefile::Shape::Polygon(p) => Ok(rings_to_polygons(p.rings().iter().map(|r| {
-                (
-                    matches!(r, shapefile::PolygonRing::Outer(_)),
-                    r.points()
-                        .iter()
-                        .map(|p| Coord { x: p.x, y: p.y })
-                        .collect(),
-                )
-            }))),
-            shapefile::Shape::PolygonZ(p) => Ok(rings_to_polygons(p.rings().iter().map(|r| {
-                (
-                    matches!(r, shapefile::PolygonRing::Outer(_)),
-                    r.points()
-                        .iter()
-                        .map(|p| Coord { x: p.x, y: p.y })
-                        .collect(),
-                )
-            }))),
-            shapefile::Shape::PolygonM(p) => Ok(rings_to_polygons(p.rings().iter().map(|r| {
-                (
-                    matches!(r, shapefile::PolygonRing::Outer(_)),
-                    r.points()
-                        .iter()
-                        .map(|p| Coord { x: p.x, y: p.y })
-                        .collect(),
-                )
-            }))),
+            shapefile::Shape::Polygon(p) => Ok(shape_polygons(p.rings(), |q| (q.x, q.y))),
+            shapefile::Shape::PolygonZ(p) => Ok(shape_polygons(p.rings(), |q| (q.x, q.y))),
+            shapefile::Shape::PolygonM(p) => Ok(shape_polygons(p.rings(), |q| (q.x, q.y))),
             shapefile::Shape::NullShape => {
                 Err(format!("feature {index}: no geometry (null shape)"))
             }
@@ -303,6 +279,24 @@ fn dbf_value(v: shapefile::dbase::FieldValue) -> PropValue {
         F::Integer(i) => PropValue::Int(i as i64),
         _ => PropValue::Other,
     }
+}
+
+/// The rings of a Shapefile polygon (of 2D, M or Z points), grouped into polygons.
+fn shape_polygons<P>(
+    rings: &[shapefile::PolygonRing<P>],
+    xy: impl Fn(&P) -> (f64, f64),
+) -> RawPolygons {
+    rings_to_polygons(rings.iter().map(|r| {
+        let ring = r
+            .points()
+            .iter()
+            .map(|q| {
+                let (x, y) = xy(q);
+                Coord { x, y }
+            })
+            .collect();
+        (matches!(r, shapefile::PolygonRing::Outer(_)), ring)
+    }))
 }
 
 /// Groups Shapefile rings into polygons: each outer ring starts a polygon, each

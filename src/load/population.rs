@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use super::source::Source;
 use super::spreadsheet::TableOptions;
-use super::table::CsvTable;
 use crate::error::Result;
 
 /// Populations by INSEE code.
@@ -35,18 +34,7 @@ pub fn load_population(source: &Source) -> Result<PopulationTable> {
 /// # Errors
 /// As [`load_population`]; also a missing sheet or an unreadable workbook.
 pub fn load_population_with(source: &Source, options: &TableOptions) -> Result<PopulationTable> {
-    let (converted, sheet_note) = if super::spreadsheet::is_workbook(&source.bytes) {
-        let (s, note) = super::spreadsheet::as_csv(source, options.sheet.as_deref())?;
-        (Some(s), Some(note))
-    } else {
-        (None, None)
-    };
-    let source = converted.as_ref().unwrap_or(source);
-    let mut table = CsvTable::open(source)?;
-    table.overrides = options.columns.clone();
-    if let Some(note) = sheet_note {
-        table.notes.insert(0, note);
-    }
+    let mut table = super::spreadsheet::open_table(source, options)?;
     let [c_code, c_pop] = table.columns(
         [
             (

@@ -9,6 +9,7 @@ use std::io::Cursor;
 use calamine::{open_workbook_auto_from_rs, Data, Reader};
 
 use super::source::Source;
+use super::table::CsvTable;
 use crate::error::{Error, Result};
 
 /// How to read table inputs (declaration lists, population).
@@ -20,6 +21,21 @@ pub struct TableOptions {
     /// (`cpts_id`, `cpts_name`, `commune_code`, `status`, `code`, `population`) →
     /// header as written in the file.
     pub columns: Vec<(String, String)>,
+}
+
+/// Opens a table input, CSV or workbook (the chosen sheet), with the user's column
+/// names; the sheet read is the first note.
+pub(crate) fn open_table(source: &Source, options: &TableOptions) -> Result<CsvTable> {
+    let mut table = if is_workbook(&source.bytes) {
+        let (csv, note) = as_csv(source, options.sheet.as_deref())?;
+        let mut t = CsvTable::open(&csv)?;
+        t.notes.insert(0, note);
+        t
+    } else {
+        CsvTable::open(source)?
+    };
+    table.overrides = options.columns.clone();
+    Ok(table)
 }
 
 /// True when the bytes are a workbook: xlsx and ods are zip archives, xls an OLE
