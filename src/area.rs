@@ -42,7 +42,8 @@ pub fn polygon_km2(p: &Polygon<f64>) -> f64 {
 
 /// Area of a multipolygon on the WGS84 ellipsoid, km² (sum of its polygons).
 pub fn multi_polygon_km2(m: &MultiPolygon<f64>) -> f64 {
-    m.0.iter().map(polygon_km2).sum()
+    // + 0.0: an empty sum of f64 is -0.0, which would print as "-0"
+    m.0.iter().map(polygon_km2).sum::<f64>() + 0.0
 }
 
 /// Signed area of a closed ring in m² (positive counter-clockwise).

@@ -343,7 +343,11 @@ impl Coverage {
                 o.overlap_km2,
                 area - o.covered_km2,
             );
-            verdicts.push(if single >= overlap && single >= white {
+            verdicts.push(if communes.get(i as u32).geometry.0.is_empty() {
+                // a unit without geometry (an arrondissement municipal of a whole-city
+                // layer) has no area to weigh: its claims decide, as for lists
+                Verdict::of(o.shares.len())
+            } else if single >= overlap && single >= white {
                 Verdict::Covered
             } else if overlap >= white {
                 Verdict::Overlap

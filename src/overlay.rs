@@ -142,15 +142,16 @@ impl Overlay {
                 let env = match commune.bounding_rect() {
                     Some(r) => AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
                     None => {
+                        // no geometry: only list claims reach it, with no area
                         return (
                             CommuneOverlay {
-                                shares: Vec::new(),
+                                shares: listed[i as usize].iter().map(|&k| (k, 0.0)).collect(),
                                 covered_km2: 0.0,
                                 overlap_km2: 0.0,
                             },
                             Vec::new(),
                             0.0,
-                        )
+                        );
                     }
                 };
                 // a territory whose clip to the commune's box is the whole box covers the

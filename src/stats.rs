@@ -259,7 +259,9 @@ impl Stats {
                         (coverage.overlap_km2[i] / a).min(1.0),
                     )
                 } else {
-                    (0.0, 0.0)
+                    // no area (a unit without geometry): the claims decide, as for lists
+                    let k = coverage.claimants[i].len();
+                    (f64::from(u8::from(k > 0)), f64::from(u8::from(k > 1)))
                 };
                 (c, o, 1.0 - c)
             })

@@ -1789,6 +1789,45 @@ mod vintage {
         assert_eq!(merged.lines, vec![2]);
     }
 
+    /// Arrondissements without geometry beside drawn territories: their list claims
+    /// still decide their verdicts, and no area prints as "-0".
+    #[test]
+    fn arrondissements_without_geometry_beside_drawn_territories() {
+        let lists = std::fs::read_to_string(fixture("paca/drawn-lists.csv")).unwrap();
+        let mut text: String = lists
+            .lines()
+            .filter(|l| !l.contains(",13055,"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        for a in 13201..=13216 {
+            let id = if a % 2 == 0 { "M-EVEN" } else { "M-ODD" };
+            text.push_str(&format!("{id},CPTS {id},{a},valide\n"));
+        }
+        let mut inputs = paca_inputs();
+        inputs.cpts = vec![
+            Source::from_path(fixture("paca/drawn.geojson")).unwrap(),
+            Source::from_bytes("lists.csv", text.into_bytes()).unwrap(),
+        ];
+        let mut a = Analysis::run(&inputs).unwrap();
+        for code in 13201..=13216 {
+            let code = code.to_string();
+            assert_eq!(a.verdict(&code), Some(Verdict::Covered), "{code}");
+            assert_eq!(claimants(&a, &code).len(), 1, "{code}");
+        }
+        let dir = Dir::new();
+        a.write(dir.path(), maillage::TableFormat::Csv).unwrap();
+        let communes = dir.read("communes.csv");
+        let row = communes.lines().find(|l| l.starts_with("13201,")).unwrap();
+        assert!(
+            row.ends_with(",covered,M-ODD,1.000000,0.000000,0.000000"),
+            "{row}"
+        );
+        assert!(
+            !communes.contains(",-0.000000,"),
+            "negative zero in communes.csv"
+        );
+    }
+
     /// Paris, Lyon, Marseille: CPTS declared on arrondissements municipaux over a layer
     /// that has only the whole city.
     #[test]
