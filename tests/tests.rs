@@ -1828,6 +1828,37 @@ mod vintage {
         );
     }
 
+    /// A population table older than the layer: a former commune's row adds to the
+    /// commune that absorbed it.
+    #[test]
+    fn an_older_population_tables_former_communes_add_to_their_commune_nouvelle() {
+        let layer = collection(&[
+            square("05001", 6.9, 44.8, 0.1),
+            square("05002", 7.0, 44.8, 0.1),
+        ]);
+        let mut inputs = inputs(&layer, "cpts_id,cpts_name,commune_code\nA,Alpha,05001\n");
+        inputs.population = Some(
+            Source::from_bytes(
+                "pop2015.csv",
+                b"code,population\n05001,300\n05120,50\n05002,20\n99999,7\n".to_vec(),
+            )
+            .unwrap(),
+        );
+        let a = Analysis::run(&inputs).unwrap();
+        let i = a.communes.index_of("05001").unwrap() as usize;
+        assert_eq!(a.communes.population[i], 350);
+        assert_eq!(a.summary.population_total, 370);
+        let d = kinds(&a);
+        assert!(
+            d.iter()
+                .any(|(k, m)| *k == DiagnosticKind::MergedCode && m.contains("05120 → 05001")),
+            "{d:#?}"
+        );
+        assert!(d
+            .iter()
+            .any(|(k, m)| *k == DiagnosticKind::UnusedPopulation && m.contains("99999")));
+    }
+
     /// Paris, Lyon, Marseille: CPTS declared on arrondissements municipaux over a layer
     /// that has only the whole city.
     #[test]

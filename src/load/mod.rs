@@ -152,19 +152,45 @@ impl Communes {
                         format!("{}: {}", t.source.display(), t.notes.join("; ")),
                     ));
                 }
-                let mut unused: Vec<String> = t
-                    .by_code
-                    .keys()
-                    .filter(|k| {
-                        layer
-                            .communes
-                            .binary_search_by(|c| c.code.as_str().cmp(k))
-                            .is_err()
-                    })
-                    .cloned()
-                    .collect();
+                let in_layer = |k: &str| {
+                    layer
+                        .communes
+                        .binary_search_by(|c| c.code.as_str().cmp(k))
+                        .is_ok()
+                };
+                // rows of former communes the layer no longer has (a table older than the
+                // layer) add to the commune that absorbed them
+                let mut folded: std::collections::HashMap<String, u64> = t.by_code.clone();
+                let mut merged = Vec::new();
+                let mut unused = Vec::new();
+                let mut keys: Vec<&String> = t.by_code.keys().collect();
+                keys.sort();
+                for k in keys {
+                    if in_layer(k) {
+                        continue;
+                    }
+                    match cog.successor(k).filter(|s| in_layer(s)) {
+                        Some(s) => {
+                            let p = folded.remove(k).unwrap_or(0);
+                            *folded.entry(s.to_owned()).or_insert(0) += p;
+                            merged.push(format!("{k} → {s}"));
+                        }
+                        None => unused.push(k.clone()),
+                    }
+                }
+                if !merged.is_empty() {
+                    diagnostics.push(Diagnostic::new(
+                        DiagnosticKind::MergedCode,
+                        format!(
+                            "{}: {} row(s) of former communes added to the commune that absorbed them ({}): {}",
+                            t.source.display(),
+                            merged.len(),
+                            crate::cog::VINTAGE,
+                            sample(&merged, 6)
+                        ),
+                    ));
+                }
                 if !unused.is_empty() {
-                    unused.sort();
                     diagnostics.push(
                         Diagnostic::new(
                             DiagnosticKind::UnusedPopulation,
@@ -180,7 +206,7 @@ impl Communes {
                 }
                 (
                     Some(t.source.display().to_string()),
-                    Box::new(|c: &Commune| t.by_code.get(&c.code).copied()),
+                    Box::new(move |c: &Commune| folded.get(&c.code).copied()),
                 )
             }
             (None, Some(field)) => (
