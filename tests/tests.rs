@@ -1477,6 +1477,22 @@ mod study_area {
                 && d.message.contains("796 left out")));
     }
 
+    /// An outline in Lambert-93 with a crs member (GDAL-made: the Hautes-Alpes
+    /// communes) is reprojected: it selects exactly the 163 communes of 05.
+    #[test]
+    fn an_outline_in_lambert_93_is_reprojected() {
+        let mut inputs = paca_inputs();
+        inputs.area = Some(Source::from_path(fixture("adminexpress/l93-05.geojson.gz")).unwrap());
+        let b = Analysis::run(&inputs).unwrap();
+        assert_eq!(b.summary.communes_total, 163);
+        assert!(b
+            .communes
+            .layer
+            .communes
+            .iter()
+            .all(|c| c.code.starts_with("05")));
+    }
+
     #[test]
     fn a_commune_half_outside_is_decided_by_majority() {
         let layer = collection(&[

@@ -10,7 +10,8 @@ use geo::{Coord, LineString, MultiPolygon, Polygon};
 use rayon::prelude::*;
 
 use super::geojson::{
-    check_ring, polygons, read_collection, text, Ctx, Found, PropValue, RawGeometry, RawPolygons,
+    check_ring, declared_crs, polygons, read_collection, text, to_lon_lat, Ctx, Found, PropValue,
+    RawGeometry, RawPolygons,
 };
 use super::layers::{self, Format};
 use super::source::Source;
@@ -123,14 +124,7 @@ pub fn load_communes(source: &Source, fields: &FieldNames) -> Result<CommuneLaye
     let format = layers::sniff(&source.bytes);
     if format == Format::GeoJson {
         let (raw, crs_name) = read_collection(source, &ctx)?;
-        let declared = crs_name
-            .map(|name| {
-                Crs::from_name(&name).map_err(|e| Error::Features {
-                    path: source.name.clone(),
-                    problems: vec![format!("the crs member: {e}")],
-                })
-            })
-            .transpose()?;
+        let declared = declared_crs(source, crs_name)?;
         let features = raw
             .into_iter()
             .map(|f| (f.props, Geometry::Text(f.geometry)))
@@ -354,11 +348,7 @@ fn geometry(g: Geometry<'_>, label: &str, whole: &[u8], crs: &Crs) -> Checked {
         Geometry::Text(t) => polygons(t.as_ref(), label, whole)?,
         Geometry::Read(r) => r.map_err(|e| format!("{label}: {e}"))?,
     };
-    if !crs.is_lon_lat() {
-        for ring in polys.iter_mut().flatten() {
-            crs.to_lon_lat(ring).map_err(|e| format!("{label}: {e}"))?;
-        }
-    }
+    to_lon_lat(&mut polys, crs, label)?;
     let multi = polys.len() > 1;
     let mut repaired = Vec::new();
     let mut out = Vec::with_capacity(polys.len());

@@ -10,19 +10,16 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::value::RawValue;
 
 use super::source::Source;
+use crate::crs::Crs;
 use crate::error::{Error, Result};
 
-/// Reads every feature of a FeatureCollection, keeping the properties named in `ctx`.
+/// Reads every feature of a FeatureCollection, keeping the properties named in `ctx`,
+/// and the name of the CRS the collection declares in a `crs` member (GeoJSON 2008;
+/// RFC 7946 dropped it, but GDAL and QGIS still write it).
 ///
 /// # Errors
 /// [`Error::Json`] with line and column when the text is not JSON or not a
 /// FeatureCollection.
-pub(crate) fn read_features<'de>(source: &'de Source, ctx: &Ctx) -> Result<Vec<RawFeature<'de>>> {
-    read_collection(source, ctx).map(|(features, _)| features)
-}
-
-/// [`read_features`], with the name of the CRS the collection declares in a `crs`
-/// member (GeoJSON 2008; RFC 7946 dropped it, but GDAL and older tools write it).
 pub(crate) fn read_collection<'de>(
     source: &'de Source,
     ctx: &Ctx,
@@ -35,6 +32,32 @@ pub(crate) fn read_collection<'de>(
             path: source.name.clone(),
             message: format!("not a valid GeoJSON FeatureCollection: {e}"),
         })
+}
+
+/// The CRS a collection's `crs` member names, if any.
+///
+/// # Errors
+/// [`Error::Features`] naming the file when the member names a CRS maillage cannot read.
+pub(crate) fn declared_crs(source: &Source, name: Option<String>) -> Result<Option<Crs>> {
+    name.map(|n| {
+        Crs::from_name(&n).map_err(|e| Error::Features {
+            path: source.name.clone(),
+            problems: vec![format!("the crs member: {e}")],
+        })
+    })
+    .transpose()
+}
+
+/// Reprojects every ring of a feature to longitude/latitude (nothing to do for a
+/// longitude/latitude CRS); `label` names the feature in the error.
+pub(crate) fn to_lon_lat(polys: &mut RawPolygons, crs: &Crs, label: &str) -> Result<(), String> {
+    if crs.is_lon_lat() {
+        return Ok(());
+    }
+    for ring in polys.iter_mut().flatten() {
+        crs.to_lon_lat(ring).map_err(|e| format!("{label}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// What [`check_ring`] did to a ring.

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::communes::oriented;
 use super::declarations::Status;
-use super::geojson::{check_ring, polygons, read_collection, read_features, text, Ctx};
+use super::geojson::{check_ring, declared_crs, polygons, read_collection, text, to_lon_lat, Ctx};
 use super::source::Source;
 use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
 use crate::error::Result;
@@ -76,15 +76,7 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
     let (raw, crs_name) = read_collection(source, &ctx)?;
     let file = source.name.display().to_string();
     // a crs member (GDAL's GeoJSON in Lambert-93, say) is honoured: reprojected
-    let crs = crs_name
-        .map(|name| {
-            crate::crs::Crs::from_name(&name).map_err(|e| crate::Error::Features {
-                path: source.name.clone(),
-                problems: vec![format!("the crs member: {e}")],
-            })
-        })
-        .transpose()?
-        .filter(|c| !c.is_lon_lat());
+    let crs = declared_crs(source, crs_name)?.filter(|c| !c.is_lon_lat());
     let ids: Vec<String> = raw
         .iter()
         .map(|f| {
@@ -105,9 +97,7 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
             let label = label(i);
             let mut rings = polygons(f.geometry.as_ref(), &label, &source.bytes)?;
             if let Some(crs) = &crs {
-                for ring in rings.iter_mut().flatten() {
-                    crs.to_lon_lat(ring).map_err(|e| format!("{label}: {e}"))?;
-                }
+                to_lon_lat(&mut rings, crs, &label)?;
             }
             check(rings, &label)
         })
@@ -235,13 +225,19 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
 /// with a hole in it would silently change every figure, so nothing is set aside) or
 /// when there is no polygon at all.
 pub fn load_outline(source: &Source) -> Result<MultiPolygon<f64>> {
-    let raw = read_features(source, &Ctx { slots: Vec::new() })?;
+    let (raw, crs_name) = read_collection(source, &Ctx { slots: Vec::new() })?;
     let file = source.name.display().to_string();
+    let crs = declared_crs(source, crs_name)?;
     let mut problems = Vec::new();
     let mut polys = Vec::new();
     for (i, f) in raw.iter().enumerate() {
         let label = format!("feature {i}");
-        match polygons(f.geometry.as_ref(), &label, &source.bytes).and_then(|r| check(r, &label)) {
+        let rings =
+            polygons(f.geometry.as_ref(), &label, &source.bytes).and_then(|mut r| match &crs {
+                Some(crs) => to_lon_lat(&mut r, crs, &label).map(|_| r),
+                None => Ok(r),
+            });
+        match rings.and_then(|r| check(r, &label)) {
             Ok(c) => polys.extend(c.polygons),
             Err(p) => problems.push(p),
         }
