@@ -31,6 +31,15 @@ pub enum Error {
         /// One line per problem: `feature 12 (04001): ring 0 has 3 points, 4 needed`.
         problems: Vec<String>,
     },
+    /// A whole file cannot be used as what it was given for (not a readable archive,
+    /// workbook or database, a CRS maillage cannot read, a missing sheet).
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        message: String,
+    },
     /// A CSV file is malformed or lacks a required column.
     #[error("{path}: line {line}: {message}")]
     Csv {

@@ -2258,6 +2258,7 @@ mod workbooks {
         .unwrap_err()
         .to_string();
         assert!(e.contains("no sheet named \"Feuil1\""), "{e}");
+        assert!(!e.contains("line 0"), "a missing sheet has no line: {e}");
     }
 
     /// --columns names what no alias guesses.
@@ -2324,11 +2325,14 @@ mod layer_edge_cases {
     fn corrupt_zip_and_geopackage_are_clear_errors() {
         let gpkg = std::fs::read(fixture("adminexpress/ae4-05-l93.gpkg")).unwrap();
         let zip = std::fs::read(fixture("adminexpress/ae3-05-l93.zip")).unwrap();
+        let parquet = std::fs::read(fixture("adminexpress/ae4-05-l93.parquet")).unwrap();
         for (name, bytes) in [
             ("cut.gpkg", gpkg[..gpkg.len() / 3].to_vec()),
             ("cut.zip", zip[..zip.len() / 2].to_vec()),
             ("garbage.zip", b"PK\x03\x04 not really a zip".to_vec()),
             ("empty.gpkg", b"SQLite format 3\0".to_vec()),
+            ("cut.parquet", parquet[..parquet.len() / 2].to_vec()),
+            ("text.zip", b"not a zip at all".to_vec()),
         ] {
             let src = Source::from_bytes(name, bytes).unwrap();
             let r = std::panic::catch_unwind(|| load_communes(&src, &FieldNames::default()));
@@ -2336,8 +2340,18 @@ mod layer_edge_cases {
                 .unwrap_or_else(|_| panic!("{name}: panicked"))
                 .unwrap_err()
                 .to_string();
-            assert!(e.contains(name), "{name}: {e}");
+            assert!(e.starts_with(&format!("{name}: ")), "{name}: {e}");
+            // a broken file is one error about the file, not a list of "features"
+            assert!(!e.contains("feature(s)"), "{name}: {e}");
         }
+        // text that is no format at all: the other readable formats are named
+        let e = load_communes(
+            &Source::from_bytes("text.zip", b"not a zip at all".to_vec()).unwrap(),
+            &FieldNames::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("GeoPackage") && e.contains("Shapefile"), "{e}");
     }
 
     /// A layer with arrondissement polygons: the whole-city polygon beside them is

@@ -123,7 +123,22 @@ pub fn load_communes(source: &Source, fields: &FieldNames) -> Result<CommuneLaye
         .transpose()?;
     let format = layers::sniff(&source.bytes);
     if format == Format::GeoJson {
-        let (raw, crs_name) = read_collection(source, &ctx)?;
+        let (raw, crs_name) = read_collection(source, &ctx).map_err(|e| match e {
+            // Text that does not even open a JSON object was most likely meant as
+            // another format: say which ones are read, not only what JSON expected.
+            Error::Json { path, message }
+                if source.bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') =>
+            {
+                Error::Json {
+                    path,
+                    message: format!(
+                        "{message} (nor is it a Shapefile, a zip of one, a GeoPackage or \
+                         a GeoParquet file, the other commune layers maillage reads)"
+                    ),
+                }
+            }
+            e => e,
+        })?;
         let declared = declared_crs(source, crs_name)?;
         let features = raw
             .into_iter()

@@ -37,12 +37,12 @@ pub(crate) fn read_collection<'de>(
 /// The CRS a collection's `crs` member names, if any.
 ///
 /// # Errors
-/// [`Error::Features`] naming the file when the member names a CRS maillage cannot read.
+/// [`Error::File`] naming the file when the member names a CRS maillage cannot read.
 pub(crate) fn declared_crs(source: &Source, name: Option<String>) -> Result<Option<Crs>> {
     name.map(|n| {
-        Crs::from_name(&n).map_err(|e| Error::Features {
+        Crs::from_name(&n).map_err(|e| Error::File {
             path: source.name.clone(),
-            problems: vec![format!("the crs member: {e}")],
+            message: format!("the crs member: {e}"),
         })
     })
     .transpose()

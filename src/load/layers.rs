@@ -56,9 +56,9 @@ pub(crate) fn sniff(bytes: &[u8]) -> Format {
 }
 
 fn err(source: &Source, problem: impl Into<String>) -> Error {
-    Error::Features {
+    Error::File {
         path: source.name.clone(),
-        problems: vec![problem.into()],
+        message: problem.into(),
     }
 }
 

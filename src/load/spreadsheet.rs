@@ -46,9 +46,8 @@ pub(crate) fn is_workbook(bytes: &[u8]) -> bool {
 
 /// The chosen sheet of a workbook as a CSV source, and a note saying which sheet.
 pub(crate) fn as_csv(source: &Source, sheet: Option<&str>) -> Result<(Source, String)> {
-    let fail = |message: String| Error::Csv {
+    let fail = |message: String| Error::File {
         path: source.name.clone(),
-        line: 0,
         message,
     };
     let mut book = open_workbook_auto_from_rs(Cursor::new(&source.bytes[..]))
