@@ -185,7 +185,11 @@ impl Analysis {
         tick("areas");
         let geoms = communes.geometries();
         let index = SpatialIndex::build(&geoms);
-        let adjacency = Adjacency::build(&geoms, &index);
+        let adjacency = match communes.adjacency_geometries() {
+            None => Adjacency::build(&geoms, &index),
+            // arrondissements without geometry neighbour through their city's polygon
+            Some(stand_in) => Adjacency::build(&stand_in, &SpatialIndex::build(&stand_in)),
+        };
         drop(geoms);
         tick("index");
         // boolean operations on drawn outlines run inside i_overlay, which can panic on

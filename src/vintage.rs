@@ -206,7 +206,7 @@ pub fn reconcile(
                 Diagnostic::new(
                     DiagnosticKind::Arrondissements,
                     format!(
-                        "{} ({parent}): declarations name its arrondissements municipaux but {layer_name} has only the whole commune; analysed as its {} arrondissements WITHOUT GEOMETRY: their verdicts and populations are exact, their areas count as 0 (the commune's {km2:.1} km² are left out of area totals) and they are absent from maps",
+                        "{} ({parent}): declarations name its arrondissements municipaux but {layer_name} has only the whole commune; analysed as its {} arrondissements WITHOUT GEOMETRY: their verdicts and populations are exact, their areas count as 0 (the commune's {km2:.1} km² are left out of area totals), they are absent from maps, and each counts as adjacent to the others and to the city's neighbours",
                         city.name,
                         arr.len()
                     ),
@@ -221,6 +221,7 @@ pub fn reconcile(
                     geometry: MultiPolygon::new(Vec::new()),
                 });
             }
+            layer.whole_cities.push(city);
         }
         // a declared whole city then stands for all its arrondissements
         for cpts in decl.cpts.iter_mut().filter(|c| c.drawn.is_none()) {

@@ -94,6 +94,10 @@ pub struct CommuneLayer {
     pub population_field: Option<String>,
     /// Repairs made while loading (rings closed).
     pub diagnostics: Vec<Diagnostic>,
+    /// Whole cities (Paris, Lyon, Marseille) the [vintage](crate::vintage) stage
+    /// replaced by arrondissements without geometry: their polygon stands in for
+    /// each of their arrondissements when adjacency is decided.
+    pub whole_cities: Vec<Commune>,
 }
 
 /// Reads a commune layer.
@@ -350,6 +354,7 @@ fn build_layer(
         name_field,
         population_field,
         diagnostics,
+        whole_cities: Vec::new(),
     })
 }
 

@@ -329,4 +329,30 @@ impl Communes {
     pub fn geometries(&self) -> Vec<&MultiPolygon<f64>> {
         self.layer.communes.iter().map(|c| &c.geometry).collect()
     }
+
+    /// The geometries that decide adjacency: each commune's own, except that an
+    /// arrondissement without geometry takes its whole city's polygon (see
+    /// [`CommuneLayer::whole_cities`]), so that it neighbours the city's other
+    /// arrondissements and the city's neighbours. `None` when no commune needs a
+    /// stand-in (then adjacency uses [`Communes::geometries`]).
+    pub fn adjacency_geometries(&self) -> Option<Vec<&MultiPolygon<f64>>> {
+        if self.layer.whole_cities.is_empty() {
+            return None;
+        }
+        let cog = crate::cog::cog();
+        let city = |code: &str| {
+            let parent = cog.current(code)?.parent.as_deref()?;
+            self.layer.whole_cities.iter().find(|c| c.code == parent)
+        };
+        Some(
+            self.layer
+                .communes
+                .iter()
+                .map(|c| match city(&c.code) {
+                    Some(city) if c.geometry.0.is_empty() => &city.geometry,
+                    _ => &c.geometry,
+                })
+                .collect(),
+        )
+    }
 }
