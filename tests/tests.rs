@@ -501,11 +501,11 @@ fn an_unclosed_ring_is_closed_and_reported() {
 #[test]
 fn bad_csv_names_the_file_and_line() {
     let layer = collection(&[square("01001", 5.0, 45.0, 0.1)]);
-    let e = analyse(&layer, "id,name,code\nA,Alpha,01001\n")
+    let e = analyse(&layer, "groupe,ville,commune\nA,Alpha,01001\n")
         .unwrap_err()
         .to_string();
     assert!(
-        e.starts_with("declarations.csv: line 1: header must name cpts_id"),
+        e.starts_with("declarations.csv: line 1: header must name commune_code and cpts_id"),
         "{e}"
     );
     let e = analyse(
@@ -1634,7 +1634,7 @@ fn a_messy_spreadsheet_export_gives_the_clean_files_coverage() {
         .map(|d| format!("{:?}: {}", d.kind, d.message))
         .collect();
     for needle in [
-        "InputFormat: export.csv: not UTF-8: decoded as Windows-1252; separator ';' detected; column \"Identifiant CPTS\" read as cpts_id",
+        "InputFormat: export.csv: not UTF-8: decoded as Windows-1252; separator ';' detected; column \"Code INSEE\" read as commune_code; column \"Identifiant CPTS\" read as cpts_id",
         "NormalizedCode: export.csv: ",
         "lost leading zero restored: \"4001\" → 04001",
         "NormalizedStatus: export.csv: statuses read as: \"ACI signé\" → aci_signe",
@@ -1920,6 +1920,26 @@ mod vintage {
             flag.message
         );
         assert_eq!(flag.codes.len(), 16);
+        // adjacency goes through the city's polygon: eight arrondissements without
+        // geometry are one part, not eight, and are not reported non-contiguous
+        let parts = |a: &Analysis, id: &str| {
+            let i = a.declarations.cpts.iter().position(|c| c.id == id).unwrap();
+            a.coverage.territories[i].parts.len()
+        };
+        assert_eq!(parts(&a, "M-NORD"), 1);
+        assert_eq!(parts(&a, "M-SUD"), 1);
+        assert!(!a
+            .summary
+            .diagnostics
+            .iter()
+            .any(|d| d.kind == DiagnosticKind::NonContiguous
+                && d.cpts_id.as_deref().is_some_and(|c| c.starts_with("M-"))));
+        // an arrondissement neighbours the city's neighbours (Allauch), not Digne
+        let city = a.communes.index_of("13201").unwrap();
+        let allauch = a.communes.index_of("13002").unwrap();
+        let digne = a.communes.index_of("04070").unwrap();
+        assert!(a.adjacency.neighbours(city).contains(&allauch));
+        assert!(!a.adjacency.neighbours(city).contains(&digne));
 
         // adjacency goes through the city's polygon: eight arrondissements without
         // geometry are one part, not eight, and are not reported non-contiguous
@@ -2282,6 +2302,108 @@ mod workbooks {
         assert!(!e.contains("line 0"), "a missing sheet has no line: {e}");
     }
 
+    /// Headers as ARS files write them are recognised by their words, traps
+    /// (postal code, legal status) are not taken, and a header two columns could
+    /// answer is an error naming both.
+    #[test]
+    fn headers_are_recognised_by_their_words() {
+        let layer = collection(&[
+            square("01001", 5.0, 45.0, 0.1),
+            square("01002", 5.1, 45.0, 0.1),
+        ]);
+        let read = |csv: &str| {
+            let a = analyse(&layer, csv).unwrap();
+            let c = &a.declarations.cpts;
+            let how = a
+                .summary
+                .diagnostics
+                .iter()
+                .find(|d| d.kind == DiagnosticKind::InputFormat)
+                .map(|d| d.message.clone())
+                .unwrap_or_default();
+            let rows: Vec<(String, String, String, String)> = c
+                .iter()
+                .map(|c| {
+                    (
+                        c.id.clone(),
+                        c.name.clone(),
+                        c.claims
+                            .iter()
+                            .map(|x| x.code.as_str())
+                            .collect::<Vec<_>>()
+                            .join("+"),
+                        c.status.map_or("unknown", |s| s.as_str()).to_owned(),
+                    )
+                })
+                .collect();
+            (rows, how)
+        };
+        let row = |id: &str, name: &str, codes: &str, status: &str| {
+            (
+                id.to_owned(),
+                name.to_owned(),
+                codes.to_owned(),
+                status.to_owned(),
+            )
+        };
+        // French headers with little words, a postal code and a legal status beside
+        let (rows, how) = read(
+            "N° de la CPTS;Nom de la CPTS;Code postal;Code commune INSEE;Statut juridique;État d'avancement\n\
+             C1;CPTS Une;01100;01001;association;ACI signé\n\
+             C1;CPTS Une;01100;01002;association;ACI signé\n",
+        );
+        assert_eq!(
+            rows,
+            vec![row("C1", "CPTS Une", "01001+01002", "aci_signe")]
+        );
+        assert!(
+            how.contains("column \"Code commune INSEE\" read as commune_code"),
+            "{how}"
+        );
+        assert!(
+            how.contains("column \"État d'avancement\" read as status"),
+            "{how}"
+        );
+        // a name column only: the name identifies each CPTS, and it is said
+        let (rows, how) = read("CPTS,INSEE commune\nCPTS Une,01001\nCPTS Deux,01002\n");
+        assert_eq!(
+            rows,
+            vec![
+                row("CPTS Deux", "CPTS Deux", "01002", "unknown"),
+                row("CPTS Une", "CPTS Une", "01001", "unknown"),
+            ]
+        );
+        assert!(how.contains("no CPTS id column"), "{how}");
+        // two columns the commune-code rule accepts: an error naming both
+        let e = analyse(
+            &layer,
+            "Identifiant CPTS,Nom CPTS,Code INSEE 2024,Code INSEE 2026\nC1,Une,01001,01001\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("commune_code could be any of the columns")
+                && e.contains("Code INSEE 2024")
+                && e.contains("Code INSEE 2026")
+                && e.contains("--columns"),
+            "{e}"
+        );
+        // population tables: the municipal population among several
+        let mut inputs = inputs(&layer, "cpts_id,cpts_name,commune_code\nA,Alpha,01001\n");
+        inputs.population = Some(
+            Source::from_bytes(
+                "pop.csv",
+                "Code géographique;Population totale 2023;Population municipale 2023\n\
+                 01001;1 210;1 200\n01002;505;500\n"
+                    .as_bytes()
+                    .to_vec(),
+            )
+            .unwrap(),
+        );
+        let a = Analysis::run(&inputs).unwrap();
+        assert_eq!(a.communes.population, vec![1200, 500]);
+    }
+
     /// --columns names what no alias guesses.
     #[test]
     fn columns_name_what_guessing_misses() {
@@ -2291,7 +2413,10 @@ mod workbooks {
             "Structure;Libellé structure;Commune (INSEE 2026)\nA;Alpha;01001\n",
         );
         let e = Analysis::run(&inputs).unwrap_err().to_string();
-        assert!(e.contains("header must name cpts_id"), "{e}");
+        assert!(
+            e.contains("header must name commune_code and cpts_id or cpts_name"),
+            "{e}"
+        );
         inputs.tables.columns = vec![
             ("cpts_id".into(), "Structure".into()),
             ("cpts_name".into(), "Libellé structure".into()),

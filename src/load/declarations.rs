@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::source::Source;
 use super::spreadsheet::TableOptions;
+use super::table::{any_of, Field, COMMUNE_CODE};
 use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
 use crate::error::Result;
 
@@ -116,18 +117,105 @@ pub struct Declarations {
 
 /// Reads declarations from CSV.
 ///
-/// Columns are found by name (case and spaces ignored): `cpts_id`, `cpts_name`,
-/// `commune_code` are required, `status` is optional. Blank lines are skipped.
+/// Columns are found by name (case, accents and punctuation ignored), by an alias
+/// (`Code INSEE`, `N° CPTS`…) or by the words of the header (`Code commune INSEE`,
+/// `Nom de la CPTS`): `commune_code` is required, with `cpts_id` or `cpts_name` (one
+/// stands for the other when alone); `status` is optional. Blank lines are skipped.
 ///
 /// # Errors
-/// [`Error::Csv`](crate::Error::Csv) naming the file and line when a required column is missing, a
-/// row has the wrong number of fields, or the text is not UTF-8.
+/// [`Error::Csv`](crate::Error::Csv) naming the file and line when a required column is
+/// missing or two columns could be it, or a row has the wrong number of fields.
 ///
 /// # Performance
 /// O(rows); the national set (33 k rows) reads in a few milliseconds.
 pub fn load_declarations(source: &Source) -> Result<Declarations> {
     load_declarations_with(source, &TableOptions::default())
 }
+
+/// The CPTS's identifier: `Identifiant CPTS`, `N° CPTS`, `Code de la CPTS`…
+const CPTS_ID: Field = Field {
+    name: "cpts_id",
+    aliases: &[
+        "id",
+        "identifiant",
+        "id cpts",
+        "identifiant cpts",
+        "code cpts",
+    ],
+    rule: |w| {
+        any_of(w, &["cpts"])
+            && any_of(
+                w,
+                &[
+                    "id",
+                    "identifiant",
+                    "code",
+                    "n",
+                    "no",
+                    "num",
+                    "numero",
+                    "ref",
+                    "reference",
+                    "finess",
+                    "siret",
+                    "siren",
+                    "matricule",
+                ],
+            )
+    },
+    prefer: &[],
+};
+
+/// The CPTS's name: `Nom de la CPTS`, `Libellé CPTS`, `CPTS`…
+const CPTS_NAME: Field = Field {
+    name: "cpts_name",
+    aliases: &[
+        "cpts",
+        "nom cpts",
+        "name",
+        "nom",
+        "libelle",
+        "denomination",
+        "intitule",
+    ],
+    rule: |w| {
+        any_of(w, &["cpts"])
+            && any_of(
+                w,
+                &[
+                    "nom",
+                    "name",
+                    "libelle",
+                    "denomination",
+                    "intitule",
+                    "raison",
+                ],
+            )
+    },
+    prefer: &[],
+};
+
+/// The CPTS's stage: `Statut`, `État d'avancement`, `Stade`… but not its legal form
+/// (`Statut juridique`).
+const STATUS: Field = Field {
+    name: "status",
+    aliases: &["statut", "etat", "statut cpts"],
+    rule: |w| {
+        any_of(
+            w,
+            &[
+                "statut",
+                "status",
+                "etat",
+                "avancement",
+                "stade",
+                "phase",
+                "etape",
+            ],
+        ) && !any_of(w, &["juridique", "legal", "forme", "commune"])
+    },
+    prefer: &[],
+};
 
 /// [`load_declarations`] with options: the workbook sheet to read (`.xlsx`, `.xls`,
 /// `.ods` are read directly) and column names given by the user.
@@ -137,41 +225,34 @@ pub fn load_declarations(source: &Source) -> Result<Declarations> {
 pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result<Declarations> {
     let path = source.name.clone();
     let mut table = super::spreadsheet::open_table(source, options)?;
-    let [c_id, c_name, c_code] = table.columns(
-        [
-            (
-                "cpts_id",
-                &[
-                    "identifiant cpts",
-                    "id cpts",
-                    "code cpts",
-                    "cpts",
-                    "n° cpts",
-                    "numéro cpts",
-                    "numéro de la cpts",
-                    "num cpts",
-                ],
-            ),
-            (
-                "cpts_name",
-                &["nom cpts", "nom de la cpts", "libelle cpts", "name", "nom"],
-            ),
-            (
-                "commune_code",
-                &[
-                    "code insee",
-                    "code commune",
-                    "insee",
-                    "codgeo",
-                    "insee_com",
-                    "code_insee",
-                    "code",
-                ],
-            ),
-        ],
-        "cpts_id, cpts_name and commune_code (status optional)",
+    let (c_id, c_name, c_code, c_status) = table.header(
+        "commune_code and cpts_id or cpts_name (status optional)",
+        |t| {
+            let code = t.column(&COMMUNE_CODE)?;
+            let (id, name) = match (t.column(&CPTS_ID), t.column(&CPTS_NAME)) {
+                (Some(id), Some(name)) => (id, name),
+                (Some(id), None) => {
+                    t.notes
+                        .push("no CPTS name column: each CPTS is named by its id".into());
+                    (id, id)
+                }
+                (None, Some(name)) => {
+                    t.notes
+                        .push("no CPTS id column: each CPTS is identified by its name".into());
+                    (name, name)
+                }
+                (None, None) => return None,
+            };
+            let status = t.column(&STATUS);
+            if status.is_none() {
+                let ambiguous = t.ambiguities().to_vec();
+                t.notes.extend(ambiguous.into_iter().map(|a| {
+                    format!("{a}: no status read (name one with --columns status=HEADER)")
+                }));
+            }
+            Some((id, name, code, status))
+        },
     )?;
-    let c_status = table.column("status", &["statut", "etat", "état"]);
     let mut normalized: BTreeMap<&'static str, Vec<(String, String, u64)>> = BTreeMap::new();
     let mut mapped_status: BTreeMap<(String, Status), usize> = BTreeMap::new();
 

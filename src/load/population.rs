@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::source::Source;
 use super::spreadsheet::TableOptions;
+use super::table::{any_of, Field, COMMUNE_CODE};
 use crate::error::Result;
 
 /// Populations by INSEE code.
@@ -28,6 +29,42 @@ pub fn load_population(source: &Source) -> Result<PopulationTable> {
     load_population_with(source, &TableOptions::default())
 }
 
+/// The commune's code: as in declarations, canonical name `code`.
+const CODE: Field = Field {
+    name: "code",
+    aliases: &[
+        "commune_code",
+        "code insee",
+        "code commune",
+        "insee",
+        "codgeo",
+        "code_insee",
+        "depcom",
+        "com",
+    ],
+    ..COMMUNE_CODE
+};
+
+/// The population: `Population municipale 2023`, `PMUN`, `Nombre d'habitants`…;
+/// among several, the *municipale* one (the population INSEE publishes as legal).
+const POPULATION: Field = Field {
+    name: "population",
+    aliases: &[
+        "pmun",
+        "population municipale",
+        "pop",
+        "ptot",
+        "population totale",
+    ],
+    rule: |w| {
+        any_of(
+            w,
+            &["population", "pop", "pmun", "ptot", "psdc", "habitants"],
+        ) && !any_of(w, &["code", "annee", "year", "source", "date", "densite"])
+    },
+    prefer: &["municipale", "pmun"],
+};
+
 /// [`load_population`] with options: the workbook sheet (`.xlsx`, `.xls`, `.ods`
 /// are read directly) and column names given by the user.
 ///
@@ -35,32 +72,9 @@ pub fn load_population(source: &Source) -> Result<PopulationTable> {
 /// As [`load_population`]; also a missing sheet or an unreadable workbook.
 pub fn load_population_with(source: &Source, options: &TableOptions) -> Result<PopulationTable> {
     let mut table = super::spreadsheet::open_table(source, options)?;
-    let [c_code, c_pop] = table.columns(
-        [
-            (
-                "code",
-                &[
-                    "code insee",
-                    "code commune",
-                    "codgeo",
-                    "insee",
-                    "commune_code",
-                    "code_insee",
-                ],
-            ),
-            (
-                "population",
-                &[
-                    "pop",
-                    "ptot",
-                    "pmun",
-                    "population municipale",
-                    "population totale",
-                ],
-            ),
-        ],
-        "code and population",
-    )?;
+    let (c_code, c_pop) = table.header("code and population", |t| {
+        Some((t.column(&CODE)?, t.column(&POPULATION)?))
+    })?;
     let mut by_code: HashMap<String, (u64, u64)> = HashMap::new();
     let mut record = csv::StringRecord::new();
     while let Some(line) = table.next(&mut record)? {
@@ -72,7 +86,7 @@ pub fn load_population_with(source: &Source, options: &TableOptions) -> Result<P
         }
         let pop: u64 = raw
             .trim_end_matches(".0")
-            .replace([' ', '\u{a0}'], "")
+            .replace([' ', '\u{a0}', '\u{202f}'], "")
             .parse()
             .map_err(|_| {
                 table.error(

@@ -27,7 +27,78 @@ pub(crate) struct CsvTable {
     pub notes: Vec<String>,
     /// Columns named by the user (`--columns`): canonical name → header.
     pub overrides: Vec<(String, String)>,
+    /// Fields several columns of the current header row could be.
+    ambiguous: Vec<String>,
 }
+
+/// A column a table input may have: its canonical name (the one `--columns` uses),
+/// the other exact names it goes by, and a rule on the words of any other header.
+pub(crate) struct Field {
+    /// Canonical name: `commune_code`, `cpts_id`…
+    pub name: &'static str,
+    /// Other names, compared without case, accents, spaces or punctuation.
+    pub aliases: &'static [&'static str],
+    /// Whether a header's [`words`] name this column.
+    pub rule: fn(&[String]) -> bool,
+    /// Among several headers the rule accepts, the only one with one of these words
+    /// is taken (`municipale` among population columns).
+    pub prefer: &'static [&'static str],
+}
+
+/// True when `w` holds one of `these` words.
+pub(crate) fn any_of(w: &[String], these: &[&str]) -> bool {
+    w.iter().any(|x| these.contains(&x.as_str()))
+}
+
+/// The code of a commune: `Code commune INSEE`, `Code INSEE de la commune`,
+/// `N° INSEE`, `Code géographique` (INSEE's `CODGEO`), `COM`… but not a postal code, nor the code of a département, EPCI or
+/// CPTS, nor a name.
+pub(crate) const COMMUNE_CODE: Field = Field {
+    name: "commune_code",
+    aliases: &[
+        "code insee",
+        "code commune",
+        "insee",
+        "codgeo",
+        "insee_com",
+        "code_insee",
+        "depcom",
+        "com",
+        "code",
+    ],
+    rule: |w| {
+        let other = any_of(
+            w,
+            &[
+                "postal",
+                "cpts",
+                "nom",
+                "libelle",
+                "departement",
+                "dep",
+                "region",
+                "reg",
+                "epci",
+                "population",
+                "pop",
+            ],
+        );
+        !other
+            && (any_of(
+                w,
+                &[
+                    "insee",
+                    "codgeo",
+                    "depcom",
+                    "codecommune",
+                    "codeinsee",
+                    "inseecom",
+                ],
+            ) || (any_of(w, &["code", "cod", "n", "no", "numero"])
+                && any_of(w, &["commune", "com", "geographique"])))
+    },
+    prefer: &[],
+};
 
 impl CsvTable {
     /// Opens `source` and reads its header.
@@ -69,34 +140,35 @@ impl CsvTable {
             header,
             notes,
             overrides: Vec::new(),
+            ambiguous: Vec::new(),
         })
     }
 
-    /// The positions of the `required` columns (canonical names, each with the
-    /// other names it may go by), or an error on line 1 listing them (`what` says
-    /// which are required) and the header found.
-    pub fn columns<const N: usize>(
+    /// Finds the header row and the columns in it: `accept` is tried on the first
+    /// row, then on each of the [`HEADER_SEARCH_ROWS`] rows below (spreadsheets put
+    /// titles above the header), and the first row it accepts is the header. Notes
+    /// made by a rejected row are dropped. `what` names the required columns in the
+    /// error.
+    pub fn header<T>(
         &mut self,
-        required: [(&str, &[&str]); N],
         what: &str,
-    ) -> Result<[usize; N]> {
+        mut accept: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Result<T> {
         let first = self.header.clone();
         let notes = self.notes.len();
-        // a spreadsheet may put titles above the header: look a few rows further
+        let mut ambiguous: Vec<String> = Vec::new();
         let mut record = csv::StringRecord::new();
         for _ in 0..=HEADER_SEARCH_ROWS {
-            let found: Option<Vec<usize>> = required
-                .iter()
-                .map(|(name, aliases)| self.column(name, aliases))
-                .collect();
-            if let Some(found) = found {
+            self.ambiguous.clear();
+            if let Some(found) = accept(self) {
                 let line = self.header.position().map_or(1, |p| p.line());
                 if line > 1 {
                     self.notes.push(format!("header found on line {line}"));
                 }
-                let mut out = [0; N];
-                out.copy_from_slice(&found);
-                return Ok(out);
+                return Ok(found);
+            }
+            if ambiguous.is_empty() {
+                ambiguous = std::mem::take(&mut self.ambiguous);
             }
             self.notes.truncate(notes);
             match self.rdr.read_record(&mut record) {
@@ -108,16 +180,25 @@ impl CsvTable {
         if let Some(n) = self.notes.iter().find(|n| n.starts_with("workbook:")) {
             found.push_str(&format!(" — {n}"));
         }
+        let ambiguous = if ambiguous.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", ambiguous.join("; "))
+        };
         Err(self.error(
             first.position().map_or(1, |p| p.line()),
-            format!("header must name {what}; found: {found} (nor in the {HEADER_SEARCH_ROWS} rows below; name the columns with --columns)"),
+            format!("header must name {what}; found: {found}{ambiguous} (nor in the {HEADER_SEARCH_ROWS} rows below; name the columns with --columns)"),
         ))
     }
 
-    /// The position of a column by its canonical name or one of its aliases
-    /// (compared without case, accents, spaces or punctuation). A match that is not
-    /// the canonical name is noted.
-    pub fn column(&mut self, name: &str, aliases: &[&str]) -> Option<usize> {
+    /// The position of `field`'s column in the current header row: the one named
+    /// with `--columns`, else the one whose name is the field's or one of its
+    /// aliases (compared without case, accents, spaces or punctuation), else the
+    /// only one whose words the field's rule accepts (`Code commune INSEE`,
+    /// `Nom de la CPTS`). A match that is not the canonical name is noted; several
+    /// columns accepted by the rule are noted as ambiguous and none is taken.
+    pub fn column(&mut self, field: &Field) -> Option<usize> {
+        let name = field.name;
         if let Some((_, given)) = self.overrides.iter().find(|(k, _)| k == name) {
             let given = given.clone();
             let pos = self
@@ -136,15 +217,50 @@ impl CsvTable {
             return pos;
         }
         let wanted: Vec<String> = std::iter::once(name)
-            .chain(aliases.iter().copied())
+            .chain(field.aliases.iter().copied())
             .map(fold)
             .collect();
-        let pos = self.header.iter().position(|h| wanted.contains(&fold(h)))?;
+        // the canonical name first, then the aliases in their order
+        let exact = wanted
+            .iter()
+            .find_map(|w| self.header.iter().position(|h| fold(h) == *w));
+        let pos = match exact {
+            Some(pos) => pos,
+            None => {
+                let accepted: Vec<usize> = (0..self.header.len())
+                    .filter(|&i| (field.rule)(&words(&self.header[i])))
+                    .collect();
+                let preferred: Vec<usize> = accepted
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        let w = words(&self.header[i]);
+                        field.prefer.iter().any(|p| w.iter().any(|x| x == p))
+                    })
+                    .collect();
+                match (accepted.as_slice(), preferred.as_slice()) {
+                    ([], _) => return None,
+                    ([one], _) | (_, [one]) => *one,
+                    (many, _) => {
+                        let list: Vec<&str> = many.iter().map(|&i| self.header[i].trim()).collect();
+                        self.ambiguous
+                            .push(format!("{name} could be any of the columns {list:?}"));
+                        return None;
+                    }
+                }
+            }
+        };
         let found = self.header.get(pos).unwrap_or("").trim();
         if found != name {
             self.notes.push(format!("column {found:?} read as {name}"));
         }
         Some(pos)
+    }
+
+    /// Ambiguities met while matching the current header row (several columns a
+    /// field's rule accepts), for the report.
+    pub fn ambiguities(&self) -> &[String] {
+        &self.ambiguous
     }
 
     /// Reads the next row with content into `record`; returns its line number, `None`
@@ -204,16 +320,36 @@ fn csv_error(path: &std::path::Path, line: u64, message: String) -> Error {
 /// `Identifiant_CPTS` → `identifiantcpts`, `Statut` → `statut`, `État` → `etat`.
 pub(crate) fn fold(s: &str) -> String {
     s.chars()
-        .map(|c| match c {
-            'à' | 'â' | 'ä' | 'À' | 'Â' | 'Ä' => 'a',
-            'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'e',
-            'î' | 'ï' | 'Î' | 'Ï' => 'i',
-            'ô' | 'ö' | 'Ô' | 'Ö' => 'o',
-            'ù' | 'û' | 'ü' | 'Ù' | 'Û' | 'Ü' => 'u',
-            'ç' | 'Ç' => 'c',
-            c => c.to_ascii_lowercase(),
-        })
+        .map(fold_char)
         .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
+/// A French or English letter without case or accent.
+fn fold_char(c: char) -> char {
+    match c {
+        'à' | 'â' | 'ä' | 'À' | 'Â' | 'Ä' => 'a',
+        'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'e',
+        'î' | 'ï' | 'Î' | 'Ï' => 'i',
+        'ô' | 'ö' | 'Ô' | 'Ö' => 'o',
+        'ù' | 'û' | 'ü' | 'Ù' | 'Û' | 'Ü' => 'u',
+        'ç' | 'Ç' => 'c',
+        c => c.to_ascii_lowercase(),
+    }
+}
+
+/// The words of a header, folded like [`fold`], without the little words
+/// (`de`, `la`, `du`, `of`…): `N° de la CPTS` → `["n", "cpts"]`.
+pub(crate) fn words(s: &str) -> Vec<String> {
+    const LITTLE: [&str; 11] = [
+        "de", "la", "le", "les", "du", "des", "d", "l", "en", "of", "the",
+    ];
+    s.chars()
+        .map(fold_char)
+        .collect::<String>()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty() && !LITTLE.contains(w))
+        .map(str::to_owned)
         .collect()
 }
 
@@ -279,6 +415,34 @@ mod tests {
         assert_eq!(fold(" Identifiant_CPTS "), "identifiantcpts");
         assert_eq!(fold("État"), "etat");
         assert_eq!(fold("Nom de la CPTS"), "nomdelacpts");
+    }
+
+    #[test]
+    fn header_words_drop_little_words_and_the_commune_code_rule_avoids_traps() {
+        assert_eq!(words("N° de la CPTS"), ["n", "cpts"]);
+        assert_eq!(words("Code_INSEE (2026)"), ["code", "insee", "2026"]);
+        let code = |h: &str| (COMMUNE_CODE.rule)(&words(h));
+        for yes in [
+            "Code commune INSEE",
+            "Code INSEE de la commune",
+            "N° INSEE",
+            "Code géographique",
+            "CODE_COMMUNE",
+            "Commune (code INSEE)",
+        ] {
+            assert!(code(yes), "{yes}");
+        }
+        for no in [
+            "Code postal",
+            "Nom commune INSEE",
+            "Code INSEE du département",
+            "Code EPCI de la commune",
+            "Commune",
+            "Code CPTS",
+            "Population INSEE",
+        ] {
+            assert!(!code(no), "{no}");
+        }
     }
 }
 
