@@ -1559,9 +1559,25 @@ fn an_empty_cpts_has_zero_area_not_minus_zero() {
 fn a_messy_spreadsheet_export_gives_the_clean_files_coverage() {
     let clean = std::fs::read_to_string(fixture("paca/declarations.csv")).unwrap();
     let mut rows: Vec<String> = Vec::new();
-    for (k, line) in clean.lines().skip(1).enumerate() {
+    let lines: Vec<&str> = clean.lines().skip(1).collect();
+    let mut joined = 0;
+    for (k, line) in lines.iter().enumerate() {
         let f: Vec<&str> = line.split(',').collect();
-        let code = f[2].strip_prefix('0').unwrap_or(f[2]); // Excel drops the leading zero
+        if k > 0 && lines[k - 1].starts_with(&format!("{},", f[0])) && (k - 1) % 41 == 5 {
+            continue; // written in the previous row's cell
+        }
+        let mut code = f[2].strip_prefix('0').unwrap_or(f[2]).to_owned(); // Excel drops the leading zero
+        if k % 41 == 5
+            && lines
+                .get(k + 1)
+                .is_some_and(|n| n.starts_with(&format!("{},", f[0])))
+        {
+            // two codes typed in one cell
+            code = format!("{code}, {}", lines[k + 1].split(',').nth(2).unwrap());
+            joined += 1;
+        } else if k % 53 == 9 {
+            code = format!("{code} - commune"); // the commune's name after its code
+        }
         let status = match f[3] {
             "aci_signe" => "ACI signé",
             "valide" => "Projet de santé validé",
@@ -1639,12 +1655,16 @@ fn a_messy_spreadsheet_export_gives_the_clean_files_coverage() {
         "lost leading zero restored: \"4001\" → 04001",
         "NormalizedStatus: export.csv: statuses read as: \"ACI signé\" → aci_signe",
         "DuplicateRow: export.csv: ",
+        format!("{joined} code(s) normalised, several codes in one cell, split").as_str(),
+        "code(s) normalised, name after the code dropped: \"",
+        " - commune\" → ",
         // header line 1, first row line 2, its duplicate line 3, the unknown code line 4
         "DuplicateRow: export.csv: 10 duplicate (CPTS, commune) row(s), each counted once: CPTS-93-001/04001 line 3",
         "UnknownCode: export.csv: CPTS CPTS-93-001 declares 1 code(s) in neither the commune layer nor the bundled COG 2026, ignored: 99999 (line 4)",
     ] {
         assert!(msgs.iter().any(|m| m.contains(needle)), "missing {needle:?} in {msgs:#?}");
     }
+    assert!(joined > 10, "{joined} cells with two codes");
 }
 
 /// Codes from another year (issue 4): the 2018 layer against declarations, population
@@ -2374,6 +2394,25 @@ mod workbooks {
             ]
         );
         assert!(how.contains("no CPTS id column"), "{how}");
+        // a column called just "Communes": taken when its values are codes (lists in
+        // a cell, a name after the code), refused with its first value otherwise
+        let (rows, how) =
+            read("CPTS;Communes\nCPTS Une;\"1001 - Ville Une\"\nCPTS Deux;\"01002, 01001\"\n");
+        assert_eq!(
+            rows,
+            vec![
+                row("CPTS Deux", "CPTS Deux", "01001+01002", "unknown"),
+                row("CPTS Une", "CPTS Une", "01001", "unknown"),
+            ]
+        );
+        assert!(
+            how.contains("column \"Communes\" read as commune_code (its values are codes)"),
+            "{how}"
+        );
+        let e = analyse(&layer, "CPTS;Communes\nCPTS Une;Ville Une\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("holds \"Ville Une\", not an INSEE code"), "{e}");
         // two columns the commune-code rule accepts: an error naming both
         let e = analyse(
             &layer,

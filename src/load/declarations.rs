@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::source::Source;
 use super::spreadsheet::TableOptions;
-use super::table::{any_of, Field, COMMUNE_CODE};
+use super::table::{any_of, never, Field, COMMUNE_CODE};
 use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
 use crate::error::Result;
 
@@ -164,6 +164,8 @@ const CPTS_ID: Field = Field {
             )
     },
     prefer: &[],
+    loose: never,
+    value: never,
 };
 
 /// The CPTS's name: `Nom de la CPTS`, `Libellé CPTS`, `CPTS`…
@@ -193,6 +195,8 @@ const CPTS_NAME: Field = Field {
             )
     },
     prefer: &[],
+    loose: never,
+    value: never,
 };
 
 /// The CPTS's stage: `Statut`, `État d'avancement`, `Stade`… but not its legal form
@@ -215,6 +219,8 @@ const STATUS: Field = Field {
         ) && !any_of(w, &["juridique", "legal", "forme", "commune"])
     },
     prefer: &[],
+    loose: never,
+    value: never,
 };
 
 /// [`load_declarations`] with options: the workbook sheet to read (`.xlsx`, `.xls`,
@@ -292,19 +298,32 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
                 None => unknown_status.entry(raw.to_owned()).or_default().push(line),
             }
         }
-        let (code, why) = super::table::normalize_code(get(c_code));
-        if let Some(why) = why {
+        let cell = get(c_code);
+        let (pieces, how) = match super::table::split_codes(cell) {
+            Some((pieces, how)) => (pieces, Some(how)),
+            None => (vec![cell], None),
+        };
+        if let Some(how) = how {
             normalized
-                .entry(why)
+                .entry(how)
                 .or_default()
-                .push((get(c_code).to_owned(), code.clone(), line));
+                .push((cell.to_owned(), pieces.join("+"), line));
         }
-        let code = code.as_str();
-        if !code.is_empty() {
-            if acc.claims.contains_key(code) {
-                duplicates.push((id.to_owned(), code.to_owned(), line));
-            } else {
-                acc.claims.insert(code.to_owned(), line);
+        for piece in pieces {
+            let (code, why) = super::table::normalize_code(piece);
+            if let Some(why) = why {
+                normalized
+                    .entry(why)
+                    .or_default()
+                    .push((piece.to_owned(), code.clone(), line));
+            }
+            let code = code.as_str();
+            if !code.is_empty() {
+                if acc.claims.contains_key(code) {
+                    duplicates.push((id.to_owned(), code.to_owned(), line));
+                } else {
+                    acc.claims.insert(code.to_owned(), line);
+                }
             }
         }
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::source::Source;
 use super::spreadsheet::TableOptions;
-use super::table::{any_of, Field, COMMUNE_CODE};
+use super::table::{any_of, never, Field, COMMUNE_CODE};
 use crate::error::Result;
 
 /// Populations by INSEE code.
@@ -63,6 +63,8 @@ const POPULATION: Field = Field {
         ) && !any_of(w, &["code", "annee", "year", "source", "date", "densite"])
     },
     prefer: &["municipale", "pmun"],
+    loose: never,
+    value: never,
 };
 
 /// [`load_population`] with options: the workbook sheet (`.xlsx`, `.xls`, `.ods`

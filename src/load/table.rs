@@ -29,6 +29,7 @@ pub(crate) struct CsvTable {
     pub overrides: Vec<(String, String)>,
     /// Fields several columns of the current header row could be.
     ambiguous: Vec<String>,
+    separator: u8,
 }
 
 /// A column a table input may have: its canonical name (the one `--columns` uses),
@@ -43,6 +44,16 @@ pub(crate) struct Field {
     /// Among several headers the rule accepts, the only one with one of these words
     /// is taken (`municipale` among population columns).
     pub prefer: &'static [&'static str],
+    /// A looser rule on the words (`Communes`), for when the first accepts nothing:
+    /// a column it accepts is taken only if its first values pass `value`.
+    pub loose: fn(&[String]) -> bool,
+    /// What a value of the column looks like, for [`Field::loose`].
+    pub value: fn(&str) -> bool,
+}
+
+/// For [`Field::loose`] and [`Field::value`] when a field has no loose rule.
+pub(crate) fn never<T: ?Sized>(_: &T) -> bool {
+    false
 }
 
 /// True when `w` holds one of `these` words.
@@ -98,6 +109,23 @@ pub(crate) const COMMUNE_CODE: Field = Field {
                 && any_of(w, &["commune", "com", "geographique"])))
     },
     prefer: &[],
+    // `Communes`, `Liste des communes`, `Commune(s)`: codes or names? the values say
+    loose: |w| {
+        any_of(w, &["commune", "communes", "com", "liste"])
+            && !any_of(
+                w,
+                &[
+                    "nom",
+                    "libelle",
+                    "nombre",
+                    "nb",
+                    "population",
+                    "pop",
+                    "epci",
+                ],
+            )
+    },
+    value: |v| code_like(v) || split_codes(v).is_some(),
 };
 
 impl CsvTable {
@@ -141,6 +169,7 @@ impl CsvTable {
             notes,
             overrides: Vec::new(),
             ambiguous: Vec::new(),
+            separator,
         })
     }
 
@@ -239,7 +268,7 @@ impl CsvTable {
                     })
                     .collect();
                 match (accepted.as_slice(), preferred.as_slice()) {
-                    ([], _) => return None,
+                    ([], _) => return self.by_values(field),
                     ([one], _) | (_, [one]) => *one,
                     (many, _) => {
                         let list: Vec<&str> = many.iter().map(|&i| self.header[i].trim()).collect();
@@ -255,6 +284,61 @@ impl CsvTable {
             self.notes.push(format!("column {found:?} read as {name}"));
         }
         Some(pos)
+    }
+
+    /// The only column [`Field::loose`] accepts whose first values (up to 20 non-empty
+    /// ones) are at least 80 % what [`Field::value`] expects; noted.
+    fn by_values(&mut self, field: &Field) -> Option<usize> {
+        let loose: Vec<usize> = (0..self.header.len())
+            .filter(|&i| (field.loose)(&words(&self.header[i])))
+            .collect();
+        if loose.is_empty() {
+            return None;
+        }
+        // read the rows below the current header again, from a second reader
+        let line = self.header.position().map_or(1, |p| p.line());
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(self.separator)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(Cursor::new(self.rdr.get_ref().get_ref().as_slice()));
+        let rows: Vec<csv::StringRecord> = rdr
+            .records()
+            .filter_map(|r| r.ok())
+            .filter(|r| r.position().is_some_and(|p| p.line() > line))
+            .take(200)
+            .collect();
+        let mut good = Vec::new();
+        for i in loose {
+            let values: Vec<&str> = rows
+                .iter()
+                .filter_map(|r| r.get(i))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .take(20)
+                .collect();
+            let ok = values.iter().filter(|v| (field.value)(v)).count();
+            if !values.is_empty() && ok * 5 >= values.len() * 4 {
+                good.push(i);
+            } else if let Some(bad) = values.iter().find(|v| !(field.value)(v)) {
+                self.ambiguous.push(format!(
+                    "column {:?} could be {} but holds {bad:?}, not an INSEE code",
+                    self.header[i].trim(),
+                    field.name
+                ));
+            }
+        }
+        match good.as_slice() {
+            [one] => {
+                let found = self.header[*one].trim().to_owned();
+                self.notes.push(format!(
+                    "column {found:?} read as {} (its values are codes)",
+                    field.name
+                ));
+                Some(*one)
+            }
+            _ => None,
+        }
     }
 
     /// Ambiguities met while matching the current header row (several columns a
@@ -477,9 +561,80 @@ pub(crate) fn normalize_code(raw: &str) -> (String, Option<&'static str>) {
     (code, why)
 }
 
+/// True for what a commune code looks like, whole or broken by a spreadsheet:
+/// 4 or 5 digits, or `2A`/`2B` and 3 digits, with an optional `.0`.
+fn code_like(s: &str) -> bool {
+    let s = s.strip_suffix(".0").unwrap_or(s);
+    let b = s.as_bytes();
+    matches!(b.len(), 4 | 5)
+        && b.iter().enumerate().all(|(i, c)| {
+            c.is_ascii_digit() || (b.len() == 5 && i == 1 && matches!(c, b'A' | b'B' | b'a' | b'b'))
+        })
+}
+
+/// A code cell that holds more than one code, the way spreadsheets are filled in by
+/// hand: a list (`04001, 04005 ; 04006`, `04001 04005`, one per line in the cell) or
+/// a code followed by its name (`04070 - Digne-les-Bains`, `04070 Digne`). Returns the
+/// codes and how the cell was read; `None` for a cell that is one code (or that is
+/// not recognisably a list: it is then read as one code, reported if unknown).
+pub(crate) fn split_codes(cell: &str) -> Option<(Vec<&str>, &'static str)> {
+    let cell = cell.trim();
+    let pieces: Vec<&str> = cell
+        .split([',', ';', '|', '/', '\n', '\r', '\t'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if pieces.len() > 1 && pieces.iter().all(|p| code_like(p)) {
+        return Some((pieces, "several codes in one cell, split"));
+    }
+    let words: Vec<&str> = cell.split_whitespace().collect();
+    if words.len() > 1 && words.iter().all(|w| code_like(w)) {
+        return Some((words, "several codes in one cell, split"));
+    }
+    // a code, then a name: `04070 - Digne-les-Bains`, `04070 Digne-les-Bains`
+    let code_end = cell
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .unwrap_or(cell.len());
+    let (code, rest) = cell.split_at(code_end);
+    let rest = rest.trim_start_matches(|c: char| c.is_whitespace() || "-–—:()".contains(c));
+    if code_like(code) && rest.chars().next().is_some_and(char::is_alphabetic) {
+        return Some((vec![code], "name after the code dropped"));
+    }
+    None
+}
+
 #[cfg(test)]
 mod code_tests {
-    use super::normalize_code;
+    use super::{normalize_code, split_codes};
+
+    #[test]
+    fn cells_listing_codes_or_naming_the_commune_are_split() {
+        fn split(c: &str) -> Option<Vec<&str>> {
+            split_codes(c).map(|(p, _)| p)
+        }
+        assert_eq!(
+            split("04001, 04005 ; 04006"),
+            Some(vec!["04001", "04005", "04006"])
+        );
+        assert_eq!(split("04001\n4005"), Some(vec!["04001", "4005"]));
+        assert_eq!(split("04001 2A004"), Some(vec!["04001", "2A004"]));
+        assert_eq!(split("04070 - Digne-les-Bains"), Some(vec!["04070"]));
+        assert_eq!(split("2a004 Ajaccio"), Some(vec!["2a004"]));
+        assert_eq!(split("04070 (Digne)"), Some(vec!["04070"]));
+        // one code, however broken, is not a list
+        for one in [
+            "04001",
+            " 13 055 ",
+            "4001,0",
+            "4001.0",
+            "2A004",
+            "",
+            "Digne 04070",
+            "04001, Digne",
+        ] {
+            assert_eq!(split(one), None, "{one:?}");
+        }
+    }
 
     #[test]
     fn codes_are_made_whole() {
