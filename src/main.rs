@@ -41,8 +41,9 @@ struct Opts {
     /// EPSG:2154 for Lambert-93, 5490, 2972, 2975, 4471 overseas…
     #[arg(long, value_name = "EPSG:CODE")]
     crs: Option<String>,
-    /// CPTS declarations: CSV cpts_id,cpts_name,commune_code[,status] and/or GeoJSON
-    /// drawn territories (cpts_id, cpts_name, status), plain or .gz. Repeatable.
+    /// CPTS declarations: commune lists (CSV cpts_id,cpts_name,commune_code[,status],
+    /// plain or .gz, or .xlsx/.xls/.ods) and/or drawn territories (cpts_id,
+    /// cpts_name, status) as GeoJSON, Shapefile, GeoPackage or GeoParquet. Repeatable.
     #[arg(long, value_name = "FILE", requires = "communes")]
     cpts: Vec<PathBuf>,
     /// Population table: CSV code,population, plain or .gz (overrides the layer's).

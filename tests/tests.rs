@@ -1219,27 +1219,47 @@ mod drawn_paca {
     /// (fixtures/make_adminexpress.py, 1 mm precision) give the same verdicts and
     /// areas: the member is honoured, not misread.
     #[test]
+    /// The drawings in Lambert-93 as QGIS saves them (GeoJSON with a crs member,
+    /// GeoPackage, zipped Shapefile; made by GDAL) give the WGS84 file's figures.
     fn drawn_territories_in_lambert_93_are_reprojected() {
         let a = Analysis::run(&drawn_inputs(0.01)).unwrap();
-        let mut l93 = drawn_inputs(0.01);
-        l93.cpts[0] = Source::from_path(fixture("adminexpress/drawn-l93.geojson.gz")).unwrap();
-        let b = Analysis::run(&l93).unwrap();
-        assert!(b
-            .summary
-            .diagnostics
-            .iter()
-            .any(|d| d.kind == DiagnosticKind::InputFormat && d.message.contains("EPSG:2154")));
-        assert_eq!(b.summary.cpts_drawn, 19);
-        for c in &a.communes.layer.communes {
-            assert_eq!(a.verdict(&c.code), b.verdict(&c.code), "{}", c.code);
-        }
-        let (s, t) = (&a.summary, &b.summary);
-        for (x, y) in [
-            (s.area_km2_white, t.area_km2_white),
-            (s.area_km2_overlap, t.area_km2_overlap),
-            (s.area_km2_covered, t.area_km2_covered),
+        let who = |x: &Analysis| -> Vec<(String, String, Option<maillage::load::Status>)> {
+            x.declarations
+                .cpts
+                .iter()
+                .map(|c| (c.id.clone(), c.name.clone(), c.status))
+                .collect()
+        };
+        for rel in [
+            "adminexpress/drawn-l93.geojson.gz",
+            "adminexpress/drawn-l93.gpkg",
+            "adminexpress/drawn-l93.zip",
         ] {
-            assert!((x - y).abs() <= 1e-5 * x.max(1.0), "{x} vs {y} km²");
+            let mut l93 = drawn_inputs(0.01);
+            l93.cpts[0] = Source::from_path(fixture(rel)).unwrap();
+            let b = Analysis::run(&l93).unwrap();
+            assert!(
+                b.summary
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.kind == DiagnosticKind::InputFormat
+                        && d.message.contains("Lambert")
+                        && d.message.contains("reprojected to longitude/latitude")),
+                "{rel}"
+            );
+            assert_eq!(b.summary.cpts_drawn, 19, "{rel}");
+            assert_eq!(who(&a), who(&b), "{rel}: same ids, names, statuses");
+            for c in &a.communes.layer.communes {
+                assert_eq!(a.verdict(&c.code), b.verdict(&c.code), "{rel}: {}", c.code);
+            }
+            let (s, t) = (&a.summary, &b.summary);
+            for (x, y) in [
+                (s.area_km2_white, t.area_km2_white),
+                (s.area_km2_overlap, t.area_km2_overlap),
+                (s.area_km2_covered, t.area_km2_covered),
+            ] {
+                assert!((x - y).abs() <= 1e-5 * x.max(1.0), "{rel}: {x} vs {y} km²");
+            }
         }
     }
 

@@ -1,7 +1,9 @@
-//! Commune layers as IGN ships Admin Express: GeoParquet, Shapefile (`.shp` with its `.dbf`,
-//! `.prj`, `.cpg` beside it, or all of them in a `.zip`) and GeoPackage. Both are
-//! read into the same raw features as GeoJSON, with the CRS they declare; the
-//! commune loader reprojects and checks them ([`super::communes`]).
+//! Vector layers other than GeoJSON: commune layers as IGN ships Admin Express, and
+//! drawn territories as QGIS saves them — GeoParquet, Shapefile (`.shp` with its
+//! `.dbf`, `.prj`, `.cpg` beside it, or all of them in a `.zip`) and GeoPackage. All
+//! are read into the same raw features as GeoJSON, with the CRS they declare; the
+//! commune and territory loaders reproject and check them ([`super::communes`],
+//! [`super::territories`]).
 //!
 //! Formats are told apart by content (zip, SQLite and Shapefile magic numbers), not
 //! by file name.
@@ -52,6 +54,20 @@ pub(crate) fn sniff(bytes: &[u8]) -> Format {
         Format::Shapefile
     } else {
         Format::GeoJson
+    }
+}
+
+/// True when the bytes are a vector layer rather than a table: a GeoPackage,
+/// GeoParquet, a `.shp`, or a zip archive holding a `.shp` (an `.xlsx` or `.ods`
+/// workbook is a zip too, without one).
+pub(crate) fn is_layer(bytes: &[u8]) -> bool {
+    match sniff(bytes) {
+        Format::GeoPackage | Format::GeoParquet | Format::Shapefile => true,
+        Format::Zip => zip::ZipArchive::new(Cursor::new(bytes)).is_ok_and(|z| {
+            z.file_names()
+                .any(|n| n.to_ascii_lowercase().ends_with(".shp"))
+        }),
+        Format::GeoJson => false,
     }
 }
 

@@ -60,7 +60,7 @@ pub fn load_cpts_with(sources: &[Source], options: &TableOptions) -> crate::Resu
     let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for (file, source) in sources.iter().enumerate() {
         let name = source.name.display().to_string();
-        let (found, diags) = if is_geojson(&source.bytes) {
+        let (found, diags) = if is_geojson(&source.bytes) || layers::is_layer(&source.bytes) {
             let t = load_territories(source)?;
             let found: Vec<Cpts> = t
                 .territories

@@ -18,7 +18,11 @@ use rayon::prelude::*;
 
 use super::communes::oriented;
 use super::declarations::Status;
-use super::geojson::{check_ring, declared_crs, polygons, read_collection, text, to_lon_lat, Ctx};
+use super::geojson::{
+    check_ring, declared_crs, polygons, read_collection, text, to_lon_lat, Ctx, Found, RawGeometry,
+    RawPolygons,
+};
+use super::layers::{self, Format};
 use super::source::Source;
 use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
 use crate::error::Result;
@@ -51,6 +55,13 @@ pub struct DrawnTerritories {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// A feature's geometry: GeoJSON text still to parse, or rings read from a binary
+/// layer (or why they could not be).
+enum Shape<'de> {
+    Text(Option<RawGeometry<'de>>),
+    Read(std::result::Result<RawPolygons, String>),
+}
+
 /// What happened to one feature.
 struct Checked {
     polygons: Vec<Polygon<f64>>,
@@ -59,11 +70,14 @@ struct Checked {
     reoriented: usize,
 }
 
-/// Reads drawn territories.
+/// Reads drawn territories: a GeoJSON FeatureCollection, or a Shapefile (also
+/// zipped), GeoPackage or GeoParquet layer as QGIS saves drawings, with properties
+/// `cpts_id`, `cpts_name`, `status`, in any CRS maillage reads (reprojected).
 ///
 /// # Errors
-/// [`Error::Json`](crate::Error::Json) when the text is not a GeoJSON
-/// FeatureCollection. Problems of single features are diagnostics, not errors.
+/// [`Error::Json`](crate::Error::Json) when GeoJSON text is not a FeatureCollection;
+/// [`Error::File`](crate::Error::File) when a binary layer cannot be read. Problems
+/// of single features are diagnostics, not errors.
 pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
     let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let ctx = Ctx {
@@ -73,14 +87,39 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
             names(&["status", "statut", "STATUS"]),
         ],
     };
-    let (raw, crs_name) = read_collection(source, &ctx)?;
     let file = source.name.display().to_string();
-    // a crs member (GDAL's GeoJSON in Lambert-93, say) is honoured: reprojected
-    let crs = declared_crs(source, crs_name)?.filter(|c| !c.is_lon_lat());
+    // GeoJSON, or a Shapefile / GeoPackage / GeoParquet as QGIS saves drawings
+    let (raw, crs, how) = match layers::sniff(&source.bytes) {
+        Format::GeoJson => {
+            let (raw, crs_name) = read_collection(source, &ctx)?;
+            let raw: Vec<(Vec<Found>, Shape<'_>)> = raw
+                .into_iter()
+                .map(|f| (f.props, Shape::Text(f.geometry)))
+                .collect();
+            // a crs member (GDAL's GeoJSON in Lambert-93, say) is honoured
+            (raw, declared_crs(source, crs_name)?, None)
+        }
+        format => {
+            let layer = match format {
+                Format::Zip => layers::read_zip(source, &ctx)?,
+                Format::GeoPackage => layers::read_geopackage(source, &ctx)?,
+                Format::GeoParquet => layers::read_geoparquet(source, &ctx)?,
+                _ => layers::read_shapefile(source, &ctx)?,
+            };
+            let raw = layer
+                .features
+                .into_iter()
+                .map(|f| (f.props, Shape::Read(f.polygons)))
+                .collect();
+            (raw, layer.crs, Some(layer.note))
+        }
+    };
+    let crs = crs.filter(|c| !c.is_lon_lat());
+    let (raw, shapes): (Vec<Vec<Found>>, Vec<Shape<'_>>) = raw.into_iter().unzip();
     let ids: Vec<String> = raw
         .iter()
-        .map(|f| {
-            f.props[ID]
+        .map(|props| {
+            props[ID]
                 .as_ref()
                 .and_then(|(_, v)| text(v))
                 .unwrap_or_default()
@@ -90,12 +129,15 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
         "" => format!("{file}: feature {i}"),
         id => format!("{file}: feature {i} ({id})"),
     };
-    let checked: Vec<Result<Checked, String>> = raw
-        .par_iter()
+    let checked: Vec<Result<Checked, String>> = shapes
+        .into_par_iter()
         .enumerate()
-        .map(|(i, f)| {
+        .map(|(i, shape)| {
             let label = label(i);
-            let mut rings = polygons(f.geometry.as_ref(), &label, &source.bytes)?;
+            let mut rings = match shape {
+                Shape::Text(g) => polygons(g.as_ref(), &label, &source.bytes)?,
+                Shape::Read(r) => r.map_err(|e| format!("{label}: {e}"))?,
+            };
             if let Some(crs) = &crs {
                 to_lon_lat(&mut rings, crs, &label)?;
             }
@@ -104,6 +146,12 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
         .collect();
 
     let mut diagnostics = Vec::new();
+    if let Some(how) = how {
+        diagnostics.push(Diagnostic::new(
+            DiagnosticKind::InputFormat,
+            format!("drawn territories read from {how}"),
+        ));
+    }
     if let Some(crs) = &crs {
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::InputFormat,
@@ -119,7 +167,7 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
     // per CPTS id: name, status, polygons and the features they came from
     type Collected = (String, Option<Status>, Vec<Polygon<f64>>, Vec<usize>);
     let mut by_id: BTreeMap<String, Collected> = BTreeMap::new();
-    for (i, (f, c)) in raw.iter().zip(checked).enumerate() {
+    for (i, (props, c)) in raw.iter().zip(checked).enumerate() {
         if ids[i].is_empty() {
             rejected.push(format!("{}: no cpts_id property", label(i)));
             continue;
@@ -134,14 +182,14 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
         closed += c.closed;
         deduplicated += c.deduplicated;
         reoriented += c.reoriented;
-        let status = match f.props[STATUS].as_ref().and_then(|(_, v)| text(v)) {
+        let status = match props[STATUS].as_ref().and_then(|(_, v)| text(v)) {
             Some(s) if !s.is_empty() => Status::parse(&s).or_else(|| {
                 unknown_status.entry(s).or_default().push(i);
                 None
             }),
             _ => None,
         };
-        let name = f.props[NAME]
+        let name = props[NAME]
             .as_ref()
             .and_then(|(_, v)| text(v))
             .unwrap_or_default();
