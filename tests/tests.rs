@@ -1981,27 +1981,6 @@ mod vintage {
         assert!(a.adjacency.neighbours(city).contains(&allauch));
         assert!(!a.adjacency.neighbours(city).contains(&digne));
 
-        // adjacency goes through the city's polygon: eight arrondissements without
-        // geometry are one part, not eight, and are not reported non-contiguous
-        let parts = |a: &Analysis, id: &str| {
-            let i = a.declarations.cpts.iter().position(|c| c.id == id).unwrap();
-            a.coverage.territories[i].parts.len()
-        };
-        assert_eq!(parts(&a, "M-NORD"), 1);
-        assert_eq!(parts(&a, "M-SUD"), 1);
-        assert!(!a
-            .summary
-            .diagnostics
-            .iter()
-            .any(|d| d.kind == DiagnosticKind::NonContiguous
-                && d.cpts_id.as_deref().is_some_and(|c| c.starts_with("M-"))));
-        // an arrondissement neighbours the city's neighbours (Allauch), not Digne
-        let city = a.communes.index_of("13201").unwrap();
-        let allauch = a.communes.index_of("13002").unwrap();
-        let digne = a.communes.index_of("04070").unwrap();
-        assert!(a.adjacency.neighbours(city).contains(&allauch));
-        assert!(!a.adjacency.neighbours(city).contains(&digne));
-
         // a third CPTS claiming the whole city overlaps both, arrondissement by arrondissement
         text.push_str("M-ALL,CPTS Marseille entière,13055,projet\n");
         inputs.cpts = vec![Source::from_bytes("arr.csv", text.into_bytes()).unwrap()];

@@ -156,12 +156,7 @@ pub fn load_communes(source: &Source, fields: &FieldNames) -> Result<CommuneLaye
             "GeoJSON".into(),
         );
     }
-    let layer = match format {
-        Format::Zip => layers::read_zip(source, &ctx)?,
-        Format::GeoPackage => layers::read_geopackage(source, &ctx)?,
-        Format::GeoParquet => layers::read_geoparquet(source, &ctx)?,
-        _ => layers::read_shapefile(source, &ctx)?,
-    };
+    let layer = layers::read_binary(source, &ctx)?;
     let features = layer
         .features
         .into_iter()

@@ -57,6 +57,16 @@ pub(crate) fn sniff(bytes: &[u8]) -> Format {
     }
 }
 
+/// Reads a layer of a binary format (anything [`sniff`] does not take for GeoJSON).
+pub(crate) fn read_binary(source: &Source, ctx: &Ctx) -> Result<BinaryLayer> {
+    match sniff(&source.bytes) {
+        Format::Zip => read_zip(source, ctx),
+        Format::GeoPackage => read_geopackage(source, ctx),
+        Format::GeoParquet => read_geoparquet(source, ctx),
+        Format::Shapefile | Format::GeoJson => read_shapefile(source, ctx),
+    }
+}
+
 /// True when the bytes are a vector layer rather than a table: a GeoPackage,
 /// GeoParquet, a `.shp`, or a zip archive holding a `.shp` (an `.xlsx` or `.ods`
 /// workbook is a zip too, without one).

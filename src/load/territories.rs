@@ -99,13 +99,8 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
             // a crs member (GDAL's GeoJSON in Lambert-93, say) is honoured
             (raw, declared_crs(source, crs_name)?, None)
         }
-        format => {
-            let layer = match format {
-                Format::Zip => layers::read_zip(source, &ctx)?,
-                Format::GeoPackage => layers::read_geopackage(source, &ctx)?,
-                Format::GeoParquet => layers::read_geoparquet(source, &ctx)?,
-                _ => layers::read_shapefile(source, &ctx)?,
-            };
+        _ => {
+            let layer = layers::read_binary(source, &ctx)?;
             let raw = layer
                 .features
                 .into_iter()
