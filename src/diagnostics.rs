@@ -23,6 +23,9 @@ pub enum DiagnosticKind {
     DuplicateRow,
     /// A declaration row without CPTS id; the row is ignored.
     MissingCptsId,
+    /// A declaration row naming a CPTS but no commune code (an empty cell, or a
+    /// spreadsheet error such as `#N/A` is reported as an unknown code instead).
+    MissingCode,
     /// Communes with no population in any source, the bundled COG included (counted as 0).
     MissingPopulation,
     /// Rows of the population table whose code is not in the commune layer.

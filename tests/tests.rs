@@ -313,9 +313,17 @@ fn declaration_oddities_are_reported_and_never_counted_twice() {
         DiagnosticKind::EmptyCpts,
         DiagnosticKind::UnknownStatus,
         DiagnosticKind::MissingCptsId,
+        DiagnosticKind::MissingCode,
     ] {
         assert!(kinds.contains(&k), "{k:?} missing from {kinds:?}");
     }
+    let no_code = a
+        .summary
+        .diagnostics
+        .iter()
+        .find(|d| d.kind == DiagnosticKind::MissingCode)
+        .unwrap();
+    assert_eq!(no_code.lines, vec![6], "B's row has no commune code");
     // the duplicate counts once: 01001 is covered, not overlapped
     assert_eq!(a.verdict("01001"), Some(Verdict::Covered));
     assert_eq!(
@@ -2296,6 +2304,17 @@ mod workbooks {
                 code.message.contains("\"4001\" → 04001 (line 4)"),
                 "{}",
                 code.message
+            );
+            // the last row's code is a formula error: kept visible as an unknown code
+            let na = t
+                .diagnostics
+                .iter()
+                .find(|d| d.kind == DiagnosticKind::UnknownCode)
+                .unwrap_or_else(|| panic!("{rel}: no unknown_code for the #N/A cell"));
+            assert!(
+                na.message.contains("#N/A (line 912)"),
+                "{rel}: {}",
+                na.message
             );
         }
         // the first sheet is a notice: a clear error naming the file and the sheets

@@ -271,6 +271,7 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
     let mut duplicates: Vec<(String, String, u64)> = Vec::new();
     let mut unknown_status: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut missing_id: Vec<u64> = Vec::new();
+    let mut missing_code: Vec<u64> = Vec::new();
     let mut record = csv::StringRecord::new();
     while let Some(line) = table.next(&mut record)? {
         let get = |i: usize| record.get(i).unwrap_or("").trim();
@@ -299,6 +300,9 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
             }
         }
         let cell = get(c_code);
+        if cell.is_empty() {
+            missing_code.push(line);
+        }
         let (pieces, how) = match super::table::split_codes(cell) {
             Some((pieces, how)) => (pieces, Some(how)),
             None => (vec![cell], None),
@@ -453,6 +457,19 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
                 ),
             )
             .lines(missing_id),
+        );
+    }
+    if !missing_code.is_empty() {
+        diagnostics.push(
+            Diagnostic::new(
+                DiagnosticKind::MissingCode,
+                format!(
+                    "{name}: {} row(s) name a CPTS but no commune code, ignored: line {}",
+                    missing_code.len(),
+                    sample(&missing_code, 5)
+                ),
+            )
+            .lines(missing_code),
         );
     }
     diagnostics

@@ -107,7 +107,9 @@ pub(crate) fn as_csv(source: &Source, sheet: Option<&str>) -> Result<(Source, St
 /// a code), quotes where needed, line breaks inside a cell turned into spaces.
 fn cell(d: &Data) -> String {
     let raw = match d {
-        Data::Empty | Data::Error(_) => String::new(),
+        Data::Empty => String::new(),
+        // a formula error (#N/A, #REF!…) stays visible: reported as an unknown code
+        Data::Error(e) => e.to_string(),
         Data::String(s) => s.replace(['\r', '\n'], " "),
         Data::Int(i) => i.to_string(),
         Data::Float(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
