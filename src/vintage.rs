@@ -16,9 +16,12 @@
 //! - Paris, Lyon and Marseille: a declared arrondissement municipal is used as such.
 //!   When the layer has arrondissement polygons, a declared whole city stands for all
 //!   of them (and a whole-city polygon overlapping them is dropped). When it has only
-//!   the whole city and declarations name arrondissements, the city is analysed as its
-//!   arrondissements **without geometry**: verdicts and populations are exact, areas
-//!   are 0 and the units are absent from maps, which is reported.
+//!   the whole city and declarations name arrondissements, the city is replaced by
+//!   its arrondissements: with their polygons when a layer shipped beside the commune
+//!   layer has them ([`CommuneLayer::spare_arrondissements`], Admin Express's
+//!   `ARRONDISSEMENT_MUNICIPAL`), otherwise **without geometry**: verdicts and
+//!   populations are exact, areas are 0 and the units are absent from maps, which is
+//!   reported.
 //!
 //! Every mapping is reported as a [`Diagnostic`] with its lines.
 
@@ -199,9 +202,36 @@ pub fn reconcile(
             let Some(pos) = layer.communes.iter().position(|c| &c.code == parent) else {
                 continue;
             };
+            let arr: Vec<&crate::cog::Entry> = cog.arrondissements(parent).collect();
+            // polygons from a layer shipped beside this one (Admin Express)
+            let spare: Vec<&Commune> = arr
+                .iter()
+                .filter_map(|a| {
+                    layer
+                        .spare_arrondissements
+                        .iter()
+                        .find(|c| c.code == a.code)
+                })
+                .collect();
+            if spare.len() == arr.len() {
+                let spare: Vec<Commune> = spare.into_iter().cloned().collect();
+                let city = layer.communes.remove(pos);
+                diagnostics.push(
+                    Diagnostic::new(
+                        DiagnosticKind::Arrondissements,
+                        format!(
+                            "{} ({parent}): declarations name its arrondissements municipaux; analysed as its {} arrondissements with their polygons from the ARRONDISSEMENT_MUNICIPAL layer beside {layer_name}, in place of the whole commune",
+                            city.name,
+                            arr.len()
+                        ),
+                    )
+                    .codes(arr.iter().map(|a| a.code.clone()).collect()),
+                );
+                units.extend(spare);
+                continue;
+            }
             let city = layer.communes.remove(pos);
             let km2 = crate::area::multi_polygon_km2(&city.geometry);
-            let arr: Vec<&crate::cog::Entry> = cog.arrondissements(parent).collect();
             diagnostics.push(
                 Diagnostic::new(
                     DiagnosticKind::Arrondissements,

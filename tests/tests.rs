@@ -317,12 +317,7 @@ fn declaration_oddities_are_reported_and_never_counted_twice() {
     ] {
         assert!(kinds.contains(&k), "{k:?} missing from {kinds:?}");
     }
-    let no_code = a
-        .summary
-        .diagnostics
-        .iter()
-        .find(|d| d.kind == DiagnosticKind::MissingCode)
-        .unwrap();
+    let no_code = diagnostic(&a, DiagnosticKind::MissingCode);
     assert_eq!(no_code.lines, vec![6], "B's row has no commune code");
     // the duplicate counts once: 01001 is covered, not overlapped
     assert_eq!(a.verdict("01001"), Some(Verdict::Covered));
@@ -349,12 +344,7 @@ fn declaration_oddities_are_reported_and_never_counted_twice() {
         vec![5],
         "line numbers count the header as line 1"
     );
-    let status = a
-        .summary
-        .diagnostics
-        .iter()
-        .find(|d| d.kind == DiagnosticKind::UnknownStatus)
-        .unwrap();
+    let status = diagnostic(&a, DiagnosticKind::UnknownStatus);
     assert!(
         status.message.contains("\"en attente\"") && status.lines == vec![7],
         "{}",
@@ -1775,12 +1765,7 @@ mod vintage {
         }
         assert!(checked > 300, "{checked} former communes checked");
         let d = kinds(&a);
-        let expanded = a
-            .summary
-            .diagnostics
-            .iter()
-            .find(|d| d.kind == DiagnosticKind::ExpandedCode)
-            .unwrap();
+        let expanded = diagnostic(&a, DiagnosticKind::ExpandedCode);
         assert!(
             expanded.codes.contains(&"05001".to_owned()),
             "Abriès-Ristolas stands for Abriès and Ristolas: {}",
@@ -1789,12 +1774,7 @@ mod vintage {
         assert!(d.iter().any(|(k, m)| *k == DiagnosticKind::Vintage
             && m.contains("decl2026.csv: codes read as COG 2026")));
         // the 85 codes gone without a delegated commune are named
-        let gone = a
-            .summary
-            .diagnostics
-            .iter()
-            .find(|d| d.kind == DiagnosticKind::ObsoleteLayerCode)
-            .unwrap();
+        let gone = diagnostic(&a, DiagnosticKind::ObsoleteLayerCode);
         assert_eq!(gone.codes.len(), 85);
         // population from the bundled COG 2026 when none is given: every current commune
         // of the layer carries its 2026 population
@@ -1839,12 +1819,7 @@ mod vintage {
         )
         .unwrap();
         assert_eq!(a.verdict("05001"), Some(Verdict::Covered));
-        let merged = a
-            .summary
-            .diagnostics
-            .iter()
-            .find(|d| d.kind == DiagnosticKind::MergedCode)
-            .unwrap();
+        let merged = diagnostic(&a, DiagnosticKind::MergedCode);
         assert!(
             merged.message.contains("05120 → 05001 (line 2)"),
             "{}",
@@ -1956,12 +1931,7 @@ mod vintage {
             .map(|c| a.communes.population[a.communes.index_of(&c.to_string()).unwrap() as usize])
             .sum();
         assert_eq!(sum, cog().current("13055").unwrap().population.unwrap());
-        let flag = a
-            .summary
-            .diagnostics
-            .iter()
-            .find(|d| d.kind == DiagnosticKind::Arrondissements)
-            .unwrap();
+        let flag = diagnostic(&a, DiagnosticKind::Arrondissements);
         assert!(
             flag.message.contains("WITHOUT GEOMETRY"),
             "{}",
@@ -2033,6 +2003,78 @@ mod admin_express {
             &FieldNames::default(),
         )
         .unwrap()
+    }
+
+    /// Admin Express ships arrondissements municipaux as a layer beside COMMUNE: when
+    /// declarations name Marseille's arrondissements, their polygons (synthetic
+    /// strips of the city, made by GDAL) take the city's place; otherwise the city
+    /// stays whole. Read from the zip, the unzipped folder and the AE 4.0
+    /// GeoPackage (table `arrondissement_municipal`) alike.
+    #[test]
+    fn arrondissement_layer_beside_commune_is_used_when_declarations_need_it() {
+        let mut by_arr = String::from("cpts_id,cpts_name,commune_code,status\n");
+        for a in 13201..=13216 {
+            let id = if a <= 13208 { "M-NORD" } else { "M-SUD" };
+            by_arr.push_str(&format!("{id},Marseille {id},{a},aci_signe\n"));
+        }
+        let whole = "cpts_id,cpts_name,commune_code,status\nM,Marseille,13055,projet\n";
+        let dir = Dir::new();
+        let zip = std::fs::read(fixture("adminexpress/ae3-13-l93.zip")).unwrap();
+        zip::ZipArchive::new(std::io::Cursor::new(zip))
+            .unwrap()
+            .extract(dir.path())
+            .unwrap();
+        let city_km2 = {
+            let l = load("adminexpress/ae3-13-l93.zip");
+            assert_eq!(l.spare_arrondissements.len(), 16);
+            let city = l.communes.iter().find(|c| c.code == "13055").unwrap();
+            maillage::area::multi_polygon_km2(&city.geometry)
+        };
+        for layer in [
+            Source::from_path(fixture("adminexpress/ae3-13-l93.zip")).unwrap(),
+            Source::from_path(dir.path().join("COMMUNE.shp")).unwrap(),
+            Source::from_path(fixture("adminexpress/ae4-13-l93.gpkg")).unwrap(),
+        ] {
+            let run = |csv: &str| {
+                Analysis::run(&Inputs {
+                    communes: layer.clone(),
+                    cpts: vec![Source::from_bytes("d.csv", csv.as_bytes().to_vec()).unwrap()],
+                    population: None,
+                    fields: FieldNames::default(),
+                    min_area_km2: maillage::analysis::DEFAULT_MIN_AREA_KM2,
+                    area: None,
+                    tables: Default::default(),
+                })
+                .unwrap()
+            };
+            let a = run(&by_arr);
+            assert!(a.communes.index_of("13055").is_none());
+            let mut km2 = 0.0;
+            for code in 13201..=13216 {
+                let i = a.communes.index_of(&code.to_string()).unwrap() as usize;
+                assert!(a.communes.area_km2[i] > 1.0, "{code} has its polygon");
+                assert_eq!(a.verdict(&code.to_string()), Some(Verdict::Covered));
+                km2 += a.communes.area_km2[i];
+            }
+            assert!(
+                (km2 - city_km2).abs() < 1e-6 * city_km2,
+                "{km2} vs {city_km2}"
+            );
+            let flag = diagnostic(&a, DiagnosticKind::Arrondissements);
+            assert!(
+                flag.message
+                    .contains("with their polygons from the ARRONDISSEMENT_MUNICIPAL layer"),
+                "{}",
+                flag.message
+            );
+            // adjacent strips: each CPTS is one part
+            assert_eq!(a.summary.cpts_non_contiguous, 0);
+            // declarations of the whole city leave the layer as it is
+            let b = run(whole);
+            assert!(b.communes.index_of("13055").is_some());
+            assert!(b.communes.index_of("13201").is_none());
+            assert_eq!(b.communes.len(), a.communes.len() - 15);
+        }
     }
 
     /// Largest distance in metres between corresponding vertices of two layers
@@ -2481,12 +2523,7 @@ mod workbooks {
         ];
         let a = Analysis::run(&inputs).unwrap();
         assert_eq!(a.verdict("01001"), Some(Verdict::Covered));
-        let how = a
-            .summary
-            .diagnostics
-            .iter()
-            .find(|d| d.kind == DiagnosticKind::InputFormat)
-            .unwrap();
+        let how = diagnostic(&a, DiagnosticKind::InputFormat);
         assert!(
             how.message
                 .contains("column \"Structure\" read as cpts_id (--columns)"),

@@ -98,6 +98,11 @@ pub struct CommuneLayer {
     /// replaced by arrondissements without geometry: their polygon stands in for
     /// each of their arrondissements when adjacency is decided.
     pub whole_cities: Vec<Commune>,
+    /// Arrondissements municipaux read from a layer shipped beside this one (Admin
+    /// Express's `ARRONDISSEMENT_MUNICIPAL`), not part of the layer: the
+    /// [vintage](crate::vintage) stage puts a city's arrondissements in its place
+    /// only when declarations name them.
+    pub spare_arrondissements: Vec<Commune>,
 }
 
 /// Reads a commune layer.
@@ -156,13 +161,38 @@ pub fn load_communes(source: &Source, fields: &FieldNames) -> Result<CommuneLaye
             "GeoJSON".into(),
         );
     }
-    let layer = layers::read_binary(source, &ctx)?;
+    // Admin Express ships arrondissements municipaux beside COMMUNE: AE 3.x codes
+    // them INSEE_ARM (its INSEE_COM is the city's), AE 4.0 code_insee
+    let arr_ctx = Ctx {
+        slots: vec![
+            ["INSEE_ARM", "code_insee", "code"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            candidates(&fields.name, NAME_FIELDS),
+            candidates(&fields.population, POPULATION_FIELDS),
+        ],
+    };
+    let (layer, arrondissements) =
+        layers::read_with_companion(source, &ctx, &arr_ctx, "ARRONDISSEMENT_MUNICIPAL")?;
     let features = layer
         .features
         .into_iter()
         .map(|f| (f.props, Geometry::Read(f.polygons)))
         .collect();
-    build_layer(source, features, &ctx, forced.or(layer.crs), layer.note)
+    let mut communes = build_layer(source, features, &ctx, forced.or(layer.crs), layer.note)?;
+    if let Some(arr) = arrondissements {
+        // read with the same checks; a forced CRS applies to it too
+        let forced = fields.crs.as_deref().and_then(|n| Crs::from_name(n).ok());
+        let features = arr
+            .features
+            .into_iter()
+            .map(|f| (f.props, Geometry::Read(f.polygons)))
+            .collect();
+        communes.spare_arrondissements =
+            build_layer(source, features, &arr_ctx, forced.or(arr.crs), arr.note)?.communes;
+    }
+    Ok(communes)
 }
 
 fn candidates(explicit: &Option<String>, usual: &[&str]) -> Vec<String> {
@@ -350,6 +380,7 @@ fn build_layer(
         population_field,
         diagnostics,
         whole_cities: Vec::new(),
+        spare_arrondissements: Vec::new(),
     })
 }
 

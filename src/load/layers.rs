@@ -67,6 +67,48 @@ pub(crate) fn read_binary(source: &Source, ctx: &Ctx) -> Result<BinaryLayer> {
     }
 }
 
+/// Reads a binary layer as [`read_binary`], and the layer named `name` shipped
+/// beside it, read with `companion_ctx`: the Shapefile `name.shp` in the same zip
+/// archive or folder, or the GeoPackage table `name` — how Admin Express ships
+/// `ARRONDISSEMENT_MUNICIPAL` beside `COMMUNE`. `None` for the companion when there
+/// is no such layer (always for GeoParquet).
+pub(crate) fn read_with_companion(
+    source: &Source,
+    ctx: &Ctx,
+    companion_ctx: &Ctx,
+    name: &str,
+) -> Result<(BinaryLayer, Option<BinaryLayer>)> {
+    match sniff(&source.bytes) {
+        Format::GeoPackage => read_geopackage_tables(source, ctx, Some((name, companion_ctx))),
+        Format::Zip => Ok((
+            read_zip(source, ctx)?,
+            read_zip_layer(source, companion_ctx, Some(name))?,
+        )),
+        Format::Shapefile => {
+            let main = read_shapefile(source, ctx)?;
+            let found = source.name.parent().and_then(|dir| {
+                std::fs::read_dir(dir)
+                    .ok()?
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .find(|p| {
+                        p.extension().is_some_and(|x| x.eq_ignore_ascii_case("shp"))
+                            && p.file_stem()
+                                .is_some_and(|s| s.to_string_lossy().eq_ignore_ascii_case(name))
+                    })
+            });
+            let second = match found {
+                Some(p) if p != source.name => {
+                    Some(read_shapefile(&Source::from_path(&p)?, companion_ctx)?)
+                }
+                _ => None,
+            };
+            Ok((main, second))
+        }
+        Format::GeoParquet | Format::GeoJson => Ok((read_binary(source, ctx)?, None)),
+    }
+}
+
 /// True when the bytes are a vector layer rather than a table: a GeoPackage,
 /// GeoParquet, a `.shp`, or a zip archive holding a `.shp` (an `.xlsx` or `.ods`
 /// workbook is a zip too, without one).
@@ -122,6 +164,21 @@ pub(crate) fn read_shapefile(source: &Source, ctx: &Ctx) -> Result<BinaryLayer> 
 
 /// Reads the Shapefile inside a zip archive.
 pub(crate) fn read_zip(source: &Source, ctx: &Ctx) -> Result<BinaryLayer> {
+    read_zip_layer(source, ctx, None)?
+        .ok_or_else(|| err(source, "the zip archive holds no Shapefile to read"))
+}
+
+/// The upper-cased file stem of an archive entry: `COMMUNE` for `a/b/COMMUNE.shp`.
+fn stem_upper(name: &str) -> String {
+    Path::new(name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_ascii_uppercase())
+        .unwrap_or_default()
+}
+
+/// Reads a Shapefile inside a zip archive: the one named `want` (`None` when there
+/// is none), or without `want` the only one, or the one named `COMMUNE`.
+fn read_zip_layer(source: &Source, ctx: &Ctx, want: Option<&str>) -> Result<Option<BinaryLayer>> {
     let mut archive = zip::ZipArchive::new(Cursor::new(&source.bytes[..]))
         .map_err(|e| err(source, format!("not a readable zip archive: {e}")))?;
     let names: Vec<String> = archive.file_names().map(str::to_owned).collect();
@@ -129,30 +186,30 @@ pub(crate) fn read_zip(source: &Source, ctx: &Ctx) -> Result<BinaryLayer> {
         .iter()
         .filter(|n| n.to_ascii_lowercase().ends_with(".shp"))
         .collect();
-    let shp = match shps.as_slice() {
-        [one] => (*one).clone(),
-        [] => {
-            // a zipped GeoPackage or GeoJSON is read as such
-            return Err(err(
-                source,
-                format!(
-                    "the zip archive holds no .shp file (it holds {})",
-                    names.join(", ")
-                ),
-            ));
-        }
-        many => {
-            let commune: Vec<&&String> = many
-                .iter()
-                .filter(|n| {
-                    let base = Path::new(n.as_str())
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().to_ascii_uppercase())
-                        .unwrap_or_default();
-                    base == "COMMUNE"
-                })
-                .collect();
-            match commune.as_slice() {
+    let shp = match want {
+        Some(w) => match shps
+            .iter()
+            .find(|n| stem_upper(n) == w.to_ascii_uppercase())
+        {
+            Some(n) => (*n).clone(),
+            None => return Ok(None),
+        },
+        None => match shps.as_slice() {
+            [one] => (*one).clone(),
+            [] => {
+                // a zipped GeoPackage or GeoJSON is read as such
+                return Err(err(
+                    source,
+                    format!(
+                        "the zip archive holds no .shp file (it holds {})",
+                        names.join(", ")
+                    ),
+                ));
+            }
+            many => {
+                let commune: Vec<&&String> =
+                    many.iter().filter(|n| stem_upper(n) == "COMMUNE").collect();
+                match commune.as_slice() {
                 [one] => (**one).clone(),
                 _ => {
                     return Err(err(
@@ -164,7 +221,8 @@ pub(crate) fn read_zip(source: &Source, ctx: &Ctx) -> Result<BinaryLayer> {
                     ))
                 }
             }
-        }
+            }
+        },
     };
     let stem = &shp[..shp.len() - 4];
     let mut read = |ext: &str| -> Option<Vec<u8>> {
@@ -194,6 +252,7 @@ pub(crate) fn read_zip(source: &Source, ctx: &Ctx) -> Result<BinaryLayer> {
         ctx,
         format!("Shapefile {shp} in {}", source.name.display()),
     )
+    .map(Some)
 }
 
 fn shapefile_parts(
@@ -373,11 +432,22 @@ fn contains(ring: &[Coord<f64>], p: Coord<f64>) -> bool {
 /// Reads a GeoPackage: its one feature table of polygons, or the one named
 /// `commune` when it has several.
 pub(crate) fn read_geopackage(source: &Source, ctx: &Ctx) -> Result<BinaryLayer> {
+    read_geopackage_tables(source, ctx, None).map(|(main, _)| main)
+}
+
+/// Reads a GeoPackage's commune table as [`read_geopackage`], and the table named
+/// `companion.0` (read with `companion.1`) if there is one, from one in-memory copy
+/// of the database.
+fn read_geopackage_tables(
+    source: &Source,
+    ctx: &Ctx,
+    companion: Option<(&str, &Ctx)>,
+) -> Result<(BinaryLayer, Option<BinaryLayer>)> {
     let sql = |e: rusqlite::Error| err(source, format!("GeoPackage: {e}"));
     let mut conn = rusqlite::Connection::open_in_memory().map_err(sql)?;
     conn.deserialize_read_exact("main", &source.bytes[..], source.bytes.len(), true)
         .map_err(sql)?;
-    let tables: Vec<(String, String, i64)> = conn
+    let mut tables: Vec<(String, String, i64)> = conn
         .prepare(
             "SELECT table_name, column_name, srs_id FROM gpkg_geometry_columns ORDER BY table_name",
         )
@@ -391,6 +461,10 @@ pub(crate) fn read_geopackage(source: &Source, ctx: &Ctx) -> Result<BinaryLayer>
                 format!("not a GeoPackage (no gpkg_geometry_columns table): {e}"),
             )
         })?;
+    let second = companion.and_then(|(name, c)| {
+        let t = tables.iter().position(|t| t.0.eq_ignore_ascii_case(name))?;
+        Some((tables.remove(t), c))
+    });
     let (table, column, srs_id) =
         match tables.as_slice() {
             [one] => one.clone(),
@@ -408,6 +482,26 @@ pub(crate) fn read_geopackage(source: &Source, ctx: &Ctx) -> Result<BinaryLayer>
                 }
             },
         };
+    let main = gpkg_table(source, &conn, table, column, srs_id, ctx)?;
+    let second = match second {
+        Some(((table, column, srs_id), c)) => {
+            Some(gpkg_table(source, &conn, table, column, srs_id, c)?)
+        }
+        None => None,
+    };
+    Ok((main, second))
+}
+
+/// Reads one feature table of an open GeoPackage.
+fn gpkg_table(
+    source: &Source,
+    conn: &rusqlite::Connection,
+    table: String,
+    column: String,
+    srs_id: i64,
+    ctx: &Ctx,
+) -> Result<BinaryLayer> {
+    let sql = |e: rusqlite::Error| err(source, format!("GeoPackage: {e}"));
     let srs: Option<(String, i64, String)> = conn
         .query_row(
             "SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys WHERE srs_id = ?1",

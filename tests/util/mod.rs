@@ -103,3 +103,12 @@ pub fn shuffle<T>(v: &mut [T], mut seed: u64) {
         v.swap(i, (seed % (i as u64 + 1)) as usize);
     }
 }
+
+/// The first diagnostic of `kind` in an analysis's report (the test fails without one).
+pub fn diagnostic(a: &Analysis, kind: maillage::DiagnosticKind) -> &maillage::Diagnostic {
+    a.summary
+        .diagnostics
+        .iter()
+        .find(|d| d.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind:?} diagnostic in {:#?}", a.summary.diagnostics))
+}
