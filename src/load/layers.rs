@@ -176,6 +176,35 @@ fn stem_upper(name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The Shapefile of a zip archive to read as the layer: the only one, or the one
+/// named `COMMUNE`.
+fn main_shapefile(source: &Source, shps: &[&String], names: &[String]) -> Result<String> {
+    match shps {
+        [one] => Ok((*one).clone()),
+        // a zipped GeoPackage or GeoJSON is not read
+        [] => Err(err(
+            source,
+            format!(
+                "the zip archive holds no .shp file (it holds {})",
+                names.join(", ")
+            ),
+        )),
+        many => match many.iter().find(|n| stem_upper(n) == "COMMUNE") {
+            Some(one) => Ok((*one).clone()),
+            None => {
+                let all: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
+                Err(err(
+                    source,
+                    format!(
+                        "the zip archive holds several Shapefiles ({}) and none is named COMMUNE.shp; unzip the one to use",
+                        all.join(", ")
+                    ),
+                ))
+            }
+        },
+    }
+}
+
 /// Reads a Shapefile inside a zip archive: the one named `want` (`None` when there
 /// is none), or without `want` the only one, or the one named `COMMUNE`.
 fn read_zip_layer(source: &Source, ctx: &Ctx, want: Option<&str>) -> Result<Option<BinaryLayer>> {
@@ -187,6 +216,8 @@ fn read_zip_layer(source: &Source, ctx: &Ctx, want: Option<&str>) -> Result<Opti
         .filter(|n| n.to_ascii_lowercase().ends_with(".shp"))
         .collect();
     let shp = match want {
+        // a companion only beside another layer: a lone Shapefile is the layer itself
+        Some(_) if shps.len() < 2 => return Ok(None),
         Some(w) => match shps
             .iter()
             .find(|n| stem_upper(n) == w.to_ascii_uppercase())
@@ -194,35 +225,7 @@ fn read_zip_layer(source: &Source, ctx: &Ctx, want: Option<&str>) -> Result<Opti
             Some(n) => (*n).clone(),
             None => return Ok(None),
         },
-        None => match shps.as_slice() {
-            [one] => (*one).clone(),
-            [] => {
-                // a zipped GeoPackage or GeoJSON is read as such
-                return Err(err(
-                    source,
-                    format!(
-                        "the zip archive holds no .shp file (it holds {})",
-                        names.join(", ")
-                    ),
-                ));
-            }
-            many => {
-                let commune: Vec<&&String> =
-                    many.iter().filter(|n| stem_upper(n) == "COMMUNE").collect();
-                match commune.as_slice() {
-                [one] => (**one).clone(),
-                _ => {
-                    return Err(err(
-                        source,
-                        format!(
-                            "the zip archive holds several Shapefiles ({}) and none is named COMMUNE.shp; unzip the one to use",
-                            many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-                        ),
-                    ))
-                }
-            }
-            }
-        },
+        None => main_shapefile(source, &shps, &names)?,
     };
     let stem = &shp[..shp.len() - 4];
     let mut read = |ext: &str| -> Option<Vec<u8>> {
@@ -461,10 +464,13 @@ fn read_geopackage_tables(
                 format!("not a GeoPackage (no gpkg_geometry_columns table): {e}"),
             )
         })?;
-    let second = companion.and_then(|(name, c)| {
-        let t = tables.iter().position(|t| t.0.eq_ignore_ascii_case(name))?;
-        Some((tables.remove(t), c))
-    });
+    // a companion only beside another table: a lone table is the layer itself
+    let second = companion
+        .filter(|_| tables.len() > 1)
+        .and_then(|(name, c)| {
+            let t = tables.iter().position(|t| t.0.eq_ignore_ascii_case(name))?;
+            Some((tables.remove(t), c))
+        });
     let (table, column, srs_id) =
         match tables.as_slice() {
             [one] => one.clone(),

@@ -256,16 +256,14 @@ impl CsvTable {
         let pos = match exact {
             Some(pos) => pos,
             None => {
-                let accepted: Vec<usize> = (0..self.header.len())
-                    .filter(|&i| (field.rule)(&words(&self.header[i])))
+                let header_words: Vec<Vec<String>> = self.header.iter().map(words).collect();
+                let accepted: Vec<usize> = (0..header_words.len())
+                    .filter(|&i| (field.rule)(&header_words[i]))
                     .collect();
                 let preferred: Vec<usize> = accepted
                     .iter()
                     .copied()
-                    .filter(|&i| {
-                        let w = words(&self.header[i]);
-                        field.prefer.iter().any(|p| w.iter().any(|x| x == p))
-                    })
+                    .filter(|&i| any_of(&header_words[i], field.prefer))
                     .collect();
                 match (accepted.as_slice(), preferred.as_slice()) {
                     ([], _) => return self.by_values(field),
