@@ -2,16 +2,16 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::coverage::{Coverage, Verdict};
 use crate::diagnostics::Diagnostic;
-use crate::dissolve::Outlines;
 use crate::error::{Error, Result};
-use crate::export::{self, TableFormat};
 use crate::index::{Adjacency, SpatialIndex};
 use crate::load::{self, Communes, Declarations, FieldNames, Source};
+use crate::outlines::Outlines;
 use crate::stats::{Stats, Summary, Tallies};
 
 /// The inputs of an analysis, already read into memory.
@@ -91,7 +91,49 @@ impl Inputs {
     }
 }
 
+/// The wall time of each stage, in the order the stages ran. Stages run after
+/// [`Analysis::run`] (dissolve, export, maps…) add theirs through a shared
+/// reference, so every consumer of an analysis can be timed.
+#[derive(Debug, Default)]
+pub struct Timings(Mutex<Vec<(&'static str, Duration)>>);
+
+impl Timings {
+    /// Records that `stage` took `d`.
+    pub fn record(&self, stage: &'static str, d: Duration) {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push((stage, d));
+    }
+
+    /// Runs `f`, recording its wall time as `stage`.
+    pub fn time<T>(&self, stage: &'static str, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        self.record(stage, t.elapsed());
+        out
+    }
+
+    /// Every stage recorded so far, in order.
+    pub fn stages(&self) -> Vec<(&'static str, Duration)> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
+impl Clone for Timings {
+    fn clone(&self) -> Self {
+        Timings(Mutex::new(self.stages()))
+    }
+}
+
 /// Everything computed from the inputs, ready to be printed or written.
+///
+/// Consumers downstream of it — [`crate::export`], [`crate::render`] — read it
+/// and never change it; what they need beyond the coverage (the dissolved
+/// [`Outlines`]) is computed once, on first use.
 #[derive(Debug, Clone)]
 pub struct Analysis {
     /// The communes with their population and area.
@@ -107,7 +149,8 @@ pub struct Analysis {
     /// The national summary, with every diagnostic.
     pub summary: Summary,
     /// Wall time of each stage, in order.
-    pub timings: Vec<(&'static str, Duration)>,
+    pub timings: Timings,
+    outlines: OnceLock<Outlines>,
 }
 
 impl Analysis {
@@ -121,10 +164,10 @@ impl Analysis {
     /// Linear in vertices and declarations but for the R-tree (n log n); all of
     /// France with 660 CPTS takes well under a second on 2 cores, release build.
     pub fn run(inputs: &Inputs) -> Result<Analysis> {
-        let mut timings = Vec::new();
+        let timings = Timings::default();
         let mut t = Instant::now();
         let mut tick = |name: &'static str| {
-            timings.push((name, t.elapsed()));
+            timings.record(name, t.elapsed());
             t = Instant::now();
         };
         let (layer, decl) = rayon::join(
@@ -226,25 +269,21 @@ impl Analysis {
             tallies,
             summary,
             timings,
+            outlines: OnceLock::new(),
         })
     }
 
-    /// Dissolves territories and zones blanches, builds the tables and writes every
-    /// output into `dir` (all or nothing). Returns the files written.
+    /// The dissolved outline of every territory and zone blanche, computed on first
+    /// use (timed as `dissolve`).
     ///
-    /// # Errors
-    /// [`Error::Io`] or [`Error::Table`]; no output file is then replaced.
-    pub fn write(&mut self, dir: &Path, format: TableFormat) -> Result<Vec<PathBuf>> {
-        let t = Instant::now();
-        let outlines = Outlines::compute(&self.communes, &self.declarations, &self.coverage);
-        self.timings.push(("dissolve", t.elapsed()));
-        let t = Instant::now();
-        let mut stats = self.stats()?;
-        self.timings.push(("stats", t.elapsed()));
-        let t = Instant::now();
-        let files = export::write_all(dir, format, self, &outlines, &mut stats)?;
-        self.timings.push(("export", t.elapsed()));
-        Ok(files)
+    /// # Performance
+    /// About 0.1 s for all of France on 2 cores; then free.
+    pub fn outlines(&self) -> &Outlines {
+        self.outlines.get_or_init(|| {
+            self.timings.time("dissolve", || {
+                Outlines::compute(&self.communes, &self.declarations, &self.coverage)
+            })
+        })
     }
 
     /// The statistics tables.

@@ -1,5 +1,6 @@
-//! Dissolved outlines: the union of a group of communes (a CPTS territory, a zone
-//! blanche) as one multipolygon, without internal edges.
+//! Dissolve: the union of a group of polygons (the communes of a CPTS territory or
+//! of a zone blanche) as one multipolygon, without internal edges. Pure geometry:
+//! it knows nothing of coverage; [`crate::outlines`] applies it to an analysis.
 //!
 //! Uses `geo`'s `unary_union` (the i_overlay engine), which is exact along shared
 //! boundaries. Its fill rule is taken from the winding of the first ring it sees,
@@ -8,10 +9,8 @@
 //! again (exteriors counter-clockwise, holes clockwise: RFC 7946).
 
 use geo::{unary_union, MultiPolygon, Polygon};
-use rayon::prelude::*;
 
-use crate::coverage::Coverage;
-use crate::load::{oriented, Communes, Declarations};
+use crate::load::oriented;
 
 /// The union of the given (consistently oriented) multipolygons, oriented for RFC 7946.
 ///
@@ -25,63 +24,6 @@ pub fn dissolve(parts: &[&MultiPolygon<f64>]) -> MultiPolygon<f64> {
             let polys: Vec<&Polygon<f64>> = parts.iter().flat_map(|m| m.0.iter()).collect();
             let union = unary_union(polys);
             MultiPolygon::new(union.0.into_iter().map(oriented).collect())
-        }
-    }
-}
-
-/// The dissolved outline of every territory and every zone blanche.
-#[derive(Debug, Clone)]
-pub struct Outlines {
-    /// One per CPTS, in the order of `Coverage::territories` (empty when the CPTS is).
-    pub territories: Vec<MultiPolygon<f64>>,
-    /// One per zone blanche, in the order of `Coverage::white_zones`.
-    pub white_zones: Vec<MultiPolygon<f64>>,
-}
-
-impl Outlines {
-    /// Dissolves all groups in parallel; the result does not depend on the thread count.
-    /// A drawn territory's outline is its drawing; with drawn territories the zones
-    /// blanches are the overlay's gap pieces.
-    pub fn compute(communes: &Communes, decl: &Declarations, coverage: &Coverage) -> Outlines {
-        if let Some(overlay) = &coverage.overlay {
-            let territories = decl
-                .cpts
-                .par_iter()
-                .zip(&coverage.territories)
-                .map(|(c, t)| match &c.drawn {
-                    Some(g) => g.clone(),
-                    None => dissolve(
-                        &t.members
-                            .iter()
-                            .map(|&i| &communes.get(i).geometry)
-                            .collect::<Vec<_>>(),
-                    ),
-                })
-                .collect();
-            let white_zones = overlay.gaps.iter().map(|p| p.geometry.clone()).collect();
-            return Outlines {
-                territories,
-                white_zones,
-            };
-        }
-        let groups: Vec<&[u32]> = coverage
-            .territories
-            .iter()
-            .map(|t| t.members.as_slice())
-            .chain(coverage.white_zones.iter().map(|z| z.members.as_slice()))
-            .collect();
-        let mut all: Vec<MultiPolygon<f64>> = groups
-            .par_iter()
-            .map(|members| {
-                let geoms: Vec<&MultiPolygon<f64>> =
-                    members.iter().map(|&i| &communes.get(i).geometry).collect();
-                dissolve(&geoms)
-            })
-            .collect();
-        let white_zones = all.split_off(coverage.territories.len());
-        Outlines {
-            territories: all,
-            white_zones,
         }
     }
 }

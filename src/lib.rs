@@ -15,11 +15,13 @@
 //! | load | [`load`] | commune layer (GeoJSON, Shapefile, GeoPackage; any French CRS via [`crs`]), declarations (CSV, workbooks, drawn GeoJSON), population; areas ([`area`]) |
 //! | vintage | [`vintage`] | codes of different years put on one vintage with the bundled [`cog`]; arrondissements municipaux |
 //! | index | [`index`] | R-tree over envelopes, then exact shared-segment test: adjacency |
-//! | coverage | [`coverage`], [`overlay`], [`dissolve`] | verdict per commune, territories, zones blanches, outlines; drawn territories cut exactly |
+//! | coverage | [`coverage`], [`overlay`] ([`dissolve`]) | verdict per commune, territories, zones blanches; drawn territories cut exactly |
+//! | outlines | [`outlines`] | each territory and zone blanche dissolved into one multipolygon |
 //! | stats | [`stats`] | polars tables per commune, CPTS, département, région; the [`Summary`] |
 //! | export | [`export`] | `summary.json`, CSV / Parquet tables, GeoJSON layers, all or nothing |
 //!
-//! [`Analysis::run`] runs load → coverage; [`Analysis::write`] dissolves and exports.
+//! [`Analysis::run`] runs load → coverage; [`export::write`] dissolves and writes
+//! every file. Consumers read an [`Analysis`] and never change it.
 //!
 //! ## Example
 //! ```
@@ -66,6 +68,7 @@ pub mod error;
 pub mod export;
 pub mod index;
 pub mod load;
+pub mod outlines;
 pub mod overlay;
 pub mod stats;
 pub mod vintage;

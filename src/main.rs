@@ -179,7 +179,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .transpose()?,
         ..inputs
     };
-    let mut analysis = Analysis::run(&inputs)?;
+    let analysis = Analysis::run(&inputs)?;
     if opts.strict {
         let problems: Vec<&maillage::Diagnostic> = analysis
             .summary
@@ -208,7 +208,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Format::Both => TableFormat::Both,
     };
     let files = match &out {
-        Some(dir) => analysis.write(dir, format)?,
+        Some(dir) => maillage::export::write(&analysis, dir, format)?,
         None => Vec::new(),
     };
     if !opts.quiet {
@@ -218,7 +218,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     if opts.timings {
-        for (stage, d) in &analysis.timings {
+        for (stage, d) in &analysis.timings.stages() {
             eprintln!("{stage:>10}: {:8.1} ms", d.as_secs_f64() * 1e3);
         }
     }

@@ -1847,14 +1847,14 @@ mod vintage {
             Source::from_path(fixture("paca/drawn.geojson")).unwrap(),
             Source::from_bytes("lists.csv", text.into_bytes()).unwrap(),
         ];
-        let mut a = Analysis::run(&inputs).unwrap();
+        let a = Analysis::run(&inputs).unwrap();
         for code in 13201..=13216 {
             let code = code.to_string();
             assert_eq!(a.verdict(&code), Some(Verdict::Covered), "{code}");
             assert_eq!(claimants(&a, &code).len(), 1, "{code}");
         }
         let dir = Dir::new();
-        a.write(dir.path(), maillage::TableFormat::Csv).unwrap();
+        maillage::export::write(&a, dir.path(), maillage::TableFormat::Csv).unwrap();
         let communes = dir.read("communes.csv");
         let row = communes.lines().find(|l| l.starts_with("13201,")).unwrap();
         assert!(
@@ -1969,8 +1969,7 @@ mod vintage {
         assert_eq!(b.summary.communes_overlap, a.summary.communes_overlap + 16);
         // and every output is written, the arrondissements without geometry included
         let dir = Dir::new();
-        let mut b = b;
-        b.write(dir.path(), maillage::TableFormat::Csv).unwrap();
+        maillage::export::write(&b, dir.path(), maillage::TableFormat::Csv).unwrap();
         let communes = dir.read("communes.csv");
         assert!(
             communes.lines().any(|l| l.starts_with("13201,")),

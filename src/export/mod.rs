@@ -1,15 +1,18 @@
 //! Stage 5, **export**: every output of an analysis, written all or nothing.
 //!
 //! Each file is first written to a hidden temporary file in the output folder;
-//! only when every file has been written are they renamed to their final names.
-//! A failure leaves no half-written output and removes the temporary files.
+//! only when every file has been written are they renamed to their final names
+//! ([`Staging`]). A failure leaves no half-written output and removes the
+//! temporary files. Other consumers of an analysis (maps, the report) stage their
+//! files in the same [`Staging`], so one run's outputs land together or not at all.
 
 mod geojson;
+mod staging;
 
 pub use geojson::{encode_feature, FeatureWriter};
+pub use staging::Staging;
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::{CsvWriter, DataFrame, ParquetWriter, SerWriter};
@@ -17,9 +20,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::analysis::Analysis;
-use crate::dissolve::Outlines;
 use crate::error::{Error, Result};
-use crate::stats::Stats;
 
 /// Which table formats to write (GeoJSON and `summary.json` are always written).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,76 +34,6 @@ pub enum TableFormat {
     Both,
 }
 
-/// Files written to a folder, all renamed into place at once by [`Staging::commit`].
-pub struct Staging {
-    dir: PathBuf,
-    staged: Vec<(PathBuf, PathBuf)>,
-}
-
-impl Staging {
-    /// Creates the folder if needed.
-    ///
-    /// # Errors
-    /// [`Error::Io`] when the folder cannot be created.
-    pub fn new(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        Ok(Staging {
-            dir: dir.to_owned(),
-            staged: Vec::new(),
-        })
-    }
-
-    /// Writes `name` to a temporary file through `fill`.
-    ///
-    /// # Errors
-    /// [`Error::Io`] naming the final path when creating, writing or flushing fails,
-    /// or whatever `fill` returns.
-    pub fn write(
-        &mut self,
-        name: &str,
-        fill: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
-    ) -> Result<()> {
-        let target = self.dir.join(name);
-        let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let file = File::create(&tmp).map_err(|e| Error::io(&target, e))?;
-        self.staged.push((tmp, target.clone()));
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        fill(&mut w)?;
-        let file = w
-            .into_inner()
-            .map_err(|e| Error::io(&target, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(&target, e))?;
-        Ok(())
-    }
-
-    /// Renames every staged file into place; returns the final paths.
-    ///
-    /// # Errors
-    /// [`Error::Io`] when a rename fails (the remaining temporary files are removed).
-    pub fn commit(mut self) -> Result<Vec<PathBuf>> {
-        let staged = std::mem::take(&mut self.staged);
-        let mut done = Vec::with_capacity(staged.len());
-        let mut it = staged.into_iter();
-        while let Some((tmp, target)) = it.next() {
-            if let Err(e) = std::fs::rename(&tmp, &target) {
-                let _ = std::fs::remove_file(&tmp);
-                self.staged = it.collect();
-                return Err(Error::io(&target, e));
-            }
-            done.push(target);
-        }
-        Ok(done)
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        for (tmp, _) in &self.staged {
-            let _ = std::fs::remove_file(tmp);
-        }
-    }
-}
-
 fn table_err(name: &str) -> impl FnOnce(polars::error::PolarsError) -> Error + '_ {
     move |source| Error::Table {
         context: format!("writing {name}"),
@@ -110,12 +41,20 @@ fn table_err(name: &str) -> impl FnOnce(polars::error::PolarsError) -> Error + '
     }
 }
 
-fn write_table(
+/// Stages one table as `{stem}.csv` and/or `{stem}.parquet`.
+///
+/// # Errors
+/// [`Error::Io`] or [`Error::Table`].
+pub fn write_table(
     staging: &mut Staging,
     stem: &str,
-    df: &mut DataFrame,
+    df: &DataFrame,
     format: TableFormat,
 ) -> Result<()> {
+    // the writers want a mutable frame (they may rechunk); columns are shared, so
+    // the copy is cheap
+    let mut df = df.clone();
+    let df = &mut df;
     if matches!(format, TableFormat::Csv | TableFormat::Both) {
         let name = format!("{stem}.csv");
         staging.write(&name, |w| {
@@ -185,23 +124,31 @@ struct PieceProps {
     area_km2: f64,
 }
 
-/// Writes every output of `analysis` into `dir`; returns the files written, sorted.
-///
-/// Files: `summary.json`, `diagnostics.json` (every normalisation and problem,
-/// counted by kind), `communes`, `cpts`, `departements`, `regions` tables (CSV
-/// and/or Parquet), `territories.geojson`, `white_zones.geojson`, `overlaps.geojson`,
-/// and with drawn territories `slivers.geojson`.
+/// Writes every output of `analysis` into `dir`, all or nothing; returns the files
+/// written, sorted. See [`stage_all`] for the files.
 ///
 /// # Errors
 /// [`Error::Io`] or [`Error::Table`]; then no output file has been replaced.
-pub fn write_all(
-    dir: &Path,
-    format: TableFormat,
-    analysis: &Analysis,
-    outlines: &Outlines,
-    stats: &mut Stats,
-) -> Result<Vec<PathBuf>> {
-    let mut s = Staging::new(dir)?;
+pub fn write(analysis: &Analysis, dir: &Path, format: TableFormat) -> Result<Vec<PathBuf>> {
+    let mut staging = Staging::new(dir)?;
+    stage_all(&mut staging, analysis, format)?;
+    staging.commit()
+}
+
+/// Stages every output of `analysis`: `summary.json`, `diagnostics.json` (every
+/// normalisation and problem, counted by kind), `communes`, `cpts`, `departements`,
+/// `regions` tables (CSV and/or Parquet), `territories.geojson`,
+/// `white_zones.geojson`, `overlaps.geojson`, and with drawn territories
+/// `slivers.geojson`. Dissolves the outlines if no one has yet; times `stats` and
+/// `export`.
+///
+/// # Errors
+/// [`Error::Io`] or [`Error::Table`].
+pub fn stage_all(s: &mut Staging, analysis: &Analysis, format: TableFormat) -> Result<()> {
+    let outlines = analysis.outlines();
+    let stats = analysis.timings.time("stats", || analysis.stats())?;
+    let t = std::time::Instant::now();
+    let dir = s.dir().to_owned();
     let io = |name: &str| {
         let p = dir.join(name);
         move |e: std::io::Error| Error::io(p, e)
@@ -217,10 +164,10 @@ pub fn write_all(
             .map_err(|e| io("diagnostics.json")(e.into()))?;
         w.write_all(b"\n").map_err(io("diagnostics.json"))
     })?;
-    write_table(&mut s, "communes", &mut stats.communes, format)?;
-    write_table(&mut s, "cpts", &mut stats.cpts, format)?;
-    write_table(&mut s, "departements", &mut stats.departements, format)?;
-    write_table(&mut s, "regions", &mut stats.regions, format)?;
+    write_table(s, "communes", &stats.communes, format)?;
+    write_table(s, "cpts", &stats.cpts, format)?;
+    write_table(s, "departements", &stats.departements, format)?;
+    write_table(s, "regions", &stats.regions, format)?;
 
     let (communes, decl, cov) = (
         &analysis.communes,
@@ -344,7 +291,6 @@ pub fn write_all(
             fw.finish().map(|_| ()).map_err(io("slivers.geojson"))
         })?;
     }
-    let mut files = s.commit()?;
-    files.sort();
-    Ok(files)
+    analysis.timings.record("export", t.elapsed());
+    Ok(())
 }
