@@ -273,6 +273,37 @@ impl Crs {
     }
 }
 
+impl Crs {
+    /// Transforms longitude/latitude in degrees, in place, to this CRS (the
+    /// inverse of [`Crs::to_lon_lat`]); maps use it to draw in Lambert-93 or an
+    /// overseas UTM zone.
+    ///
+    /// # Errors
+    /// A sentence when a point cannot be transformed (far outside the projection).
+    ///
+    /// # Examples
+    /// ```
+    /// use maillage::crs::Crs;
+    /// let l93 = Crs::from_epsg(2154).unwrap();
+    /// // the projection's origin: 3°E 46.5°N is (700 000, 6 600 000)
+    /// let mut p = [geo::Coord { x: 3.0, y: 46.5 }];
+    /// l93.project(&mut p).unwrap();
+    /// assert!((p[0].x - 700_000.0).abs() < 1e-3 && (p[0].y - 6_600_000.0).abs() < 1e-3);
+    /// ```
+    pub fn project(&self, coords: &mut [Coord<f64>]) -> Result<(), String> {
+        let Some(dst) = &self.projection else {
+            return Ok(());
+        };
+        for c in coords.iter_mut() {
+            c.x = c.x.to_radians();
+            c.y = c.y.to_radians();
+        }
+        let mut points = Points(coords);
+        transform(wgs84(), dst, &mut points)
+            .map_err(|e| format!("cannot project to {}: {e:?}", self.label))
+    }
+}
+
 fn wgs84() -> &'static Proj {
     static P: std::sync::OnceLock<Proj> = std::sync::OnceLock::new();
     P.get_or_init(|| {

@@ -57,6 +57,10 @@ pub enum Error {
     /// that the run ends with an error instead of an abort).
     #[error("the overlay of drawn territories failed inside the geometry engine ({0}); please report it with the input files")]
     Engine(String),
+    /// A map or the report could not be drawn (a projection or the rasteriser
+    /// failed).
+    #[error("map: {0}")]
+    Render(String),
     /// Building a statistics table or writing a table failed.
     #[error("{context}: {source}")]
     Table {

@@ -70,7 +70,9 @@ pub mod index;
 pub mod load;
 pub mod outlines;
 pub mod overlay;
+pub mod render;
 pub mod stats;
+pub mod style;
 pub mod vintage;
 
 pub use analysis::{Analysis, Inputs};

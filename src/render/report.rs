@@ -1,0 +1,840 @@
+//! `report.html`: one file a planner opens from disk or attaches to an email —
+//! the figures and the rule's verdict, the diagnostics, an interactive map (pan,
+//! zoom, hover or click a commune or a territory, layer toggles) and the CPTS,
+//! département and zone-blanche tables, sortable. It makes no request to any
+//! host: styles, script and data are inside.
+//!
+//! The data travels as one gzip-compressed payload, base64 in the page, that the
+//! browser inflates with its own `DecompressionStream`: a JSON part (names,
+//! figures) and a varint part (geometry: the map's simplified arcs in tenths of a
+//! pixel, delta-encoded, and each commune's and territory's rings as arcs, as
+//! TopoJSON does). Neighbours share their arcs, so the map has no gap at any zoom.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use base64::Engine as _;
+use serde::Serialize;
+
+use super::canvas::tenths;
+use super::map::{Layout, TOLERANCE};
+use super::shapes::{Layers, Shape};
+use super::simplify::Pt;
+use super::{decimal, escape, thousands, Renderer};
+use crate::coverage::Verdict;
+use crate::diagnostics::Report;
+use crate::error::{Error, Result};
+use crate::style;
+
+/// Options of the report.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// The title (default: the région's name, or France).
+    pub title: Option<String>,
+    /// The date shown.
+    pub date: Option<String>,
+    /// Diagnostics listed in the page (all are counted).
+    pub max_diagnostics: usize,
+    /// The map's scale: drawn as if this many pixels wide (the map's width, so
+    /// that both are drawn from one simplification).
+    pub width: u32,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            title: None,
+            date: None,
+            max_diagnostics: 500,
+            width: 1800,
+        }
+    }
+}
+
+const CSS: &str = include_str!("report.css");
+const SCRIPT: &str = include_str!("report.js");
+
+/// Layers with this many communes or fewer get their commune borders drawn and
+/// a finer simplification (the report is zoomed into).
+const DETAILED: usize = 5000;
+
+/// The report's page.
+pub(super) fn html(r: &Renderer<'_>, options: &ReportOptions) -> Result<String> {
+    let a = r.analysis;
+    let s = &a.summary;
+    let detailed = r.faces.len() <= DETAILED;
+    let tolerance = if detailed { 0.2 } else { TOLERANCE };
+    let drawing = r.drawing(options.width, tolerance)?;
+    let payload = payload(r, &drawing.layout, &drawing.arcs, &drawing.layers, detailed)?;
+    let title = options.title.clone().unwrap_or_else(|| r.place_name());
+    let mut h = String::with_capacity(payload.len() + (1 << 18));
+    let _ = write!(
+        h,
+        r#"<!DOCTYPE html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="maillage {version}">
+<title>{title} — couverture des CPTS</title>
+<style>{CSS}</style>
+</head>
+<body>
+<header>
+<h1>{title}</h1>
+<p class="sub">Couverture du territoire par les CPTS (communautés professionnelles territoriales de santé){date}</p>
+</header>
+<main>
+"#,
+        version = env!("CARGO_PKG_VERSION"),
+        title = escape(&title),
+        date = options
+            .date
+            .as_ref()
+            .map(|d| format!(" — {}", escape(d)))
+            .unwrap_or_default(),
+    );
+    verdict_section(&mut h, r);
+    figures_section(&mut h, r);
+    let _ = write!(
+        h,
+        r#"<section id="map-section">
+<h2>Carte</h2>
+<div class="toolbar">
+<label><input type="checkbox" data-layer="territories" checked> Territoires</label>
+<label><input type="checkbox" data-layer="white-zones" checked> Zones blanches</label>
+<label><input type="checkbox" data-layer="overlaps" checked> Chevauchements</label>
+<label><input type="checkbox" data-layer="departements" checked> Départements</label>
+{communes}<span class="zoom"><button type="button" data-zoom="in" title="Zoomer">+</button><button type="button" data-zoom="out" title="Dézoomer">−</button><button type="button" data-zoom="reset" title="Vue d'ensemble">⟲</button></span>
+</div>
+<div class="map-wrap">
+<svg id="map" role="img" aria-label="Carte des territoires de CPTS"></svg>
+<div id="tooltip" hidden></div>
+<aside id="details"><p class="hint">Survolez ou cliquez une commune ou un territoire ; molette ou boutons pour zoomer, glisser pour déplacer.</p></aside>
+</div>
+<p class="legend">{legend}</p>
+</section>
+"#,
+        communes = if detailed {
+            r#"<label><input type="checkbox" data-layer="communes" checked> Communes</label>
+"#
+        } else {
+            ""
+        },
+        legend = legend(r),
+    );
+    tables_section(&mut h, r)?;
+    diagnostics_section(&mut h, a, options.max_diagnostics);
+    let inputs = &s.inputs;
+    let _ = write!(
+        h,
+        r#"</main>
+<footer>Sources : communes {communes} ; déclarations {cpts} ; population {population}. Rapport : maillage {version}{date}. Fichiers détaillés à côté de ce rapport : summary.json, diagnostics.json, communes.csv, cpts.csv.</footer>
+<script id="payload" type="application/octet-stream">{payload}</script>
+<script>{SCRIPT}</script>
+</body>
+</html>
+"#,
+        communes = escape(inputs.get("communes").map_or("", String::as_str)),
+        cpts = escape(inputs.get("cpts").map_or("", String::as_str)),
+        population = escape(inputs.get("population").map_or("", String::as_str)),
+        version = env!("CARGO_PKG_VERSION"),
+        date = options
+            .date
+            .as_ref()
+            .map(|d| format!(", {}", escape(d)))
+            .unwrap_or_default(),
+    );
+    Ok(h)
+}
+
+fn verdict_section(h: &mut String, r: &Renderer<'_>) {
+    let s = &r.analysis.summary;
+    if s.rule_holds() {
+        h.push_str(r#"<section id="verdict" class="verdict ok"><strong>Règle « une CPTS par territoire » : respectée.</strong> Chaque commune est couverte par exactement une CPTS.</section>"#);
+        return;
+    }
+    let mut parts = Vec::new();
+    if s.communes_white > 0 || s.white_zone_clusters > 0 {
+        parts.push(format!(
+            "{} commune(s) en zone blanche ({} hab., {} zone(s))",
+            thousands(s.communes_white),
+            thousands(s.population_white),
+            s.white_zone_clusters
+        ));
+    }
+    if s.communes_overlap > 0 || s.overlap_pairs > 0 {
+        parts.push(format!(
+            "{} commune(s) en chevauchement ({} hab., {} paire(s) de CPTS)",
+            thousands(s.communes_overlap),
+            thousands(s.population_overlap),
+            s.overlap_pairs
+        ));
+    }
+    let _ = write!(
+        h,
+        r#"<section id="verdict" class="verdict broken"><strong>Règle « une CPTS par territoire » : non respectée.</strong> {}.</section>"#,
+        escape(&parts.join(" ; "))
+    );
+}
+
+fn figures_section(h: &mut String, r: &Renderer<'_>) {
+    let s = &r.analysis.summary;
+    h.push_str(r#"<section id="figures"><h2>Chiffres</h2><table class="figures"><thead><tr><th></th><th>Communes</th><th>Population</th><th>Superficie (km²)</th></tr></thead><tbody>"#);
+    for (label, class, c, p, a) in [
+        (
+            "Couvertes par une seule CPTS",
+            "covered",
+            s.communes_covered,
+            s.population_covered,
+            s.area_km2_covered,
+        ),
+        (
+            "Zone blanche (aucune CPTS)",
+            "white",
+            s.communes_white,
+            s.population_white,
+            s.area_km2_white,
+        ),
+        (
+            "Chevauchement (deux CPTS ou plus)",
+            "overlap",
+            s.communes_overlap,
+            s.population_overlap,
+            s.area_km2_overlap,
+        ),
+        (
+            "Total",
+            "total",
+            s.communes_total,
+            s.population_total,
+            s.area_km2_total,
+        ),
+    ] {
+        let _ = write!(
+            h,
+            r#"<tr class="{class}"><th>{label}</th><td data-figure="communes_{class}">{}</td><td data-figure="population_{class}">{}</td><td>{}</td></tr>"#,
+            thousands(c),
+            thousands(p),
+            decimal(a, 1)
+        );
+    }
+    h.push_str("</tbody></table><ul class=\"facts\">");
+    if let Some(rate) = s.coverage_rate_population {
+        let _ = write!(
+            h,
+            "<li>Population couverte par au moins une CPTS : <strong>{} %</strong></li>",
+            decimal(rate * 100.0, 2)
+        );
+    }
+    let by = |m: &std::collections::BTreeMap<String, u64>, k: &str| m.get(k).copied().unwrap_or(0);
+    let _ = write!(
+        h,
+        "<li>{} CPTS : {} ACI signé, {} projet de santé validé, {} projet, {} statut inconnu</li><li>Par classe ACI (population) : 1 : {}, 2 : {}, 3 : {}, 4 : {}</li><li>CPTS non contiguës : {}</li>",
+        s.cpts_count,
+        by(&s.cpts_by_status, "aci_signe"),
+        by(&s.cpts_by_status, "valide"),
+        by(&s.cpts_by_status, "projet"),
+        by(&s.cpts_by_status, "unknown"),
+        by(&s.cpts_by_size_class, "1"),
+        by(&s.cpts_by_size_class, "2"),
+        by(&s.cpts_by_size_class, "3"),
+        by(&s.cpts_by_size_class, "4"),
+        s.cpts_non_contiguous
+    );
+    if let Some(sl) = &s.slivers {
+        let _ = write!(
+            h,
+            "<li>Territoires dessinés : {} CPTS ; interstices et recouvrements de moins de {} km² (bruit de tracé) : {} et {}</li>",
+            s.cpts_drawn,
+            decimal(sl.min_area_km2, 3),
+            sl.gaps,
+            sl.overlaps
+        );
+    }
+    h.push_str("</ul></section>\n");
+}
+
+fn legend(r: &Renderer<'_>) -> String {
+    let s = &r.analysis.summary;
+    format!(
+        r#"<span class="key territory"></span> Territoire de CPTS (voisins de couleurs différentes) <span class="key white"></span> Zone blanche : {} communes, {} hab. <span class="key overlap"></span> Chevauchement : {} communes, {} hab. <span class="key dep"></span> Limite de département"#,
+        thousands(s.communes_white),
+        thousands(s.population_white),
+        thousands(s.communes_overlap),
+        thousands(s.population_overlap)
+    )
+}
+
+/// A sortable table: `columns` are (header, numeric); each row gives each cell's
+/// text and sort value.
+fn table(
+    h: &mut String,
+    id: &str,
+    caption: &str,
+    columns: &[(&str, bool)],
+    rows: Vec<(String, Vec<(String, String)>)>,
+) {
+    let _ = write!(
+        h,
+        r#"<h3>{}</h3><div class="scroll"><table class="sortable" id="{id}"><thead><tr>"#,
+        escape(caption)
+    );
+    for (name, numeric) in columns {
+        let _ = write!(
+            h,
+            r#"<th data-type="{}" tabindex="0">{}</th>"#,
+            if *numeric { "num" } else { "text" },
+            escape(name)
+        );
+    }
+    h.push_str("</tr></thead><tbody>");
+    for (attrs, cells) in rows {
+        let _ = write!(h, "<tr{attrs}>");
+        for (text, value) in cells {
+            if value.is_empty() {
+                let _ = write!(h, "<td>{}</td>", escape(&text));
+            } else {
+                let _ = write!(
+                    h,
+                    r#"<td data-v="{}">{}</td>"#,
+                    escape(&value),
+                    escape(&text)
+                );
+            }
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</tbody></table></div>");
+}
+
+fn tables_section(h: &mut String, r: &Renderer<'_>) -> Result<()> {
+    let a = r.analysis;
+    h.push_str(r#"<section id="tables"><h2>Tableaux</h2><p class="hint">Cliquez un en-tête pour trier ; une ligne de CPTS pour la montrer sur la carte.</p>"#);
+    let num = |v: u64| (thousands(v), v.to_string());
+    let float = |v: f64, d: usize| (decimal(v, d), format!("{v}"));
+    let text = |t: &str| (t.to_owned(), String::new());
+    let rows = a
+        .declarations
+        .cpts
+        .iter()
+        .zip(&a.coverage.territories)
+        .enumerate()
+        .map(|(k, (c, t))| {
+            (
+                format!(r#" data-cpts="{k}""#),
+                vec![
+                    text(&c.id),
+                    text(&c.name),
+                    text(style::status_label(c.status)),
+                    num(t.members.len() as u64),
+                    num(t.population),
+                    num(u64::from(t.size_class)),
+                    num(t.parts.len() as u64),
+                    float(t.area_km2, 1),
+                    text(&t.departements.join(", ")),
+                ],
+            )
+        })
+        .collect();
+    table(
+        h,
+        "table-cpts",
+        &format!("CPTS ({})", a.declarations.cpts.len()),
+        &[
+            ("Identifiant", false),
+            ("Nom", false),
+            ("Statut", false),
+            ("Communes", true),
+            ("Population", true),
+            ("Classe ACI", true),
+            ("Parties", true),
+            ("Superficie (km²)", true),
+            ("Départements", false),
+        ],
+        rows,
+    );
+    let rows = a
+        .tallies
+        .departements
+        .iter()
+        .map(|(dep, t)| {
+            let total = t.population_total();
+            let rate = (total > 0)
+                .then(|| (t.population[0] + t.population[2]) as f64 / total as f64 * 100.0);
+            (
+                String::new(),
+                vec![
+                    text(dep),
+                    text(crate::admin::departement_name(dep).unwrap_or("")),
+                    num(t.communes_total()),
+                    num(t.communes[Verdict::White as usize]),
+                    num(t.communes[Verdict::Overlap as usize]),
+                    num(total),
+                    num(t.population[Verdict::White as usize]),
+                    rate.map_or((String::new(), String::new()), |r| float(r, 1)),
+                    num(t.cpts()),
+                ],
+            )
+        })
+        .collect();
+    table(
+        h,
+        "table-departements",
+        "Départements",
+        &[
+            ("Code", false),
+            ("Nom", false),
+            ("Communes", true),
+            ("En zone blanche", true),
+            ("En chevauchement", true),
+            ("Population", true),
+            ("Population en zone blanche", true),
+            ("Population couverte (%)", true),
+            ("CPTS", true),
+        ],
+        rows,
+    );
+    let rows = match &a.coverage.overlay {
+        None => a
+            .coverage
+            .white_zones
+            .iter()
+            .map(|z| {
+                let codes: Vec<&str> = z
+                    .members
+                    .iter()
+                    .map(|&i| a.communes.get(i).code.as_str())
+                    .collect();
+                let names: Vec<&str> = z
+                    .members
+                    .iter()
+                    .take(6)
+                    .map(|&i| a.communes.get(i).name.as_str())
+                    .collect();
+                (
+                    String::new(),
+                    vec![
+                        num(u64::from(z.id)),
+                        num(z.members.len() as u64),
+                        num(z.population),
+                        float(z.area_km2, 1),
+                        text(&format!(
+                            "{}{}",
+                            names.join(", "),
+                            if z.members.len() > names.len() {
+                                ", …"
+                            } else {
+                                ""
+                            }
+                        )),
+                        text(&codes.join(" ")),
+                    ],
+                )
+            })
+            .collect(),
+        Some(overlay) => overlay
+            .gaps
+            .iter()
+            .enumerate()
+            .map(|(k, p)| {
+                let codes: Vec<&str> = p
+                    .communes
+                    .iter()
+                    .map(|&i| a.communes.get(i).code.as_str())
+                    .collect();
+                let names: Vec<&str> = p
+                    .communes
+                    .iter()
+                    .take(6)
+                    .map(|&i| a.communes.get(i).name.as_str())
+                    .collect();
+                (
+                    String::new(),
+                    vec![
+                        num(k as u64 + 1),
+                        num(p.communes.len() as u64),
+                        num(p.population.round() as u64),
+                        float(p.area_km2, 2),
+                        text(&names.join(", ")),
+                        text(&codes.join(" ")),
+                    ],
+                )
+            })
+            .collect(),
+    };
+    table(
+        h,
+        "table-zones",
+        &format!("Zones blanches ({})", a.summary.white_zone_clusters),
+        &[
+            ("N°", true),
+            ("Communes", true),
+            ("Population", true),
+            ("Superficie (km²)", true),
+            ("Communes (noms)", false),
+            ("Codes INSEE", false),
+        ],
+        rows,
+    );
+    h.push_str("</section>\n");
+    Ok(())
+}
+
+fn diagnostics_section(h: &mut String, a: &crate::Analysis, max: usize) {
+    let report = Report::new(&a.summary.diagnostics);
+    let _ = write!(
+        h,
+        r#"<section id="diagnostics"><h2>Diagnostics ({})</h2><p>{} normalisation(s) ou problème(s) dans les fichiers d'entrée{}</p><ul>"#,
+        report.count,
+        report.problems,
+        if report.by_kind.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " : {}",
+                report
+                    .by_kind
+                    .iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    );
+    for d in a.summary.diagnostics.iter().take(max) {
+        let _ = write!(
+            h,
+            r#"<li><span class="kind">{}</span> {}</li>"#,
+            escape(&d.kind.name()),
+            escape(&d.message)
+        );
+    }
+    if a.summary.diagnostics.len() > max {
+        let _ = write!(
+            h,
+            "<li>… et {} autres dans diagnostics.json</li>",
+            a.summary.diagnostics.len() - max
+        );
+    }
+    h.push_str("</ul></section>\n");
+}
+
+/// What the page's script reads besides geometry.
+#[derive(Serialize)]
+struct Data<'a> {
+    view: [i64; 4],
+    frames: Vec<FrameBox<'a>>,
+    detailed: bool,
+    faces: Faces,
+    cpts: Vec<CptsData<'a>>,
+    white_zones: usize,
+    overlaps: Vec<Vec<u32>>,
+    colours: Colours,
+}
+
+#[derive(Serialize)]
+struct FrameBox<'a> {
+    name: &'a str,
+    #[serde(rename = "box")]
+    bounds: [i64; 4],
+}
+
+#[derive(Serialize)]
+struct Faces {
+    code: Vec<String>,
+    name: Vec<String>,
+    population: Vec<u64>,
+    /// `c` covered, `w` white, `o` overlap, one letter per face.
+    verdict: String,
+    claims: Vec<Vec<u32>>,
+}
+
+#[derive(Serialize)]
+struct CptsData<'a> {
+    id: &'a str,
+    name: &'a str,
+    status: &'static str,
+    communes: usize,
+    population: u64,
+    size_class: u8,
+    parts: usize,
+    area_km2: f64,
+    fill: String,
+}
+
+#[derive(Serialize)]
+struct Colours {
+    white: &'static str,
+    overlap: &'static str,
+    overlap_background: &'static str,
+    departement: &'static str,
+    territory_border: &'static str,
+    base: &'static str,
+}
+
+/// Appends `v` as an unsigned LEB128 varint.
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Appends `v` zigzag-encoded (small negatives stay small).
+fn zigzag(out: &mut Vec<u8>, v: i64) {
+    varint(out, ((v << 1) ^ (v >> 63)) as u64);
+}
+
+fn points(out: &mut Vec<u8>, pts: &[(i64, i64)]) {
+    varint(out, pts.len() as u64);
+    let mut last = (0, 0);
+    for &p in pts {
+        zigzag(out, p.0 - last.0);
+        zigzag(out, p.1 - last.1);
+        last = p;
+    }
+}
+
+fn shape(out: &mut Vec<u8>, s: &Shape) {
+    match s {
+        Shape::Loops(loops) => {
+            varint(out, 0);
+            varint(out, loops.len() as u64);
+            for l in loops {
+                varint(out, l.len() as u64);
+                for a in l {
+                    zigzag(out, i64::from(a.0));
+                }
+            }
+        }
+        Shape::Rings(rings) => {
+            varint(out, 1);
+            varint(out, rings.len() as u64);
+            for r in rings {
+                points(out, r);
+            }
+        }
+    }
+}
+
+fn arc_list(out: &mut Vec<u8>, arcs: &[usize]) {
+    varint(out, arcs.len() as u64);
+    let mut last = 0;
+    for &k in arcs {
+        varint(out, (k - last) as u64);
+        last = k;
+    }
+}
+
+/// The gzip-compressed, base64 payload: `MLG1`, the JSON's length (u32, little
+/// endian), the JSON, then the varint geometry.
+fn payload(
+    r: &Renderer<'_>,
+    layout: &Layout,
+    arcs: &[Vec<Pt>],
+    layers: &Layers,
+    detailed: bool,
+) -> Result<String> {
+    let a = r.analysis;
+    let communes = &a.communes;
+    let colours = r.territory_colours();
+    // the view: every frame's content, with a margin
+    let mut view = [i64::MAX, i64::MAX, i64::MIN, i64::MIN];
+    let mut frames = Vec::new();
+    for (k, p) in layout.placements.iter().enumerate() {
+        let b = p.content(layout.extents[k]);
+        let bx = [tenths(b[0]), tenths(b[1]), tenths(b[2]), tenths(b[3])];
+        view = [
+            view[0].min(bx[0]),
+            view[1].min(bx[1]),
+            view[2].max(bx[2]),
+            view[3].max(bx[3]),
+        ];
+        if k > 0 {
+            frames.push(FrameBox {
+                name: &r.canvas.frames[k].name,
+                bounds: bx,
+            });
+        }
+    }
+    let margin = 200;
+    view = [
+        view[0] - margin,
+        view[1] - margin,
+        view[2] + margin,
+        view[3] + margin,
+    ];
+    let faces = Faces {
+        code: r
+            .faces
+            .iter()
+            .map(|f| {
+                let codes: Vec<&str> = f
+                    .communes
+                    .iter()
+                    .map(|&i| communes.get(i).code.as_str())
+                    .collect();
+                match codes.as_slice() {
+                    [one] => (*one).to_owned(),
+                    many => format!(
+                        "{} ({} arrondissements)",
+                        crate::admin::departement_of(many[0]),
+                        many.len()
+                    ),
+                }
+            })
+            .collect(),
+        name: r
+            .faces
+            .iter()
+            .map(|f| match f.communes.as_slice() {
+                [one] => communes.get(*one).name.clone(),
+                many => format!(
+                    "{} et {} autres arrondissements",
+                    communes.get(many[0]).name,
+                    many.len() - 1
+                ),
+            })
+            .collect(),
+        population: r
+            .faces
+            .iter()
+            .map(|f| {
+                f.communes
+                    .iter()
+                    .map(|&i| communes.population[i as usize])
+                    .sum()
+            })
+            .collect(),
+        verdict: r
+            .faces
+            .iter()
+            .map(|f| match f.verdict {
+                Verdict::Covered => 'c',
+                Verdict::White => 'w',
+                Verdict::Overlap => 'o',
+            })
+            .collect(),
+        claims: r.faces.iter().map(|f| f.claims.clone()).collect(),
+    };
+    let cpts = a
+        .declarations
+        .cpts
+        .iter()
+        .zip(&a.coverage.territories)
+        .zip(&colours)
+        .map(|((c, t), &k)| CptsData {
+            id: &c.id,
+            name: &c.name,
+            status: style::status_label(c.status),
+            communes: t.members.len(),
+            population: t.population,
+            size_class: t.size_class,
+            parts: t.parts.len(),
+            area_km2: (t.area_km2 * 10.0).round() / 10.0,
+            fill: style::colour_of(k),
+        })
+        .collect();
+    let data = Data {
+        view,
+        frames,
+        detailed,
+        faces,
+        cpts,
+        white_zones: layers.white_zones.len(),
+        overlaps: layers.overlaps.iter().map(|o| o.owners.clone()).collect(),
+        colours: Colours {
+            white: style::WHITE_ZONE,
+            overlap: style::OVERLAP,
+            overlap_background: style::OVERLAP_BACKGROUND,
+            departement: style::DEPARTEMENT_BORDER,
+            territory_border: style::TERRITORY_BORDER,
+            base: style::BASE,
+        },
+    };
+    let json = serde_json::to_vec(&data).map_err(|e| Error::Render(format!("report data: {e}")))?;
+    let mut bin = Vec::with_capacity(json.len() + arcs.len() * 16);
+    bin.extend_from_slice(b"MLG1");
+    bin.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    bin.extend_from_slice(&json);
+    // arcs, in tenths of a pixel; repeated points at that precision dropped, the
+    // ends kept (they join arcs)
+    varint(&mut bin, arcs.len() as u64);
+    let mut pts: Vec<(i64, i64)> = Vec::new();
+    for arc in arcs {
+        pts.clear();
+        for (k, p) in arc.iter().enumerate() {
+            let q = (tenths(p[0]), tenths(p[1]));
+            if k + 1 == arc.len() || pts.last() != Some(&q) {
+                pts.push(q);
+            }
+        }
+        points(&mut bin, &pts);
+    }
+    let topo = &r.canvas.topology;
+    varint(&mut bin, r.faces.len() as u64);
+    for f in 0..r.faces.len() {
+        let rings = topo.rings(f);
+        varint(&mut bin, rings.len() as u64);
+        for ring in rings {
+            varint(&mut bin, ring.len() as u64);
+            for a in ring {
+                zigzag(&mut bin, i64::from(a.0));
+            }
+        }
+    }
+    varint(
+        &mut bin,
+        (1 + layers.territories.len() + layers.white_zones.len() + layers.overlaps.len()) as u64,
+    );
+    for s in std::iter::once(&layers.study_area)
+        .chain(&layers.territories)
+        .chain(layers.white_zones.iter().map(|z| &z.shape))
+        .chain(layers.overlaps.iter().map(|o| &o.shape))
+    {
+        shape(&mut bin, s);
+    }
+    arc_list(&mut bin, &layers.departement_borders);
+    arc_list(&mut bin, &layers.territory_borders);
+    arc_list(
+        &mut bin,
+        if detailed {
+            &layers.commune_borders
+        } else {
+            &[]
+        },
+    );
+    let mut gz = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bin.len() / 3),
+        flate2::Compression::new(6),
+    );
+    gz.write_all(&bin)
+        .and_then(|()| gz.flush())
+        .map_err(|e| Error::Render(format!("compressing the report's data: {e}")))?;
+    let packed = gz
+        .finish()
+        .map_err(|e| Error::Render(format!("compressing the report's data: {e}")))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(packed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_and_zigzag_are_leb128() {
+        let mut v = Vec::new();
+        varint(&mut v, 0);
+        varint(&mut v, 127);
+        varint(&mut v, 128);
+        varint(&mut v, 300);
+        assert_eq!(v, vec![0, 127, 0x80, 1, 0xAC, 2]);
+        let mut z = Vec::new();
+        for x in [0, -1, 1, -2, 2] {
+            zigzag(&mut z, x);
+        }
+        assert_eq!(z, vec![0, 1, 2, 3, 4]);
+    }
+}
