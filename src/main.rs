@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use maillage::export::Staging;
+use maillage::render::{Breaks, Choropleth, ColorBy, MapOptions, Renderer, ReportOptions};
 use maillage::{Analysis, FieldNames, Inputs, TableFormat};
 
 #[derive(Parser)]
@@ -24,10 +26,72 @@ struct Cli {
 enum Command {
     /// Analyse coverage and write every output (default folder ./maillage-out).
     /// Without --communes and --cpts, runs on the embedded demo data (PACA).
-    Analyze(Opts),
+    Analyze {
+        #[command(flatten)]
+        opts: Opts,
+        #[command(flatten)]
+        draw: Draw,
+    },
     /// Same analysis; exit status 1 when a commune is white or claimed twice.
     /// Writes files only when --out is given.
-    Check(Opts),
+    Check {
+        #[command(flatten)]
+        opts: Opts,
+        #[command(flatten)]
+        draw: Draw,
+    },
+    /// Draw the coverage map alone: map.svg and map.png (default folder
+    /// ./maillage-out); with --report, report.html too.
+    Map {
+        #[command(flatten)]
+        opts: Opts,
+        #[command(flatten)]
+        draw: Draw,
+    },
+}
+
+/// Maps and report.
+#[derive(Args)]
+struct Draw {
+    /// Also write the coverage map: map.svg and map.png (the same drawing).
+    #[arg(long)]
+    map: bool,
+    /// Also write report.html: figures, verdict, diagnostics, an interactive map
+    /// and sortable tables, in one file that works offline.
+    #[arg(long)]
+    report: bool,
+    /// What colours the territories on the map: `territory` (neighbours always
+    /// differ) or `status` (ACI signé, projet de santé validé, projet).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Territory)]
+    color_by: ColorChoice,
+    /// Map a numeric column instead of the territories: a column of communes.csv
+    /// (population, area_km2, a score…) or of departements.csv
+    /// (coverage_rate_population…); prefix with the table to choose
+    /// (departements.population_white).
+    #[arg(long, value_name = "COLUMN")]
+    choropleth: Option<String>,
+    /// Classes of the choropleth: quantiles, equal (intervals) or jenks (natural breaks).
+    #[arg(long, value_name = "METHOD", default_value = "jenks")]
+    breaks: String,
+    /// Number of choropleth classes (2 to 7).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    classes: usize,
+    /// Width of the map in pixels (map.png's width).
+    #[arg(long, value_name = "PX", default_value_t = 1800)]
+    map_width: u32,
+    /// Title of the map and report (default: the région's name, or France).
+    #[arg(long, value_name = "TEXT")]
+    title: Option<String>,
+    /// Date shown on the map's source line and the report (YYYY-MM-DD); default:
+    /// today, or the date of SOURCE_DATE_EPOCH when set (reproducible builds).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    date: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Territory,
+    Status,
 }
 
 #[derive(Args)]
@@ -107,6 +171,74 @@ enum Format {
     Both,
 }
 
+/// The map options from the flags, checked before any work.
+fn map_options(draw: &Draw) -> anyhow::Result<MapOptions> {
+    let breaks: Breaks = draw
+        .breaks
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--breaks: {e}"))?;
+    if !(2..=7).contains(&draw.classes) {
+        anyhow::bail!("--classes: give 2 to 7 classes, got {}", draw.classes);
+    }
+    if !(200..=20_000).contains(&draw.map_width) {
+        anyhow::bail!(
+            "--map-width: give 200 to 20000 pixels, got {}",
+            draw.map_width
+        );
+    }
+    let date = match &draw.date {
+        Some(d) => {
+            let ok = d.len() == 10
+                && d.bytes().enumerate().all(|(k, b)| match k {
+                    4 | 7 => b == b'-',
+                    _ => b.is_ascii_digit(),
+                });
+            if !ok {
+                anyhow::bail!("--date {d:?}: expected YYYY-MM-DD");
+            }
+            d.clone()
+        }
+        None => today(),
+    };
+    Ok(MapOptions {
+        color_by: match draw.color_by {
+            ColorChoice::Territory => ColorBy::Territory,
+            ColorChoice::Status => ColorBy::Status,
+        },
+        choropleth: draw.choropleth.as_ref().map(|column| Choropleth {
+            column: column.clone(),
+            breaks,
+            classes: draw.classes,
+        }),
+        width: draw.map_width,
+        title: draw.title.clone(),
+        date: Some(date),
+    })
+}
+
+/// Today's date (UTC), or SOURCE_DATE_EPOCH's when set, as YYYY-MM-DD.
+fn today() -> String {
+    let secs = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
+        });
+    // days since 1970-01-01 to a civil date (Howard Hinnant's algorithm)
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -118,11 +250,21 @@ fn main() -> ExitCode {
     }
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Analyze,
+    Check,
+    Map,
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let (opts, check) = match cli.command {
-        Command::Analyze(o) => (o, false),
-        Command::Check(o) => (o, true),
+    let (opts, draw, mode) = match cli.command {
+        Command::Analyze { opts, draw } => (opts, draw, Mode::Analyze),
+        Command::Check { opts, draw } => (opts, draw, Mode::Check),
+        Command::Map { opts, draw } => (opts, draw, Mode::Map),
     };
+    let check = mode == Mode::Check;
+    let map_options = map_options(&draw)?;
     if let Some(n) = opts.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
@@ -208,7 +350,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Format::Both => TableFormat::Both,
     };
     let files = match &out {
-        Some(dir) => maillage::export::write(&analysis, dir, format)?,
+        Some(dir) => {
+            // every output of the run lands together, or none does
+            let mut staging = Staging::new(dir)?;
+            if mode != Mode::Map {
+                maillage::export::stage_all(&mut staging, &analysis, format)?;
+            }
+            let map = draw.map || mode == Mode::Map;
+            if map || draw.report {
+                let renderer = Renderer::new(&analysis)?;
+                if map {
+                    renderer.stage_map(&mut staging, &map_options)?;
+                }
+                if draw.report {
+                    let report = ReportOptions {
+                        title: map_options.title.clone(),
+                        date: map_options.date.clone(),
+                        max_diagnostics: 500,
+                        width: map_options.width,
+                    };
+                    renderer.stage_report(&mut staging, &report)?;
+                }
+            }
+            staging.commit()?
+        }
         None => Vec::new(),
     };
     if !opts.quiet {
