@@ -23,6 +23,13 @@ for i in $(seq "$runs"); do
     --cpts fixtures/national/declarations.csv.gz --population fixtures/national/population.csv.gz \
     --out "$tmp/maillage"
 done
+for i in $(seq "$runs"); do
+  printf 'maillage run %s with --map --report: ' "$i"
+  measure target/release/maillage analyze --quiet --communes "$communes" \
+    --cpts fixtures/national/declarations.csv.gz --population fixtures/national/population.csv.gz \
+    --out "$tmp/maillage-maps" --map --report
+done
+ls -l "$tmp/maillage-maps/map.svg" "$tmp/maillage-maps/map.png" "$tmp/maillage-maps/report.html" | awk '{print "  " $5 " bytes " $9}'
 printf 'maillage, 609 drawn CPTS: '
 measure target/release/maillage analyze --quiet --communes "$communes" \
   --cpts fixtures/national/drawn.geojson.gz --population fixtures/national/population.csv.gz \

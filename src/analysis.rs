@@ -35,6 +35,9 @@ pub struct Inputs {
     /// How to read the tables (declaration lists, population): workbook sheet,
     /// column names.
     pub tables: load::TableOptions,
+    /// Where the run reports what it is doing, for a progress display (`None`:
+    /// nowhere).
+    pub progress: Option<std::sync::Arc<crate::progress::Progress>>,
 }
 
 /// The default sliver tolerance: 0.01 km² (one hectare).
@@ -59,6 +62,7 @@ impl Inputs {
             min_area_km2: DEFAULT_MIN_AREA_KM2,
             area: None,
             tables: load::TableOptions::default(),
+            progress: None,
         })
     }
 
@@ -87,6 +91,7 @@ impl Inputs {
             min_area_km2: DEFAULT_MIN_AREA_KM2,
             area: None,
             tables: load::TableOptions::default(),
+            progress: None,
         }
     }
 }
@@ -165,6 +170,9 @@ impl Analysis {
     /// France with 660 CPTS takes well under a second on 2 cores, release build.
     pub fn run(inputs: &Inputs) -> Result<Analysis> {
         let timings = Timings::default();
+        let quiet = crate::progress::Progress::default();
+        let progress = inputs.progress.as_deref().unwrap_or(&quiet);
+        progress.start("reading the inputs", 0);
         let mut t = Instant::now();
         let mut tick = |name: &'static str| {
             timings.record(name, t.elapsed());
@@ -185,6 +193,7 @@ impl Analysis {
         let (layer, (decl, table)) = (layer?, decl);
         let (decl, table) = (decl?, table?);
         tick("load");
+        progress.start("areas and populations", 0);
         let mut layer = layer;
         let mut diagnostics: Vec<Diagnostic> = layer.diagnostics.clone();
         if let Some(area) = &inputs.area {
@@ -226,6 +235,7 @@ impl Analysis {
             return Err(Error::Input("the commune layer has no commune".into()));
         }
         tick("areas");
+        progress.start("adjacency", 0);
         let geoms = communes.geometries();
         let index = SpatialIndex::build(&geoms);
         let adjacency = match communes.adjacency_geometries() {
@@ -235,10 +245,11 @@ impl Analysis {
         };
         drop(geoms);
         tick("index");
+        progress.start("coverage", communes.len() as u64);
         // boolean operations on drawn outlines run inside i_overlay, which can panic on
         // some degenerate inputs: turn that into an error, never an abort
         let coverage = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Coverage::compute(&communes, &decl, &adjacency, inputs.min_area_km2)
+            Coverage::compute_with(&communes, &decl, &adjacency, inputs.min_area_km2, progress)
         }))
         .map_err(|panic| {
             let why = panic

@@ -10,6 +10,7 @@ use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
 use crate::index::Adjacency;
 use crate::load::{Claim, Communes, Declarations};
 use crate::overlay::{Extent, Overlay};
+use crate::progress::Progress;
 
 /// The verdict of one commune under the one-CPTS-per-territory rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -143,6 +144,19 @@ impl Coverage {
         adjacency: &Adjacency,
         min_area_km2: f64,
     ) -> Coverage {
+        let quiet = Progress::default();
+        Self::compute_with(communes, decl, adjacency, min_area_km2, &quiet)
+    }
+
+    /// [`Coverage::compute`], counting the communes overlaid in `progress` (the
+    /// long part with drawn territories).
+    pub fn compute_with(
+        communes: &Communes,
+        decl: &Declarations,
+        adjacency: &Adjacency,
+        min_area_km2: f64,
+        progress: &Progress,
+    ) -> Coverage {
         let mut claimants: Vec<Vec<u32>> = vec![Vec::new(); communes.len()];
         let mut diagnostics = Vec::new();
         let file = decl.source.display();
@@ -219,6 +233,7 @@ impl Coverage {
                 members_of,
                 min_area_km2,
                 diagnostics,
+                progress,
             );
         }
         let verdicts: Vec<Verdict> = claimants.iter().map(|c| Verdict::of(c.len())).collect();
@@ -317,6 +332,7 @@ impl Coverage {
         members_of: Vec<Vec<u32>>,
         min_area_km2: f64,
         mut diagnostics: Vec<Diagnostic>,
+        progress: &Progress,
     ) -> Coverage {
         let extents: Vec<Extent<'_>> = decl
             .cpts
@@ -327,7 +343,8 @@ impl Coverage {
                 None => Extent::Communes(m),
             })
             .collect();
-        let overlay = Overlay::compute(communes, &extents, min_area_km2);
+        progress.start("overlay of drawn territories", communes.len() as u64);
+        let overlay = Overlay::compute_with(communes, &extents, min_area_km2, progress);
         let n = communes.len();
         let mut claimants = vec![Vec::new(); n];
         let mut shares_of: Vec<Vec<(u32, f64)>> = vec![Vec::new(); decl.cpts.len()];

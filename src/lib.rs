@@ -19,9 +19,12 @@
 //! | outlines | [`outlines`] | each territory and zone blanche dissolved into one multipolygon |
 //! | stats | [`stats`] | polars tables per commune, CPTS, département, région; the [`Summary`] |
 //! | export | [`export`] | `summary.json`, CSV / Parquet tables, GeoJSON layers, all or nothing |
+//! | render | [`render`] | `map.svg`, `map.png`, `report.html`: what a planner looks at ([`style`]: the colours) |
 //!
 //! [`Analysis::run`] runs load → coverage; [`export::write`] dissolves and writes
-//! every file. Consumers read an [`Analysis`] and never change it.
+//! every file; [`render::Renderer`] draws the map and the report. Consumers read an
+//! [`Analysis`] and never change it. [`progress`] tells a display what a long run
+//! is doing.
 //!
 //! ## Example
 //! ```
@@ -51,6 +54,8 @@
 //! - **statut**: *projet* → *projet de santé validé* → *ACI signé* ([`Status`]).
 //! - **classe ACI**: the funding size class 1–4 from the population
 //!   ([`coverage::size_class`]).
+//! - **DGOS atlas**: the national map of CPTS by status (ACI signé, projet de santé
+//!   validé, lettre d'intention) that [`render`] follows with `--color-by status`.
 //! - **COG**: *Code officiel géographique*, INSEE's list of communes for one year
 //!   (its *vintage*); communes merge every 1 January, so codes change.
 //! - **département / région**: from the INSEE code ([`admin`]), régions of COG 2026.
@@ -70,6 +75,7 @@ pub mod index;
 pub mod load;
 pub mod outlines;
 pub mod overlay;
+pub mod progress;
 pub mod render;
 pub mod stats;
 pub mod style;

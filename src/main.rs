@@ -2,12 +2,17 @@
 //! Exit status: 0 done; 1 from `check` when the one-CPTS-per-territory rule is
 //! broken; 2 for bad usage or unreadable input.
 
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use maillage::export::Staging;
+use maillage::progress::Progress;
 use maillage::render::{Breaks, Choropleth, ColorBy, MapOptions, Renderer, ReportOptions};
 use maillage::{Analysis, FieldNames, Inputs, TableFormat};
 
@@ -77,7 +82,7 @@ struct Draw {
     #[arg(long, value_name = "N", default_value_t = 5)]
     classes: usize,
     /// Width of the map in pixels (map.png's width).
-    #[arg(long, value_name = "PX", default_value_t = 1800)]
+    #[arg(long, value_name = "PX", default_value_t = 1600)]
     map_width: u32,
     /// Title of the map and report (default: the région's name, or France).
     #[arg(long, value_name = "TEXT")]
@@ -156,7 +161,8 @@ struct Opts {
     /// writing nothing.
     #[arg(long)]
     strict: bool,
-    /// Print nothing but errors.
+    /// Print nothing but errors (and no progress line: that one is shown only
+    /// when stderr is a terminal).
     #[arg(long, short)]
     quiet: bool,
     /// Print the wall time of each stage to stderr.
@@ -308,7 +314,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         columns.push((k.trim().to_owned(), v.to_owned()));
     }
+    // progress on stderr when it is a terminal (batch logs stay clean)
+    let progress = Arc::new(Progress::default());
+    let _display = (!opts.quiet && std::io::stderr().is_terminal())
+        .then(|| ProgressLine::start(Arc::clone(&progress)));
     let inputs = Inputs {
+        progress: Some(Arc::clone(&progress)),
         tables: maillage::load::TableOptions {
             sheet: opts.sheet.clone(),
             columns,
@@ -354,28 +365,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // every output of the run lands together, or none does
             let mut staging = Staging::new(dir)?;
             if mode != Mode::Map {
+                progress.start("writing the tables and layers", 0);
                 maillage::export::stage_all(&mut staging, &analysis, format)?;
             }
             let map = draw.map || mode == Mode::Map;
             if map || draw.report {
-                let renderer = Renderer::new(&analysis)?;
-                if map {
-                    renderer.stage_map(&mut staging, &map_options)?;
-                }
-                if draw.report {
-                    let report = ReportOptions {
-                        title: map_options.title.clone(),
-                        date: map_options.date.clone(),
-                        max_diagnostics: 500,
-                        width: map_options.width,
-                    };
-                    renderer.stage_report(&mut staging, &report)?;
-                }
+                let report = ReportOptions {
+                    title: map_options.title.clone(),
+                    date: map_options.date.clone(),
+                    max_diagnostics: 500,
+                    width: map_options.width,
+                };
+                progress.start("drawing", 0);
+                Renderer::new(&analysis)?.stage(
+                    &mut staging,
+                    map.then_some(&map_options),
+                    draw.report.then_some(&report),
+                )?;
             }
             staging.commit()?
         }
         None => Vec::new(),
     };
+    drop(_display);
     if !opts.quiet {
         print!("{}", analysis.report(opts.max_diagnostics));
         if let Some(dir) = &out {
@@ -384,7 +396,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     if opts.timings {
         for (stage, d) in &analysis.timings.stages() {
-            eprintln!("{stage:>10}: {:8.1} ms", d.as_secs_f64() * 1e3);
+            eprintln!("{stage:>12}: {:8.1} ms", d.as_secs_f64() * 1e3);
         }
     }
     Ok(if check && !analysis.summary.rule_holds() {
@@ -392,4 +404,59 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A line on stderr, redrawn five times a second, saying what the run is doing;
+/// erased when dropped.
+struct ProgressLine {
+    done: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ProgressLine {
+    fn start(progress: Arc<Progress>) -> ProgressLine {
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&done);
+        let thread = std::thread::spawn(move || {
+            let t0 = Instant::now();
+            // nothing for quick runs: the line appears after half a second (or
+            // MAILLAGE_PROGRESS_AFTER_MS)
+            let after = std::env::var("MAILLAGE_PROGRESS_AFTER_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(500);
+            std::thread::sleep(Duration::from_millis(after));
+            while !flag.load(Ordering::Relaxed) {
+                let (stage, n, total) = progress.snapshot();
+                let count = if total > 0 {
+                    format!(" {n}/{total} ({:.0} %)", 100.0 * n as f64 / total as f64)
+                } else {
+                    String::new()
+                };
+                let mut e = std::io::stderr().lock();
+                let _ = write!(
+                    e,
+                    "\r\x1b[2Kmaillage: {stage}{count}, {:.1} s",
+                    t0.elapsed().as_secs_f64()
+                );
+                let _ = e.flush();
+                drop(e);
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        });
+        ProgressLine {
+            done,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for ProgressLine {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }

@@ -37,6 +37,7 @@ use rstar::AABB;
 use crate::dissolve::dissolve;
 use crate::index::SpatialIndex;
 use crate::load::{oriented, Communes};
+use crate::progress::Progress;
 
 /// Relative area under which a difference within one commune is rounding noise
 /// of the overlay engine (1 ppm: 20 m² of a 20 km² commune).
@@ -106,6 +107,16 @@ impl Overlay {
     /// # Performance
     /// O(Σ commune × candidate intersections); communes in parallel.
     pub fn compute(communes: &Communes, extents: &[Extent<'_>], min_area_km2: f64) -> Overlay {
+        Self::compute_with(communes, extents, min_area_km2, &Progress::default())
+    }
+
+    /// [`Overlay::compute`], counting each commune cut in `progress`.
+    pub fn compute_with(
+        communes: &Communes,
+        extents: &[Extent<'_>],
+        min_area_km2: f64,
+        progress: &Progress,
+    ) -> Overlay {
         let n = communes.len();
         let mut listed: Vec<Vec<u32>> = vec![Vec::new(); n];
         let mut drawn_ids = Vec::new();
@@ -138,6 +149,7 @@ impl Overlay {
         let per_commune: Vec<(CommuneOverlay, Vec<Fragment>, f64)> = (0..n as u32)
             .into_par_iter()
             .map(|i| {
+                progress.advance(1);
                 let commune = &communes.get(i).geometry;
                 let env = match commune.bounding_rect() {
                     Some(r) => AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
@@ -234,9 +246,11 @@ impl Overlay {
         let shape_refs: Vec<&MultiPolygon<f64>> = shapes.iter().collect();
         let shape_index = SpatialIndex::build(&shape_refs);
         let groups: Vec<(Vec<u32>, Vec<Fragment>)> = by_owners.into_iter().collect();
+        progress.start("gap and overlap pieces", groups.len() as u64);
         let pieces: Vec<Vec<Piece>> = groups
             .into_par_iter()
             .map(|(owners, frags)| {
+                progress.advance(1);
                 pieces_of(
                     owners,
                     frags,

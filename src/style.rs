@@ -26,9 +26,9 @@ pub const OVERLAP_BACKGROUND: &str = "#dadaeb";
 /// Communes of the study area under no drawn territory (the base layer).
 pub const BASE: &str = "#f0f0f0";
 /// Borders of départements.
-pub const DEPARTEMENT_BORDER: &str = "#404040";
+pub const DEPARTEMENT_BORDER: &str = "#141414";
 /// Borders of territories.
-pub const TERRITORY_BORDER: &str = "#5a5a5a";
+pub const TERRITORY_BORDER: &str = "#7f7f7f";
 
 /// The fill of a CPTS by status: ACI signé, projet de santé validé, projet (lettre
 /// d'intention), unknown.

@@ -6,7 +6,7 @@
 use geo::{Coord, MultiPolygon};
 use rayon::prelude::*;
 
-use super::simplify::{radial_kept, visvalingam_kept, Pt};
+use super::simplify::{radial_into, Pt, Simplifier};
 use super::topology::{ArcRef, Topology};
 use crate::crs::Crs;
 
@@ -237,7 +237,7 @@ impl Canvas {
         let topo = &self.topology;
         let arcs: Vec<Vec<Pt>> = (0..topo.arc_count())
             .into_par_iter()
-            .map(|k| {
+            .map_init(Scratch::default, |s, k| {
                 let f = self.arc_frame[k];
                 let tol_m = tolerance / px_per_m[f];
                 let lon_lat = topo.arc(k);
@@ -246,26 +246,28 @@ impl Canvas {
                 } else {
                     2
                 };
-                let local = local_metres(lon_lat);
-                let radial = radial_kept(&local, tol_m * 0.5, keep);
-                let thin: Vec<Pt> = local
-                    .iter()
-                    .zip(&radial)
-                    .filter(|(_, k)| **k)
-                    .map(|(p, _)| *p)
-                    .collect();
-                let vw = visvalingam_kept(&thin, tol_m * tol_m, keep);
-                let mut kept_lon_lat = Vec::with_capacity(thin.len());
+                local_metres(lon_lat, &mut s.local);
+                radial_into(&s.local, tol_m * 0.5, keep, &mut s.radial);
+                s.thin.clear();
+                s.thin.extend(
+                    s.local
+                        .iter()
+                        .zip(&s.radial)
+                        .filter(|(_, k)| **k)
+                        .map(|(p, _)| *p),
+                );
+                let vw = s.simplifier.kept(&s.thin, tol_m * tol_m, keep);
+                s.lon_lat.clear();
                 let mut j = 0;
-                for (c, r) in lon_lat.iter().zip(&radial) {
+                for (c, r) in lon_lat.iter().zip(&s.radial) {
                     if *r {
                         if vw[j] {
-                            kept_lon_lat.push(*c);
+                            s.lon_lat.push(*c);
                         }
                         j += 1;
                     }
                 }
-                project(&self.projections[f], &kept_lon_lat)
+                project(&self.projections[f], &s.lon_lat)
             })
             .collect::<Result<_, _>>()?;
         let mut extents = vec![EMPTY; self.frames.len()];
@@ -316,10 +318,21 @@ impl Projected {
 /// Longitude/latitude to metres on a local plane (equirectangular at the
 /// points' mean latitude): good to a percent or so over an arc, which is all
 /// that choosing what to simplify needs.
-fn local_metres(pts: &[Coord<f64>]) -> Vec<Pt> {
+fn local_metres(pts: &[Coord<f64>], out: &mut Vec<Pt>) {
     let lat = pts.iter().map(|c| c.y).sum::<f64>() / pts.len().max(1) as f64;
     let kx = lat.to_radians().cos() * M_PER_DEGREE;
-    pts.iter().map(|c| [c.x * kx, c.y * M_PER_DEGREE]).collect()
+    out.clear();
+    out.extend(pts.iter().map(|c| [c.x * kx, c.y * M_PER_DEGREE]));
+}
+
+/// Buffers reused from arc to arc by one thread.
+#[derive(Default)]
+struct Scratch {
+    local: Vec<Pt>,
+    radial: Vec<bool>,
+    thin: Vec<Pt>,
+    simplifier: Simplifier,
+    lon_lat: Vec<Coord<f64>>,
 }
 
 fn project(crs: &Crs, pts: &[Coord<f64>]) -> Result<Vec<Pt>, String> {
@@ -340,7 +353,7 @@ pub fn push_tenths(out: &mut String, v: i64) {
     }
     let a = v.unsigned_abs();
     out.push_str(itoa::Buffer::new().format(a / 10));
-    if a % 10 != 0 {
+    if !a.is_multiple_of(10) {
         out.push('.');
         out.push(char::from(b'0' + (a % 10) as u8));
     }

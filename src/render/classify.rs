@@ -228,9 +228,9 @@ mod tests {
         let mut d: Vec<f64> = (0..n).map(|j| ssd(0, j)).collect();
         for c in 1..k.min(n) {
             let mut e = vec![f64::INFINITY; n];
-            for j in c..n {
+            for (j, best) in e.iter_mut().enumerate().skip(c) {
                 for i in c..=j {
-                    e[j] = e[j].min(d[i - 1] + ssd(i, j));
+                    *best = best.min(d[i - 1] + ssd(i, j));
                 }
             }
             d = e;

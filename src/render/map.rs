@@ -67,7 +67,7 @@ impl Default for MapOptions {
         MapOptions {
             color_by: ColorBy::Territory,
             choropleth: None,
-            width: 1800,
+            width: 1600,
             title: None,
             date: None,
         }
@@ -225,14 +225,18 @@ impl Renderer<'_> {
             r##"<rect width="100%" height="100%" fill="#ffffff"/>"##
         );
 
-        // the study area, under everything
-        let mut d = String::new();
-        shape_path(&mut d, arcs, &layers.study_area);
-        let _ = write!(
-            svg,
-            r#"<path id="study-area" fill="{}" fill-rule="evenodd" d="{d}"/>"#,
-            style::BASE
-        );
+        // the study area, under everything: where drawn territories leave ground
+        // uncovered, or under a choropleth (with commune lists every commune is in
+        // a territory or a zone blanche, so it would never show)
+        if self.analysis.coverage.overlay.is_some() || choro.is_some() {
+            let mut d = String::new();
+            shape_path(&mut d, arcs, &layers.study_area);
+            let _ = write!(
+                svg,
+                r#"<path id="study-area" fill="{}" fill-rule="evenodd" d="{d}"/>"#,
+                style::BASE
+            );
+        }
         let mut legend: Vec<LegendRow> = Vec::new();
         match &choro {
             Some(c) => self.choropleth_layer(&mut svg, arcs, c, &mut legend),
@@ -379,7 +383,12 @@ impl Renderer<'_> {
             ColorBy::Territory => self.territory_colours(),
             ColorBy::Status => Vec::new(),
         };
-        let _ = write!(svg, r#"<g id="territories">"#);
+        let _ = write!(
+            svg,
+            r#"<g id="territories" stroke="{}" stroke-width="{:.2}">"#,
+            style::TERRITORY_BORDER,
+            (0.7 * layout.unit).min(1.0)
+        );
         let mut d = String::new();
         let mut ids: BTreeMap<String, usize> = BTreeMap::new();
         for (k, (c, shape)) in decl.cpts.iter().zip(&layers.territories).enumerate() {
@@ -399,34 +408,17 @@ impl Renderer<'_> {
             } else {
                 String::new()
             };
-            // a drawn outline is stroked on its own; lists share their borders (below)
-            let stroke = if c.drawn.is_some() {
-                format!(
-                    r#" stroke="{}" stroke-width="{:.2}""#,
-                    style::TERRITORY_BORDER,
-                    (0.8 * layout.unit).min(1.0)
-                )
-            } else {
-                String::new()
-            };
+            // each outline stroked as a hairline (under 1 px, which the rasteriser
+            // draws fast): neighbours' shared borders fall on the same pixels
             let _ = write!(
                 svg,
-                r#"<path class="territory" id="cpts-{}{suffix}" data-cpts="{}" fill="{fill}" fill-rule="evenodd"{stroke} d="{d}"><title>{}</title></path>"#,
+                r#"<path class="territory" id="cpts-{}{suffix}" data-cpts="{}" fill="{fill}" fill-rule="evenodd" d="{d}"><title>{}</title></path>"#,
                 svg_id(&c.id),
                 escape(&c.id),
                 escape(&format!("{} — {}", c.id, c.name))
             );
         }
         svg.push_str("</g>");
-        // borders between commune-list territories, each drawn once
-        d.clear();
-        lines_path(&mut d, layers.territory_borders.iter().map(|&k| &arcs[k]));
-        let _ = write!(
-            svg,
-            r#"<path id="territory-borders" fill="none" stroke="{}" stroke-width="{:.2}" d="{d}"/>"#,
-            style::TERRITORY_BORDER,
-            (0.7 * layout.unit).min(1.0)
-        );
         let s = &a.summary;
         match color_by {
             ColorBy::Territory => {
@@ -778,9 +770,9 @@ impl Renderer<'_> {
         svg.push_str("</g>");
         let digits = digits_for(&c.bounds);
         let mut lower = c.min;
-        for k in 0..n {
+        for (k, colour) in colours.iter().enumerate() {
             legend.push(LegendRow {
-                fill: colours[k].to_owned(),
+                fill: (*colour).to_owned(),
                 stroke: None,
                 label: format!(
                     "{} {} – {}",

@@ -11,7 +11,7 @@
 //! 4. each group of communes (a territory, a zone blanche, the chevauchements, a
 //!    choropleth class) is drawn as the arcs with the group on one side only;
 //! 5. the SVG is rasterised by resvg (pure Rust) with the font embedded in the
-//!    binary (DejaVu Sans, [`font`]), so `map.png` is the same drawing, on any
+//!    binary (DejaVu Sans, `src/render/font/`), so `map.png` is the same drawing, on any
 //!    machine, with no system font or C library.
 //!
 //! Drawn territories keep their own outlines, with the gap and overlap pieces of
@@ -52,7 +52,7 @@ use canvas::Canvas;
 /// let analysis = Analysis::run(&Inputs::demo())?;
 /// let renderer = Renderer::new(&analysis)?;
 /// let svg = renderer.map_svg(&MapOptions::default())?;
-/// assert!(svg.contains("Provence-Alpes-Côte d'Azur"));
+/// assert!(svg.contains("<title>Provence-Alpes-Côte d&#39;Azur"));
 /// assert!(svg.contains(r#"data-cpts="CPTS-93-001""#));
 /// # Ok::<(), maillage::Error>(())
 /// ```
@@ -66,8 +66,11 @@ pub struct Renderer<'a> {
     face_of: Vec<Option<u32>>,
     /// Drawings made so far, by (width, tolerance): the map and the report share
     /// one when they are drawn at the same scale.
-    drawings: Mutex<Vec<((u32, u64), Arc<Drawing>)>>,
+    drawings: Mutex<Vec<(DrawingKey, Arc<Drawing>)>>,
 }
+
+/// A drawing's width in pixels and tolerance (its bits).
+type DrawingKey = (u32, u64);
 
 /// Everything drawn at one scale: where the frames go, the arcs on the page and
 /// the layers made of them.
@@ -107,12 +110,12 @@ impl<'a> Renderer<'a> {
             let mut faces = Vec::with_capacity(n);
             let mut face_of = vec![None; n];
             let mut deps: Vec<String> = Vec::with_capacity(n);
-            for i in 0..n {
+            for (i, face) in face_of.iter_mut().enumerate() {
                 let c = communes.get(i as u32);
                 if c.geometry.0.is_empty() {
                     continue;
                 }
-                face_of[i] = Some(faces.len() as u32);
+                *face = Some(faces.len() as u32);
                 geoms.push(&c.geometry);
                 deps.push(communes.departement(i as u32).to_owned());
                 faces.push(Face {
@@ -197,8 +200,10 @@ impl<'a> Renderer<'a> {
         if let Some((_, d)) = cache.iter().find(|(k, _)| *k == key) {
             return Ok(Arc::clone(d));
         }
-        let (layout, arcs) = self.draw_arcs(f64::from(width), tolerance)?;
-        let layers = self.layers(&layout.placements, tolerance)?;
+        let timings = &self.analysis.timings;
+        let (layout, arcs) =
+            timings.time("draw arcs", || self.draw_arcs(f64::from(width), tolerance))?;
+        let layers = timings.time("draw layers", || self.layers(&layout.placements, tolerance))?;
         let d = Arc::new(Drawing {
             layout,
             arcs,
@@ -206,6 +211,16 @@ impl<'a> Renderer<'a> {
         });
         cache.push((key, Arc::clone(&d)));
         Ok(d)
+    }
+
+    /// The report's simplification: finer where there are few communes (a région,
+    /// zoomed into), the map's for all of France (its size stays under 3 MB).
+    fn report_tolerance(&self) -> f64 {
+        if self.faces.len() <= report::DETAILED {
+            0.2
+        } else {
+            map::TOLERANCE
+        }
     }
 
     /// The faces standing for `communes` (positions), sorted, without repeats.
@@ -219,40 +234,99 @@ impl<'a> Renderer<'a> {
         f
     }
 
-    /// Stages `map.svg` and `map.png` (the same drawing) in `staging` (timed as
-    /// `map`).
+    /// The map as SVG and the same drawing as PNG (timed as `map`).
     ///
     /// # Errors
     /// [`Error::Input`] for options that cannot be drawn (an unknown or non-numeric
-    /// choropleth column), [`Error::Render`], or [`Error::Io`].
-    pub fn stage_map(&self, staging: &mut Staging, options: &MapOptions) -> Result<()> {
+    /// choropleth column), or [`Error::Render`].
+    pub fn map(&self, options: &MapOptions) -> Result<MapFiles> {
         let t = std::time::Instant::now();
         let svg = self.map_svg(options)?;
-        let png = png::rasterise(&svg)?;
+        let png = self
+            .analysis
+            .timings
+            .time("map png", || png::rasterise(&svg))?;
+        self.analysis.timings.record("map", t.elapsed());
+        Ok(MapFiles { svg, png })
+    }
+
+    /// The report's page (timed as `report`).
+    ///
+    /// # Errors
+    /// [`Error::Render`].
+    pub fn report(&self, options: &ReportOptions) -> Result<String> {
+        let t = std::time::Instant::now();
+        let html = report::html(self, options)?;
+        self.analysis.timings.record("report", t.elapsed());
+        Ok(html)
+    }
+
+    /// Stages `map.svg` and `map.png` and/or `report.html` in `staging`. Both are
+    /// made at once on two threads (rasterising and compressing are each mostly
+    /// sequential), from one shared drawing when they are at the same scale.
+    ///
+    /// # Errors
+    /// As [`Renderer::map`] and [`Renderer::report`], or [`Error::Io`].
+    pub fn stage(
+        &self,
+        staging: &mut Staging,
+        map: Option<&MapOptions>,
+        report: Option<&ReportOptions>,
+    ) -> Result<()> {
+        // the drawings first, with every thread (a thread waiting on another's
+        // drawing would take one from it)
+        if let Some(o) = map {
+            self.drawing(o.width, map::TOLERANCE)?;
+        }
+        if let Some(o) = report {
+            self.drawing(o.width, self.report_tolerance())?;
+        }
+        let (map, report) = rayon::join(
+            || map.map(|o| self.map(o)).transpose(),
+            || report.map(|o| self.report(o)).transpose(),
+        );
+        let (map, report) = (map?, report?);
         let dir = staging.dir().to_owned();
-        for (name, bytes) in [("map.svg", svg.as_bytes()), ("map.png", png.as_slice())] {
+        let mut files: Vec<(&str, &[u8])> = Vec::new();
+        if let Some(m) = &map {
+            files.push(("map.svg", m.svg.as_bytes()));
+            files.push(("map.png", &m.png));
+        }
+        if let Some(r) = &report {
+            files.push(("report.html", r.as_bytes()));
+        }
+        for (name, bytes) in files {
             staging.write(name, |w| {
                 std::io::Write::write_all(w, bytes).map_err(|e| Error::io(dir.join(name), e))
             })?;
         }
-        self.analysis.timings.record("map", t.elapsed());
         Ok(())
     }
+}
 
-    /// Stages `report.html` in `staging` (timed as `report`).
-    ///
-    /// # Errors
-    /// [`Error::Render`], [`Error::Table`] or [`Error::Io`].
-    pub fn stage_report(&self, staging: &mut Staging, options: &ReportOptions) -> Result<()> {
-        let t = std::time::Instant::now();
-        let html = report::html(self, options)?;
-        let path = staging.dir().join("report.html");
-        staging.write("report.html", |w| {
-            std::io::Write::write_all(w, html.as_bytes()).map_err(|e| Error::io(&path, e))
-        })?;
-        self.analysis.timings.record("report", t.elapsed());
-        Ok(())
-    }
+/// The map's two files: the same drawing as SVG and as PNG.
+#[derive(Debug, Clone)]
+pub struct MapFiles {
+    /// `map.svg`.
+    pub svg: String,
+    /// `map.png`, as wide as the SVG.
+    pub png: Vec<u8>,
+}
+
+#[doc(hidden)]
+pub fn probe_rasterise(svg: &str) -> usize {
+    let t = std::time::Instant::now();
+    let tree = resvg::usvg::Tree::from_str(svg, &resvg::usvg::Options::default()).unwrap();
+    eprintln!("  parse {:?}", t.elapsed());
+    let size = tree.size().to_int_size();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).unwrap();
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::identity(),
+        &mut pixmap.as_mut(),
+    );
+    eprintln!("  render {:?}", t.elapsed());
+    0
 }
 
 /// Escapes text for XML and HTML (`&`, `<`, `>`, `"`, `'`).

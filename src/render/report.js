@@ -37,23 +37,38 @@
       return v;
     }
     function zz() { var u = uv(); return u % 2 ? -(u + 1) / 2 : u / 2; }
-    function pts() {
-      var n = uv(), a = new Int32Array(2 * n), x = 0, y = 0;
+    // points from (x, y): returns them, flat
+    function ptsFrom(x, y) {
+      var n = uv(), a = new Int32Array(2 * n);
       for (var i = 0; i < n; i++) { x += zz(); y += zz(); a[2 * i] = x; a[2 * i + 1] = y; }
       return a;
     }
+    function pts() { return ptsFrom(0, 0); }
     function refs() {
       var n = uv(), r = new Int32Array(n);
       for (var i = 0; i < n; i++) r[i] = zz();
       return r;
     }
     var k, n;
-    var arcs = new Array(uv());
-    for (k = 0; k < arcs.length; k++) arcs[k] = pts();
-    var faces = new Array(uv());
+    var arcs = new Array(uv()), lx = 0, ly = 0;
+    for (k = 0; k < arcs.length; k++) {
+      var arc = ptsFrom(lx, ly);
+      if (arc.length) { lx = arc[arc.length - 2]; ly = arc[arc.length - 1]; }
+      arcs[k] = arc;
+    }
+    // arc references step from the previous one: zigzag(step) * 2 + reversed
+    var faces = new Array(uv()), prev = 0;
     for (k = 0; k < faces.length; k++) {
       var rings = new Array(uv());
-      for (var r = 0; r < rings.length; r++) rings[r] = refs();
+      for (var r = 0; r < rings.length; r++) {
+        var cnt = uv(), ring = new Int32Array(cnt);
+        for (var q = 0; q < cnt; q++) {
+          var u = uv(), rev = u % 2, z = (u - rev) / 2;
+          prev += z % 2 ? -(z + 1) / 2 : z / 2;
+          ring[q] = rev ? ~prev : prev;
+        }
+        rings[r] = ring;
+      }
       faces[k] = rings;
     }
     var shapes = new Array(uv());

@@ -17,7 +17,7 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::canvas::tenths;
-use super::map::{Layout, TOLERANCE};
+use super::map::Layout;
 use super::shapes::{Layers, Shape};
 use super::simplify::Pt;
 use super::{decimal, escape, thousands, Renderer};
@@ -46,7 +46,7 @@ impl Default for ReportOptions {
             title: None,
             date: None,
             max_diagnostics: 500,
-            width: 1800,
+            width: 1600,
         }
     }
 }
@@ -56,16 +56,17 @@ const SCRIPT: &str = include_str!("report.js");
 
 /// Layers with this many communes or fewer get their commune borders drawn and
 /// a finer simplification (the report is zoomed into).
-const DETAILED: usize = 5000;
+pub(super) const DETAILED: usize = 5000;
 
 /// The report's page.
 pub(super) fn html(r: &Renderer<'_>, options: &ReportOptions) -> Result<String> {
     let a = r.analysis;
     let s = &a.summary;
     let detailed = r.faces.len() <= DETAILED;
-    let tolerance = if detailed { 0.2 } else { TOLERANCE };
-    let drawing = r.drawing(options.width, tolerance)?;
-    let payload = payload(r, &drawing.layout, &drawing.arcs, &drawing.layers, detailed)?;
+    let drawing = r.drawing(options.width, r.report_tolerance())?;
+    let payload = a.timings.time("report data", || {
+        payload(r, &drawing.layout, &drawing.arcs, &drawing.layers, detailed)
+    })?;
     let title = options.title.clone().unwrap_or_else(|| r.place_name());
     let mut h = String::with_capacity(payload.len() + (1 << 18));
     let _ = write!(
@@ -588,8 +589,12 @@ fn zigzag(out: &mut Vec<u8>, v: i64) {
 }
 
 fn points(out: &mut Vec<u8>, pts: &[(i64, i64)]) {
+    points_from(out, pts, (0, 0));
+}
+
+/// A count, then each point from the one before, the first from `last`.
+fn points_from(out: &mut Vec<u8>, pts: &[(i64, i64)], mut last: (i64, i64)) {
     varint(out, pts.len() as u64);
-    let mut last = (0, 0);
     for &p in pts {
         zigzag(out, p.0 - last.0);
         zigzag(out, p.1 - last.1);
@@ -629,7 +634,10 @@ fn arc_list(out: &mut Vec<u8>, arcs: &[usize]) {
 }
 
 /// The gzip-compressed, base64 payload: `MLG1`, the JSON's length (u32, little
-/// endian), the JSON, then the varint geometry.
+/// endian), the JSON, then the varint geometry: arcs (points delta-encoded, each
+/// arc starting from the previous one's end), each face's rings (arc references
+/// delta-encoded), the shapes of the study area, territories, zones blanches and
+/// chevauchements, then lists of arcs (département, territory, commune borders).
 fn payload(
     r: &Renderer<'_>,
     layout: &Layout,
@@ -761,8 +769,11 @@ fn payload(
     bin.extend_from_slice(&json);
     // arcs, in tenths of a pixel; repeated points at that precision dropped, the
     // ends kept (they join arcs)
+    // each arc's first point from the previous arc's last: arcs come in ring
+    // order, so they are near each other
     varint(&mut bin, arcs.len() as u64);
     let mut pts: Vec<(i64, i64)> = Vec::new();
+    let mut last = (0, 0);
     for arc in arcs {
         pts.clear();
         for (k, p) in arc.iter().enumerate() {
@@ -771,17 +782,28 @@ fn payload(
                 pts.push(q);
             }
         }
-        points(&mut bin, &pts);
+        points_from(&mut bin, &pts, last);
+        last = pts.last().copied().unwrap_or(last);
     }
+    // rings as arc references, each from the one before (a face's own arcs are
+    // numbered one after the other): zigzag of the index step, times two, plus
+    // one when the arc is used reversed
     let topo = &r.canvas.topology;
     varint(&mut bin, r.faces.len() as u64);
+    let mut prev = 0i64;
     for f in 0..r.faces.len() {
         let rings = topo.rings(f);
         varint(&mut bin, rings.len() as u64);
         for ring in rings {
             varint(&mut bin, ring.len() as u64);
             for a in ring {
-                zigzag(&mut bin, i64::from(a.0));
+                let index = a.index() as i64;
+                let step = index - prev;
+                varint(
+                    &mut bin,
+                    (((step << 1) ^ (step >> 63)) as u64) * 2 + u64::from(a.reversed()),
+                );
+                prev = index;
             }
         }
     }

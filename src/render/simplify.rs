@@ -66,50 +66,81 @@ pub fn visvalingam(points: &[Pt], min_area: f64, keep: usize) -> Vec<Pt> {
 
 /// [`visvalingam`], saying which points are kept.
 pub fn visvalingam_kept(points: &[Pt], min_area: f64, keep: usize) -> Vec<bool> {
-    let n = points.len();
-    if n <= keep.max(2) {
-        return vec![true; n];
-    }
-    let mut prev: Vec<usize> = (0..n).map(|i| i.wrapping_sub(1)).collect();
-    let mut next: Vec<usize> = (1..=n).collect();
-    let mut area = vec![f64::INFINITY; n];
-    let mut heap = BinaryHeap::with_capacity(n);
-    for i in 1..n - 1 {
-        area[i] = triangle(points[i - 1], points[i], points[i + 1]);
-        heap.push(Candidate {
-            area: area[i],
-            index: i,
-        });
-    }
-    let mut left = n;
-    let mut removed = vec![false; n];
-    let mut floor = 0.0f64;
-    while let Some(Candidate { area: a, index: i }) = heap.pop() {
-        if removed[i] || a != area[i] {
-            continue; // a stale entry
+    let mut s = Simplifier::default();
+    s.kept(points, min_area, keep);
+    std::mem::take(&mut s.kept)
+}
+
+/// Visvalingam–Whyatt with its buffers kept from one line to the next (simplifying
+/// the 100 000 arcs of France allocates once per thread, not eight times per arc).
+#[derive(Default)]
+pub struct Simplifier {
+    prev: Vec<usize>,
+    next: Vec<usize>,
+    area: Vec<f64>,
+    kept: Vec<bool>,
+    heap: BinaryHeap<Candidate>,
+}
+
+impl Simplifier {
+    /// Which points of `points` [`visvalingam`] keeps; valid until the next call.
+    pub fn kept(&mut self, points: &[Pt], min_area: f64, keep: usize) -> &[bool] {
+        let n = points.len();
+        self.kept.clear();
+        self.kept.resize(n, true);
+        if n <= keep.max(2) {
+            return &self.kept;
         }
-        if a >= min_area || left <= keep {
-            break;
+        self.prev.clear();
+        self.prev.extend((0..n).map(|i| i.wrapping_sub(1)));
+        self.next.clear();
+        self.next.extend(1..=n);
+        self.area.clear();
+        self.area.resize(n, f64::INFINITY);
+        self.heap.clear();
+        let (prev, next, area, kept, heap) = (
+            &mut self.prev,
+            &mut self.next,
+            &mut self.area,
+            &mut self.kept,
+            &mut self.heap,
+        );
+        for i in 1..n - 1 {
+            area[i] = triangle(points[i - 1], points[i], points[i + 1]);
+            heap.push(Candidate {
+                area: area[i],
+                index: i,
+            });
         }
-        // effective areas never decrease (Visvalingam's rule), so that a vertex
-        // made flat by a removal does not go before the one removed
-        floor = floor.max(a);
-        removed[i] = true;
-        left -= 1;
-        let (p, q) = (prev[i], next[i]);
-        next[p] = q;
-        prev[q] = p;
-        for j in [p, q] {
-            if j > 0 && j < n - 1 {
-                area[j] = triangle(points[prev[j]], points[j], points[next[j]]).max(floor);
-                heap.push(Candidate {
-                    area: area[j],
-                    index: j,
-                });
+        let mut left = n;
+        let mut floor = 0.0f64;
+        while let Some(Candidate { area: a, index: i }) = heap.pop() {
+            if !kept[i] || a != area[i] {
+                continue; // a stale entry
+            }
+            if a >= min_area || left <= keep {
+                break;
+            }
+            // effective areas never decrease (Visvalingam's rule), so that a vertex
+            // made flat by a removal does not go before the one removed
+            floor = floor.max(a);
+            kept[i] = false;
+            left -= 1;
+            let (p, q) = (prev[i], next[i]);
+            next[p] = q;
+            prev[q] = p;
+            for j in [p, q] {
+                if j > 0 && j < n - 1 {
+                    area[j] = triangle(points[prev[j]], points[j], points[next[j]]).max(floor);
+                    heap.push(Candidate {
+                        area: area[j],
+                        index: j,
+                    });
+                }
             }
         }
+        &self.kept
     }
-    removed.into_iter().map(|r| !r).collect()
 }
 
 /// Radial distance pre-filter: keeps the first and last points and every point at
@@ -117,10 +148,18 @@ pub fn visvalingam_kept(points: &[Pt], min_area: f64, keep: usize) -> Vec<bool> 
 /// denser than the pixel before [`visvalingam`] ranks what remains. When that
 /// would leave fewer than `keep` points, every point is kept.
 pub fn radial_kept(points: &[Pt], min_distance: f64, keep: usize) -> Vec<bool> {
+    let mut kept = Vec::new();
+    radial_into(points, min_distance, keep, &mut kept);
+    kept
+}
+
+/// [`radial_kept`] into a buffer.
+pub fn radial_into(points: &[Pt], min_distance: f64, keep: usize, kept: &mut Vec<bool>) {
     let n = points.len();
-    let mut kept = vec![false; n];
+    kept.clear();
+    kept.resize(n, false);
     if n == 0 {
-        return kept;
+        return;
     }
     let d2 = min_distance * min_distance;
     let mut last = points[0];
@@ -139,7 +178,6 @@ pub fn radial_kept(points: &[Pt], min_distance: f64, keep: usize) -> Vec<bool> {
     if count < keep {
         kept.iter_mut().for_each(|k| *k = true);
     }
-    kept
 }
 
 #[cfg(test)]

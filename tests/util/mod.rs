@@ -42,6 +42,7 @@ pub fn inputs(geojson: &str, csv: &str) -> Inputs {
         min_area_km2: maillage::analysis::DEFAULT_MIN_AREA_KM2,
         area: None,
         tables: Default::default(),
+        progress: None,
     }
 }
 

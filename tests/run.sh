@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it. First installs, once, what the tests that
+# drive real tools need (Debian's headless Chromium, playwright-core for Node),
+# then runs `cargo test --release` with those tests required rather than skipped.
+#
+#   bash tests/run.sh [cargo test arguments]
+#
+# `cargo test --release` alone also works: the tests whose tools are missing say
+# so and pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v chromium-headless-shell >/dev/null 2>&1 && ! command -v chromium >/dev/null 2>&1; then
+  echo "tests/run.sh: installing Debian's chromium-headless-shell for the report test" >&2
+  as_root apt-get install -y -q chromium-headless-shell >/dev/null 2>&1 \
+    || { as_root apt-get update -q >/dev/null && as_root apt-get install -y -q chromium-headless-shell >/dev/null; }
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  echo "tests/run.sh: installing playwright-core (no browser download) in tests/browser" >&2
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+export MAILLAGE_REQUIRE_BROWSER=1
+exec cargo test --release "$@"
