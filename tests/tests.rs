@@ -2862,7 +2862,8 @@ mod maps {
         let counts = classes(&svg);
         assert_eq!(counts.len(), 3);
         assert_eq!(counts.iter().sum::<usize>(), 6, "PACA's six départements");
-        assert!(svg.contains("coverage_rate_population par département"));
+        assert!(svg.contains("Part de la population couverte par une CPTS, par département"));
+        assert!(svg.contains("3 classes, intervalles égaux ; coverage_rate_population"));
         // four of the six départements are covered whole: repeated quantiles merge
         let svg = demo_map(
             &dir,

@@ -194,7 +194,7 @@ impl Renderer<'_> {
         );
         let title = options.title.clone().unwrap_or_else(|| self.place_name());
         let subtitle = match (&choro, options.color_by) {
-            (Some(c), _) => format!("{} par {}", c.label, c.level_word),
+            (Some(c), _) => format!("{}, par {}", c.label, c.level_word),
             (None, ColorBy::Territory) => {
                 "Territoires des CPTS, zones blanches et chevauchements".to_owned()
             }
@@ -720,7 +720,8 @@ impl Renderer<'_> {
             .collect();
         let missing = values.len() - finite.len();
         Ok(ChoroValues {
-            label: column.to_owned(),
+            label: column_label(column).to_owned(),
+            column: column.to_owned(),
             level_word: if name == "communes" {
                 "commune"
             } else {
@@ -768,7 +769,10 @@ impl Renderer<'_> {
             );
         }
         svg.push_str("</g>");
-        let digits = digits_for(&c.bounds);
+        let mut shown = vec![c.min];
+        shown.extend(&c.bounds);
+        shown.dedup();
+        let digits = digits_for(&shown);
         let mut lower = c.min;
         for (k, colour) in colours.iter().enumerate() {
             legend.push(LegendRow {
@@ -822,7 +826,10 @@ pub(super) const TOLERANCE: f64 = 0.6;
 
 /// A choropleth's classes and each face's class.
 struct ChoroValues {
+    /// What the column is, for people.
     label: String,
+    /// The column's name.
+    column: String,
     level_word: &'static str,
     unit_word: &'static str,
     breaks: Breaks,
@@ -831,6 +838,26 @@ struct ChoroValues {
     counts: Vec<usize>,
     missing: usize,
     per_face: Vec<Option<usize>>,
+}
+
+/// A French title for the usual columns; others keep their name.
+fn column_label(column: &str) -> &str {
+    match column {
+        "population" => "Population",
+        "area_km2" => "Superficie (km²)",
+        "coverage_rate_population" => "Part de la population couverte par une CPTS",
+        "coverage_rate_communes" => "Part des communes couvertes par une CPTS",
+        "coverage_rate_area" => "Part de la superficie couverte par une CPTS",
+        "population_white" => "Population en zone blanche",
+        "population_overlap" => "Population en chevauchement",
+        "communes_white" => "Communes en zone blanche",
+        "communes_overlap" => "Communes en chevauchement",
+        "covered_fraction" => "Part de la commune couverte",
+        "white_fraction" => "Part de la commune en zone blanche",
+        "overlap_fraction" => "Part de la commune en chevauchement",
+        "cpts" => "Nombre de CPTS",
+        other => other,
+    }
 }
 
 /// `n` colours spread over the ramp.
@@ -845,8 +872,10 @@ fn ramp(n: usize) -> Vec<&'static str> {
 }
 
 /// Decimals to print class bounds with: the fewest that print every bound
-/// exactly, else the fewest that tell them apart (at most 4).
+/// exactly, else the fewest that tell them apart (at most 4, and at least 2 for
+/// values under 10, such as shares).
 fn digits_for(bounds: &[f64]) -> usize {
+    let small = bounds.iter().all(|b| b.abs() < 10.0);
     let printed = |d: usize| -> Vec<String> { bounds.iter().map(|b| format!("{b:.d$}")).collect() };
     let exact = |d: usize| {
         bounds.iter().zip(printed(d)).all(|(b, s)| {
@@ -857,7 +886,7 @@ fn digits_for(bounds: &[f64]) -> usize {
     let distinct = |d: usize| printed(d).windows(2).all(|w| w[0] != w[1]);
     (0..=4)
         .find(|&d| exact(d))
-        .or_else(|| (0..=4).find(|&d| distinct(d)))
+        .or_else(|| (0..=4).find(|&d| distinct(d)).map(|d| if small { d.max(2) } else { d }))
         .unwrap_or(4)
 }
 
@@ -917,14 +946,17 @@ fn write_legend(
     let u = layout.unit;
     let [x, y0, _, _] = layout.legend;
     let _ = write!(svg, r#"<g id="legend">"#);
-    let heading = match choro {
-        Some(c) => format!(
-            "{} ({} classes, {})",
-            c.label,
-            c.bounds.len(),
-            breaks_label(c.breaks)
+    let (heading, method) = match choro {
+        Some(c) => (
+            c.label.clone(),
+            Some(format!(
+                "{} classes, {} ; {}",
+                c.bounds.len(),
+                breaks_label(c.breaks),
+                c.column
+            )),
         ),
-        None => "Légende".to_owned(),
+        None => ("Légende".to_owned(), None),
     };
     let _ = write!(
         svg,
@@ -934,6 +966,20 @@ fn write_legend(
         18.0 * u,
         escape(&heading)
     );
+    let y0 = match method {
+        Some(m) => {
+            let _ = write!(
+                svg,
+                r##"<text x="{:.1}" y="{:.1}" font-size="{:.1}" fill="#525252">{}</text>"##,
+                x,
+                y0 + 42.0 * u,
+                13.0 * u,
+                escape(&m)
+            );
+            y0 + 24.0 * u
+        }
+        None => y0,
+    };
     let mut y = y0 + 44.0 * u;
     let (sw, sh) = (34.0 * u, 22.0 * u);
     for row in rows {
