@@ -304,6 +304,33 @@ impl Crs {
     }
 }
 
+/// The projected CRS a département is drawn and measured in, as Admin Express
+/// ships it: Lambert-93 (EPSG:2154) for metropolitan France and Corsica, the
+/// overseas départements in their UTM zones (5490 Antilles, 2972 Guyane, 2975 La
+/// Réunion, 4471 Mayotte; 32621 Saint-Pierre-et-Miquelon). Returns the EPSG code
+/// and the name of the place.
+///
+/// # Examples
+/// ```
+/// use maillage::crs::departement_crs;
+/// assert_eq!(departement_crs("2A"), (2154, "France métropolitaine"));
+/// assert_eq!(departement_crs("974"), (2975, "La Réunion"));
+/// ```
+pub fn departement_crs(dep: &str) -> (u32, &'static str) {
+    match dep {
+        "971" => (5490, "Guadeloupe"),
+        "972" => (5490, "Martinique"),
+        "973" => (2972, "Guyane"),
+        "974" => (2975, "La Réunion"),
+        "976" => (4471, "Mayotte"),
+        "975" => (32621, "Saint-Pierre-et-Miquelon"),
+        "977" => (5490, "Saint-Barthélemy"),
+        "978" => (5490, "Saint-Martin"),
+        d if d.starts_with("98") => (3857, "Outre-mer"),
+        _ => (2154, "France métropolitaine"),
+    }
+}
+
 fn wgs84() -> &'static Proj {
     static P: std::sync::OnceLock<Proj> = std::sync::OnceLock::new();
     P.get_or_init(|| {

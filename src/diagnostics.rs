@@ -70,6 +70,23 @@ pub enum DiagnosticKind {
     Arrondissements,
     /// Population figures taken from the bundled COG 2026 where no other source had them.
     PopulationSource,
+    /// Accessibility: supply rows or points, locations or cost pairs naming no
+    /// commune of the layer (outside the area loaded); left out.
+    AccessOutsideLayer,
+    /// Accessibility: a commune on several rows of the supply table; its supply is
+    /// the sum.
+    SummedSupply,
+    /// Accessibility: communes located otherwise than at their own centroid (a
+    /// city's arrondissements, communes missing from `--points`), or not located
+    /// at all (no score).
+    NoLocation,
+    /// Accessibility: pairs a commune-to-itself added at cost 0 to a matrix that
+    /// lacked them, pairs repeated with the same cost counted once, pairs beyond the
+    /// maximum cost left out.
+    CostPairs,
+    /// Accessibility: supply that no inhabitant can reach (every origin within the
+    /// maximum cost has no population): it counts in no score.
+    UnreachedSupply,
 }
 
 /// One finding, with the subject it is about.

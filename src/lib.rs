@@ -19,6 +19,7 @@
 //! | outlines | [`outlines`] | each territory and zone blanche dissolved into one multipolygon |
 //! | stats | [`stats`] | polars tables per commune, CPTS, département, région; the [`Summary`] |
 //! | export | [`export`] | `summary.json`, CSV / Parquet tables, GeoJSON layers, all or nothing |
+//! | access | [`access`] | floating-catchment accessibility per commune, CPTS, zone blanche, département |
 //! | render | [`render`] | `map.svg`, `map.png`, `report.html`: what a planner looks at ([`style`]: the colours) |
 //!
 //! [`Analysis::run`] runs load → coverage; [`export::write`] dissolves and writes
@@ -61,6 +62,7 @@
 //! - **département / région**: from the INSEE code ([`admin`]), régions of COG 2026.
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod admin;
 pub mod analysis;
 pub mod area;

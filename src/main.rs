@@ -53,6 +53,63 @@ enum Command {
         #[command(flatten)]
         draw: Draw,
     },
+    /// Accessibility: floating-catchment scores per commune (2SFCA, E2SFCA,
+    /// 3SFCA, gravity, DREES's APL), with --cpts per CPTS, zone blanche and
+    /// département. Without --communes, runs on the demo (PACA, made-up supply).
+    Access {
+        #[command(flatten)]
+        opts: Opts,
+        #[command(flatten)]
+        access: Box<AccessArgs>,
+        #[command(flatten)]
+        draw: Draw,
+    },
+}
+
+/// Accessibility.
+#[derive(Args)]
+struct AccessArgs {
+    /// Supply: a table code,supply per commune (doctors, full-time equivalents,
+    /// consultations; CSV or workbook), or points id,x,y[,supply] in --supply-crs
+    /// (FINESS establishments…), each counted in the commune containing it.
+    #[arg(long, value_name = "FILE")]
+    supply: Option<PathBuf>,
+    /// CRS of supply points.
+    #[arg(long, value_name = "EPSG:CODE", default_value = "EPSG:2154")]
+    supply_crs: String,
+    /// Locations: a table code,x,y in --points-crs (population-weighted
+    /// centroids…); default: each commune's centroid in Lambert-93 (overseas: its
+    /// UTM zone).
+    #[arg(long, value_name = "FILE")]
+    points: Option<PathBuf>,
+    /// CRS of --points.
+    #[arg(long, value_name = "EPSG:CODE", default_value = "EPSG:2154")]
+    points_crs: String,
+    /// Travel costs: a matrix origin,dest,cost in long format (origin: where people
+    /// live; dest: where the supply is; minutes or metres), instead of straight-line
+    /// distances. Missing commune-to-itself pairs are added at 0.
+    #[arg(long, value_name = "FILE")]
+    costs: Option<PathBuf>,
+    /// 2sfca, e2sfca, 3sfca, gravity (potential, no competition) or apl (DREES).
+    #[arg(long, value_name = "METHOD", default_value = "e2sfca")]
+    method: String,
+    /// Distance decay, in the unit of the costs: gaussian:SIGMA,
+    /// step:D1=W1,D2=W2,… (bounds inclusive), gravity:SCALE,ALPHA[,MIN] or binary.
+    /// Default: PySAL's for the method (e2sfca: step:10000=1,20000=0.68,30000=0.22
+    /// on metres), DREES's bands for apl (step:10=1,15=0.66,20=0.33 minutes).
+    #[arg(long, value_name = "SPEC")]
+    weight: Option<String>,
+    /// Maximum cost, inclusive (default 30000 m; 20 min for apl).
+    #[arg(long, value_name = "COST")]
+    max_cost: Option<f64>,
+    /// Turn straight-line metres into minutes at this speed, km/h (an assumption,
+    /// for apl without a travel-time matrix).
+    #[arg(long, value_name = "KMH")]
+    speed: Option<f64>,
+    /// The score under which a commune is under-served (default 2.5 for apl: the
+    /// sous-dense threshold; none otherwise).
+    #[arg(long, value_name = "SCORE")]
+    threshold: Option<f64>,
 }
 
 /// Maps and report.
@@ -104,7 +161,7 @@ struct Opts {
     /// Commune polygons: GeoJSON (plain or .gz), Shapefile (.shp with its .dbf/.prj,
     /// or a .zip of them), GeoPackage or GeoParquet, as IGN Admin Express ships them; any CRS of
     /// metropolitan or overseas France, reprojected to longitude/latitude.
-    #[arg(long, value_name = "FILE", requires = "cpts")]
+    #[arg(long, value_name = "FILE")]
     communes: Option<PathBuf>,
     /// CRS of the commune layer when the file does not say (or says wrongly):
     /// EPSG:2154 for Lambert-93, 5490, 2972, 2975, 4471 overseas…
@@ -113,14 +170,14 @@ struct Opts {
     /// CPTS declarations: commune lists (CSV cpts_id,cpts_name,commune_code[,status],
     /// plain or .gz, or .xlsx/.xls/.ods) and/or drawn territories (cpts_id,
     /// cpts_name, status) as GeoJSON, Shapefile, GeoPackage or GeoParquet. Repeatable.
-    #[arg(long, value_name = "FILE", requires = "communes")]
+    #[arg(long, value_name = "FILE")]
     cpts: Vec<PathBuf>,
     /// Population table: CSV code,population, plain or .gz (overrides the layer's).
-    #[arg(long, value_name = "FILE", requires = "communes")]
+    #[arg(long, value_name = "FILE")]
     population: Option<PathBuf>,
     /// Study-area outline (GeoJSON polygons): only the communes with at least half
     /// their area inside are analysed. Default: every commune of --communes.
-    #[arg(long, value_name = "FILE", requires = "communes")]
+    #[arg(long, value_name = "FILE")]
     area: Option<PathBuf>,
     /// Sheet to read in .xlsx/.xls/.ods declaration and population workbooks
     /// (default: the first).
@@ -264,62 +321,85 @@ enum Mode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let (opts, draw, mode) = match cli.command {
-        Command::Analyze { opts, draw } => (opts, draw, Mode::Analyze),
-        Command::Check { opts, draw } => (opts, draw, Mode::Check),
-        Command::Map { opts, draw } => (opts, draw, Mode::Map),
-    };
-    let check = mode == Mode::Check;
-    let map_options = map_options(&draw)?;
+    match cli.command {
+        Command::Analyze { opts, draw } => coverage(opts, draw, Mode::Analyze),
+        Command::Check { opts, draw } => coverage(opts, draw, Mode::Check),
+        Command::Map { opts, draw } => coverage(opts, draw, Mode::Map),
+        Command::Access {
+            opts,
+            access: args,
+            draw,
+        } => access(opts, *args, draw),
+    }
+}
+
+/// Worker threads, and the progress line on a terminal.
+fn setup(opts: &Opts) -> anyhow::Result<(Arc<Progress>, Option<ProgressLine>)> {
     if let Some(n) = opts.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build_global()
             .context("setting up worker threads")?;
     }
-    let inputs = match (&opts.communes, opts.cpts.as_slice()) {
-        (Some(c), d) if !d.is_empty() => {
-            let fields = FieldNames {
-                code: opts.code_field.clone(),
-                name: opts.name_field.clone(),
-                population: opts.population_field.clone(),
-                crs: opts.crs.clone(),
-            };
-            let d: Vec<&std::path::Path> = d.iter().map(|p| p.as_path()).collect();
-            Inputs::from_paths(c, &d, opts.population.as_deref(), fields)?
-        }
-        _ => Inputs::demo(),
-    };
     if !(opts.min_area >= 0.0 && opts.min_area.is_finite()) {
         anyhow::bail!(
             "--min-area must be a number of km² ≥ 0, got {}",
             opts.min_area
         );
     }
+    // progress on stderr when it is a terminal (batch logs stay clean)
+    let progress = Arc::new(Progress::default());
+    let display = (!opts.quiet && std::io::stderr().is_terminal())
+        .then(|| ProgressLine::start(Arc::clone(&progress)));
+    Ok((progress, display))
+}
+
+/// The inputs named by the options, or the demo's when no layer is given.
+fn inputs(opts: &Opts, progress: &Arc<Progress>) -> anyhow::Result<Inputs> {
+    let base = match &opts.communes {
+        Some(c) => {
+            let fields = FieldNames {
+                code: opts.code_field.clone(),
+                name: opts.name_field.clone(),
+                population: opts.population_field.clone(),
+                crs: opts.crs.clone(),
+            };
+            let d: Vec<&std::path::Path> = opts.cpts.iter().map(|p| p.as_path()).collect();
+            Inputs::from_paths(c, &d, opts.population.as_deref(), fields)?
+        }
+        None => {
+            if !opts.cpts.is_empty() || opts.population.is_some() || opts.area.is_some() {
+                anyhow::bail!(
+                    "--cpts, --population and --area need --communes (without them all, the demo runs)"
+                );
+            }
+            Inputs::demo()
+        }
+    };
     let mut columns = Vec::new();
     for c in &opts.columns {
         let Some((k, v)) = c.split_once('=') else {
             anyhow::bail!("--columns {c:?}: expected NAME=HEADER, e.g. commune_code=INSEE");
         };
-        const NAMES: [&str; 6] = [
+        const NAMES: [&str; 10] = [
             "cpts_id",
             "cpts_name",
             "commune_code",
             "status",
             "code",
             "population",
+            "supply",
+            "x",
+            "y",
+            "cost",
         ];
         if !NAMES.contains(&k.trim()) {
             anyhow::bail!("--columns {c:?}: {k:?} is not one of {}", NAMES.join(", "));
         }
         columns.push((k.trim().to_owned(), v.to_owned()));
     }
-    // progress on stderr when it is a terminal (batch logs stay clean)
-    let progress = Arc::new(Progress::default());
-    let _display = (!opts.quiet && std::io::stderr().is_terminal())
-        .then(|| ProgressLine::start(Arc::clone(&progress)));
-    let inputs = Inputs {
-        progress: Some(Arc::clone(&progress)),
+    Ok(Inputs {
+        progress: Some(Arc::clone(progress)),
         tables: maillage::load::TableOptions {
             sheet: opts.sheet.clone(),
             columns,
@@ -330,35 +410,60 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .as_deref()
             .map(maillage::Source::from_path)
             .transpose()?,
-        ..inputs
-    };
-    let analysis = Analysis::run(&inputs)?;
-    if opts.strict {
-        let problems: Vec<&maillage::Diagnostic> = analysis
-            .summary
-            .diagnostics
-            .iter()
-            .filter(|d| d.kind.is_problem())
-            .collect();
-        if !problems.is_empty() {
-            for d in &problems {
-                eprintln!("  [{}] {}", d.kind.name(), d.message);
-            }
-            anyhow::bail!(
-                "--strict: {} diagnostic(s) above; nothing written",
-                problems.len()
-            );
+        ..base
+    })
+}
+
+/// With --strict, the problems found, and an error: nothing is written.
+fn strict(opts: &Opts, diagnostics: &[maillage::Diagnostic]) -> anyhow::Result<()> {
+    if !opts.strict {
+        return Ok(());
+    }
+    let problems: Vec<&maillage::Diagnostic> =
+        diagnostics.iter().filter(|d| d.kind.is_problem()).collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    for d in &problems {
+        eprintln!("  [{}] {}", d.kind.name(), d.message);
+    }
+    anyhow::bail!(
+        "--strict: {} diagnostic(s) above; nothing written",
+        problems.len()
+    )
+}
+
+fn table_format(f: Format) -> TableFormat {
+    match f {
+        Format::Csv => TableFormat::Csv,
+        Format::Parquet => TableFormat::Parquet,
+        Format::Both => TableFormat::Both,
+    }
+}
+
+fn print_timings(opts: &Opts, analysis: &Analysis) {
+    if opts.timings {
+        for (stage, d) in &analysis.timings.stages() {
+            eprintln!("{stage:>12}: {:8.1} ms", d.as_secs_f64() * 1e3);
         }
     }
+}
+
+/// `analyze`, `check` and `map`.
+fn coverage(opts: Opts, draw: Draw, mode: Mode) -> anyhow::Result<ExitCode> {
+    let check = mode == Mode::Check;
+    let map_options = map_options(&draw)?;
+    if opts.communes.is_some() && opts.cpts.is_empty() {
+        anyhow::bail!("--communes needs --cpts (the declarations to check)");
+    }
+    let (progress, display) = setup(&opts)?;
+    let inputs = inputs(&opts, &progress)?;
+    let analysis = Analysis::run(&inputs)?;
+    strict(&opts, &analysis.summary.diagnostics)?;
     let out = match (&opts.out, check) {
         (Some(dir), _) => Some(dir.clone()),
         (None, false) => Some(PathBuf::from("maillage-out")),
         (None, true) => None,
-    };
-    let format = match opts.format {
-        Format::Csv => TableFormat::Csv,
-        Format::Parquet => TableFormat::Parquet,
-        Format::Both => TableFormat::Both,
     };
     let files = match &out {
         Some(dir) => {
@@ -366,7 +471,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut staging = Staging::new(dir)?;
             if mode != Mode::Map {
                 progress.start("writing the tables and layers", 0);
-                maillage::export::stage_all(&mut staging, &analysis, format)?;
+                maillage::export::stage_all(&mut staging, &analysis, table_format(opts.format))?;
             }
             let map = draw.map || mode == Mode::Map;
             if map || draw.report {
@@ -387,23 +492,234 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         None => Vec::new(),
     };
-    drop(_display);
+    drop(display);
     if !opts.quiet {
         print!("{}", analysis.report(opts.max_diagnostics));
         if let Some(dir) = &out {
             println!("\nwrote {} files to {}", files.len(), dir.display());
         }
     }
-    if opts.timings {
-        for (stage, d) in &analysis.timings.stages() {
-            eprintln!("{stage:>12}: {:8.1} ms", d.as_secs_f64() * 1e3);
-        }
-    }
+    print_timings(&opts, &analysis);
     Ok(if check && !analysis.summary.rule_holds() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// An EPSG code from `EPSG:2154` or `2154`, checked to be one maillage knows.
+fn epsg(flag: &str, text: &str) -> anyhow::Result<u32> {
+    let t = text.trim();
+    let digits = t
+        .strip_prefix("EPSG:")
+        .or_else(|| t.strip_prefix("epsg:"))
+        .unwrap_or(t);
+    let code: u32 = digits
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{flag} {text:?}: expected EPSG:CODE, e.g. EPSG:2154"))?;
+    maillage::crs::Crs::from_epsg(code).map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
+    Ok(code)
+}
+
+/// `access`.
+fn access(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<ExitCode> {
+    use maillage::access::{AccessInputs, AccessOptions, Accessibility, Method, Weight};
+    let method: Method = args
+        .method
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--method: {e}"))?;
+    let weight: Option<Weight> = args
+        .weight
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e: String| anyhow::anyhow!("--weight: {e}"))?;
+    if let Some(m) = args.max_cost {
+        if !(m > 0.0 && m.is_finite()) {
+            anyhow::bail!("--max-cost {m}: give a cost > 0");
+        }
+    }
+    let options = AccessOptions {
+        method,
+        weight,
+        max_cost: args.max_cost,
+        threshold: args.threshold,
+        speed_kmh: args.speed,
+        points_epsg: epsg("--points-crs", &args.points_crs)?,
+        supply_epsg: epsg("--supply-crs", &args.supply_crs)?,
+    };
+    let mut map_options = map_options(&draw)?;
+    if map_options.choropleth.is_none() {
+        // per 100,000 inhabitants reads better than 0.00085; APL is per inhabitant
+        let column = if method == Method::Apl {
+            "score"
+        } else {
+            "score_per_100k"
+        };
+        map_options.choropleth = Some(Choropleth {
+            column: column.into(),
+            breaks: draw.breaks.parse().unwrap_or(Breaks::Jenks),
+            classes: draw.classes,
+        });
+    }
+    if draw.report && opts.cpts.is_empty() && opts.communes.is_some() {
+        anyhow::bail!("--report shows the coverage by CPTS: give --cpts too");
+    }
+    let demo = opts.communes.is_none();
+    let supply_source = match (&args.supply, demo) {
+        (Some(p), _) => maillage::Source::from_path(p)?,
+        (None, true) => maillage::access::demo_supply(),
+        (None, false) => {
+            anyhow::bail!("access needs --supply (a table code,supply or points id,x,y)")
+        }
+    };
+    let (progress, display) = setup(&opts)?;
+    let inputs = inputs(&opts, &progress)?;
+    let tables = inputs.tables.clone();
+    let supply = maillage::load::load_supply(&supply_source, &tables)?;
+    let points = args
+        .points
+        .as_deref()
+        .map(|p| maillage::load::load_points(&maillage::Source::from_path(p)?, &tables))
+        .transpose()?;
+    let costs = args
+        .costs
+        .as_deref()
+        .map(|p| maillage::load::load_costs(&maillage::Source::from_path(p)?, &tables))
+        .transpose()?;
+    let analysis = Analysis::run(&inputs)?;
+    progress.start("accessibility", 0);
+    let acc = Accessibility::compute(
+        &analysis,
+        &AccessInputs {
+            supply: &supply,
+            points: points.as_ref(),
+            costs: costs.as_ref(),
+        },
+        &options,
+    )?;
+    let mut diagnostics = analysis.summary.diagnostics.clone();
+    diagnostics.extend(acc.diagnostics.iter().cloned());
+    strict(&opts, &diagnostics)?;
+    let dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("maillage-out"));
+    let mut staging = Staging::new(&dir)?;
+    acc.stage(&mut staging, &analysis, table_format(opts.format))?;
+    if draw.map || draw.report {
+        progress.start("drawing", 0);
+        if map_options.title.is_none() {
+            map_options.title = Some(format!(
+                "Accessibilité ({})",
+                method.as_str().to_uppercase()
+            ));
+        }
+        let report = ReportOptions {
+            title: None,
+            date: map_options.date.clone(),
+            max_diagnostics: 500,
+            width: map_options.width,
+        };
+        Renderer::new(&analysis)?
+            .with_column("score", acc.score.clone())?
+            .with_column(
+                "score_per_100k",
+                acc.score.iter().map(|s| s.map(|s| s * 1e5)).collect(),
+            )?
+            .stage(
+                &mut staging,
+                draw.map.then_some(&map_options),
+                draw.report.then_some(&report),
+            )?;
+    }
+    let files = staging.commit()?;
+    drop(display);
+    if !opts.quiet {
+        print!("{}", access_report(&acc, &analysis, opts.max_diagnostics));
+        println!("\nwrote {} files to {}", files.len(), dir.display());
+    }
+    print_timings(&opts, &analysis);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The terminal summary of an accessibility run.
+fn access_report(
+    acc: &maillage::access::Accessibility,
+    analysis: &Analysis,
+    max_diagnostics: usize,
+) -> String {
+    use std::fmt::Write as _;
+    let s = &acc.summary;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "maillage access: {} communes ({}), {} ({}), weight {}, max cost {} ({})",
+        analysis.communes.len(),
+        analysis
+            .summary
+            .inputs
+            .get("communes")
+            .map_or("", String::as_str),
+        s.method,
+        s.unit,
+        s.weight,
+        s.max_cost,
+        s.costs
+    );
+    let _ = writeln!(
+        out,
+        "  locations: {}; {} pairs within the maximum cost{}",
+        s.locations,
+        s.pairs,
+        if s.self_pairs_added > 0 {
+            format!(" ({} commune-to-itself pairs added)", s.self_pairs_added)
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  population {}, supply {} ({} unreached); {} communes scored, {} without a location",
+        s.population, s.supply_total, s.supply_unreached, s.communes_scored, s.communes_unscored
+    );
+    if let Some(m) = s.population_weighted_mean {
+        let _ = writeln!(
+            out,
+            "  population-weighted mean score {m:.6e} ({:.3} per 100,000); supply reached per inhabitant {:.6e}",
+            m * 1e5,
+            s.supply_reached_per_inhabitant.unwrap_or(f64::NAN)
+        );
+    }
+    if let (Some(t), Some(p), Some(c)) = (
+        s.threshold,
+        s.population_below_threshold,
+        s.communes_below_threshold,
+    ) {
+        let _ = writeln!(
+            out,
+            "  under the threshold {t}: {c} communes, {p} inhabitants"
+        );
+    }
+    let mut diags = analysis.summary.diagnostics.clone();
+    diags.extend(acc.diagnostics.iter().cloned());
+    let report = maillage::diagnostics::Report::new(&diags);
+    let _ = writeln!(
+        out,
+        "\ndiagnostics: {} ({} normalisation(s) or problem(s))",
+        report.count, report.problems
+    );
+    for d in diags.iter().take(max_diagnostics) {
+        let _ = writeln!(out, "  [{}] {}", d.kind.name(), d.message);
+    }
+    if diags.len() > max_diagnostics {
+        let _ = writeln!(
+            out,
+            "  … {} more in diagnostics.json",
+            diags.len() - max_diagnostics
+        );
+    }
+    out
 }
 
 /// A line on stderr, redrawn five times a second, saying what the run is doing;

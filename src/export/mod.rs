@@ -41,7 +41,8 @@ fn table_err(name: &str) -> impl FnOnce(polars::error::PolarsError) -> Error + '
     }
 }
 
-/// Stages one table as `{stem}.csv` and/or `{stem}.parquet`.
+/// Stages one table as `{stem}.csv` and/or `{stem}.parquet`, floats with 6
+/// decimals in CSV (areas in km²: 1 m²).
 ///
 /// # Errors
 /// [`Error::Io`] or [`Error::Table`].
@@ -50,6 +51,21 @@ pub fn write_table(
     stem: &str,
     df: &DataFrame,
     format: TableFormat,
+) -> Result<()> {
+    write_table_with(staging, stem, df, format, Some(6))
+}
+
+/// [`write_table`] with the CSV's decimals: `None` writes every float in full
+/// (the shortest text that reads back to the same number).
+///
+/// # Errors
+/// [`Error::Io`] or [`Error::Table`].
+pub fn write_table_with(
+    staging: &mut Staging,
+    stem: &str,
+    df: &DataFrame,
+    format: TableFormat,
+    decimals: Option<usize>,
 ) -> Result<()> {
     // the writers want a mutable frame (they may rechunk); columns are shared, so
     // the copy is cheap
@@ -60,7 +76,7 @@ pub fn write_table(
         staging.write(&name, |w| {
             CsvWriter::new(w)
                 .include_header(true)
-                .with_float_precision(Some(6))
+                .with_float_precision(decimals)
                 .finish(df)
                 .map_err(table_err(&name))
         })?;

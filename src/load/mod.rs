@@ -3,6 +3,7 @@
 //! feature. Then [`Communes::new`] joins layer and population and computes each
 //! commune's area.
 
+mod access_inputs;
 mod communes;
 mod declarations;
 mod geojson;
@@ -13,6 +14,10 @@ mod spreadsheet;
 mod table;
 mod territories;
 
+pub use access_inputs::{
+    load_costs, load_points, load_supply, parse_number, CostMatrix, CostRow, PointRow, PointsTable,
+    SupplyRow, SupplyTable,
+};
 pub(crate) use communes::oriented;
 #[cfg(test)]
 pub(crate) use communes::signed_twice_area;
@@ -39,9 +44,10 @@ use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
 /// A CPTS id declared in two sources keeps its first declaration (sources in the
 /// order given) and is reported as `declared_twice`.
 ///
+/// No source gives no CPTS (every commune is then white: for accessibility alone).
+///
 /// # Errors
-/// The first source's error ([`crate::Error::Csv`] or [`crate::Error::Json`]);
-/// [`crate::Error::Input`] when no source is given.
+/// The first source's error ([`crate::Error::Csv`] or [`crate::Error::Json`]).
 pub fn load_cpts(sources: &[Source]) -> crate::Result<Declarations> {
     load_cpts_with(sources, &TableOptions::default())
 }
@@ -52,9 +58,6 @@ pub fn load_cpts(sources: &[Source]) -> crate::Result<Declarations> {
 /// # Errors
 /// As [`load_cpts`].
 pub fn load_cpts_with(sources: &[Source], options: &TableOptions) -> crate::Result<Declarations> {
-    if sources.is_empty() {
-        return Err(crate::Error::Input("no CPTS declarations given".into()));
-    }
     let mut cpts: Vec<Cpts> = Vec::new();
     let mut diagnostics = Vec::new();
     let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();

@@ -22,20 +22,9 @@ pub struct Frame {
     pub epsg: u32,
 }
 
-/// The frame of a département code.
+/// The frame of a département code (see [`crate::crs::departement_crs`]).
 pub fn frame_of_departement(dep: &str) -> Frame {
-    let (epsg, name) = match dep {
-        "971" => (5490, "Guadeloupe"),
-        "972" => (5490, "Martinique"),
-        "973" => (2972, "Guyane"),
-        "974" => (2975, "La Réunion"),
-        "976" => (4471, "Mayotte"),
-        "975" => (32621, "Saint-Pierre-et-Miquelon"),
-        "977" => (5490, "Saint-Barthélemy"),
-        "978" => (5490, "Saint-Martin"),
-        d if d.starts_with("98") => (3857, "Outre-mer"),
-        _ => (2154, "France métropolitaine"),
-    };
+    let (epsg, name) = crate::crs::departement_crs(dep);
     let key = if epsg == 2154 { "metro" } else { dep };
     Frame {
         key: key.to_owned(),

@@ -615,6 +615,9 @@ impl Renderer<'_> {
 
     /// The values of a choropleth column, per face.
     fn choropleth_values(&self, c: &Choropleth) -> Result<ChoroValues> {
+        if let Some((name, values)) = self.columns.iter().find(|(n, _)| *n == c.column) {
+            return self.classed(name, "commune", values, c.breaks, c.classes);
+        }
         let stats = self.analysis.stats()?;
         let (table, column) = match c.column.split_once('.') {
             Some((t, col)) => (Some(t), col),
@@ -733,6 +736,50 @@ impl Renderer<'_> {
             bounds,
             counts,
             missing,
+            per_face,
+        })
+    }
+
+    /// Classes of a column given per commune.
+    fn classed(
+        &self,
+        name: &str,
+        word: &'static str,
+        values: &[Option<f64>],
+        breaks: Breaks,
+        classes: usize,
+    ) -> Result<ChoroValues> {
+        let finite: Vec<f64> = values
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        if finite.is_empty() {
+            return Err(Error::Input(format!(
+                "choropleth: column {name:?} has no value to map"
+            )));
+        }
+        let (bounds, counts) = classify(&finite, classes.clamp(1, RAMP.len()), breaks);
+        let per_face = self
+            .faces
+            .iter()
+            .map(|f| {
+                values[f.communes[0] as usize]
+                    .filter(|v| v.is_finite())
+                    .and_then(|v| class_of(v, &bounds))
+            })
+            .collect();
+        Ok(ChoroValues {
+            label: column_label(name).to_owned(),
+            column: name.to_owned(),
+            level_word: "commune",
+            unit_word: word,
+            breaks,
+            min: finite.iter().copied().fold(f64::INFINITY, f64::min),
+            bounds,
+            counts,
+            missing: values.len() - finite.len(),
             per_face,
         })
     }
@@ -856,6 +903,8 @@ fn column_label(column: &str) -> &str {
         "white_fraction" => "Part de la commune en zone blanche",
         "overlap_fraction" => "Part de la commune en chevauchement",
         "cpts" => "Nombre de CPTS",
+        "score" => "Accessibilité : offre accessible par habitant",
+        "score_per_100k" => "Accessibilité : offre accessible pour 100 000 habitants",
         other => other,
     }
 }
@@ -886,7 +935,11 @@ fn digits_for(bounds: &[f64]) -> usize {
     let distinct = |d: usize| printed(d).windows(2).all(|w| w[0] != w[1]);
     (0..=4)
         .find(|&d| exact(d))
-        .or_else(|| (0..=4).find(|&d| distinct(d)).map(|d| if small { d.max(2) } else { d }))
+        .or_else(|| {
+            (0..=4)
+                .find(|&d| distinct(d))
+                .map(|d| if small { d.max(2) } else { d })
+        })
         .unwrap_or(4)
 }
 

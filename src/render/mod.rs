@@ -67,6 +67,9 @@ pub struct Renderer<'a> {
     /// Drawings made so far, by (width, tolerance): the map and the report share
     /// one when they are drawn at the same scale.
     drawings: Mutex<Vec<(DrawingKey, Arc<Drawing>)>>,
+    /// Columns per commune given by the caller (an accessibility score…), mapped
+    /// by a choropleth like the tables' columns.
+    columns: Vec<(String, Vec<Option<f64>>)>,
 }
 
 /// A drawing's width in pixels and tolerance (its bits).
@@ -174,6 +177,7 @@ impl<'a> Renderer<'a> {
                 faces,
                 face_of,
                 drawings: Mutex::new(Vec::new()),
+                columns: Vec::new(),
             })
         })
     }
@@ -185,6 +189,24 @@ impl<'a> Renderer<'a> {
             a.declarations.cpts.len(),
             &crate::style::neighbouring_territories(a),
         )
+    }
+
+    /// Adds a numeric column per commune (in commune order) that a choropleth can
+    /// map by `name`, before the tables' columns: a score computed downstream of
+    /// the analysis, say.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when `values` is not one per commune.
+    pub fn with_column(mut self, name: &str, values: Vec<Option<f64>>) -> Result<Self> {
+        if values.len() != self.analysis.communes.len() {
+            return Err(Error::Input(format!(
+                "column {name}: {} values for {} communes",
+                values.len(),
+                self.analysis.communes.len()
+            )));
+        }
+        self.columns.push((name.to_owned(), values));
+        Ok(self)
     }
 
     /// The analysis drawn.

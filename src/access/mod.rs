@@ -1,0 +1,1147 @@
+//! **access**: how accessible care is — floating-catchment scores per commune, then
+//! per CPTS, per zone blanche and per département. A consumer of an [`Analysis`]:
+//! the communes, their populations (the demand) and the territories come from it.
+//!
+//! The scores are PySAL `access`'s, computed the same way (and checked against it
+//! to 1e-9 on real data, `fixtures/oracle_access.py`):
+//! - **2SFCA** (Luo and Wang): each supply location's ratio
+//!   `R_j = S_j / Σ_i P_i` over the origins within the maximum cost, then each
+//!   origin's score `A_i = Σ_j R_j` over the supply it reaches;
+//! - **E2SFCA** (Luo and Qi): the same with a distance-decay weight `w(c)` in both
+//!   steps, `R_j = S_j / Σ_i P_i w(c_ij)`, `A_i = Σ_j R_j w(c_ij)`;
+//! - **3SFCA** (Wan, Zou and Sternberg): both steps also weighted by the selection
+//!   weight `G_ij = w(c_ij) / Σ_k w(c_ik)`, over the origin's pairs within the
+//!   maximum cost;
+//! - **gravity** potential (no competition): `A_i = Σ_j S_j w(c_ij)`;
+//! - **APL** (DREES's *accessibilité potentielle localisée*): an E2SFCA on travel
+//!   times in minutes with the bands 0–10 min: 1, 10–15: 0.66, 15–20: 0.33, none
+//!   beyond, supply in consultations (or FTE) per year: the score is per
+//!   inhabitant per year, under 2.5 being *sous-dense* (under-served).
+//!
+//! Pairs come from straight-line distances between locations (commune centroids in
+//! Lambert-93 or the local UTM zone overseas, or user points), all pairs within the
+//! maximum cost found with an R-tree, or from a travel-time matrix. The maximum
+//! cost is inclusive. For any 2SFCA the population-weighted mean score is the
+//! supply reached divided by the population: nothing is lost or made up.
+//!
+//! Where PySAL's behaviour is questionable maillage decides, and says so:
+//! - a commune always reaches itself at cost 0 (a matrix lacking the pair gets it,
+//!   reported); PySAL uses only the pairs it is given;
+//! - supply that no inhabitant can reach (every origin within reach has no
+//!   population) counts in no score and is reported; PySAL divides by zero;
+//! - 3SFCA's selection weights are normalised over the pairs within the maximum
+//!   cost (Wan et al.'s catchment); PySAL normalises over every pair of the cost
+//!   table, which is the same when the table holds only pairs within it.
+
+mod locations;
+mod pairs;
+mod weight;
+
+pub use locations::{centroids, centroids_into, place_supply, user_points};
+pub use pairs::{Location, Pairs};
+pub use weight::Weight;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use polars::prelude::{Column, DataFrame, NamedFrom, Series};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::analysis::Analysis;
+use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
+use crate::error::{Error, Result};
+use crate::export::{write_table_with, Staging, TableFormat};
+use crate::load::{CostMatrix, PointsTable, SupplyTable};
+
+/// The demo's supply: a made-up count of general practitioners per PACA commune
+/// (`fixtures/paca/supply.csv`, derived from real populations by
+/// `fixtures/make_supply.py`; not real data), for [`crate::Inputs::demo`].
+pub fn demo_supply() -> crate::Source {
+    crate::Source {
+        name: "demo:paca/supply.csv".into(),
+        bytes: include_bytes!("../../fixtures/paca/supply.csv").to_vec(),
+    }
+}
+
+/// A floating-catchment method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Two-step floating catchment, binary catchment.
+    TwoStep,
+    /// Enhanced 2SFCA: a distance-decay weight in both steps.
+    Enhanced,
+    /// Three-step: with selection weights.
+    ThreeStep,
+    /// Gravity potential, no competition for the supply.
+    Gravity,
+    /// DREES's APL: E2SFCA on minutes with its bands, per inhabitant per year.
+    Apl,
+}
+
+impl Method {
+    /// The name on the command line and in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::TwoStep => "2sfca",
+            Method::Enhanced => "e2sfca",
+            Method::ThreeStep => "3sfca",
+            Method::Gravity => "gravity",
+            Method::Apl => "apl",
+        }
+    }
+
+    /// The weight used when none is given, in the unit of the costs (metres for
+    /// straight lines, minutes for APL): PySAL's defaults (its E2SFCA steps 10, 20,
+    /// 30 and 3SFCA steps 10, 20, 30, 60, read as kilometres), DREES's APL bands.
+    pub fn default_weight(self, metres: bool) -> Weight {
+        let k = if metres { 1000.0 } else { 1.0 };
+        match self {
+            Method::TwoStep => Weight::Binary,
+            Method::Enhanced => {
+                Weight::Step(vec![(10.0 * k, 1.0), (20.0 * k, 0.68), (30.0 * k, 0.22)])
+            }
+            Method::ThreeStep => Weight::Step(vec![
+                (10.0 * k, 0.962),
+                (20.0 * k, 0.704),
+                (30.0 * k, 0.377),
+                (60.0 * k, 0.042),
+            ]),
+            Method::Gravity => Weight::Gravity {
+                scale: 10.0 * k,
+                alpha: -1.0,
+                min: k,
+            },
+            Method::Apl => Weight::Step(vec![(10.0, 1.0), (15.0, 0.66), (20.0, 0.33)]),
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Method {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Method, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "2sfca" => Ok(Method::TwoStep),
+            "e2sfca" => Ok(Method::Enhanced),
+            "3sfca" => Ok(Method::ThreeStep),
+            "gravity" => Ok(Method::Gravity),
+            "apl" => Ok(Method::Apl),
+            other => Err(format!(
+                "method {other:?}: 2sfca, e2sfca, 3sfca, gravity or apl"
+            )),
+        }
+    }
+}
+
+/// How to compute the scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessOptions {
+    /// The method.
+    pub method: Method,
+    /// The distance-decay weight; `None`: the method's default.
+    pub weight: Option<Weight>,
+    /// The maximum cost, inclusive; `None`: 30,000 m, or 20 min for APL.
+    pub max_cost: Option<f64>,
+    /// The score under which a commune is under-served; `None`: 2.5 for APL, no
+    /// threshold otherwise.
+    pub threshold: Option<f64>,
+    /// Turns straight-line metres into minutes at this speed (km/h), for APL
+    /// without a travel-time matrix: an assumption, said in the summary.
+    pub speed_kmh: Option<f64>,
+    /// The CRS of `--points` (EPSG code).
+    pub points_epsg: u32,
+    /// The CRS of supply points (EPSG code).
+    pub supply_epsg: u32,
+}
+
+impl Default for AccessOptions {
+    fn default() -> Self {
+        AccessOptions {
+            method: Method::Enhanced,
+            weight: None,
+            max_cost: None,
+            threshold: None,
+            speed_kmh: None,
+            points_epsg: 2154,
+            supply_epsg: 2154,
+        }
+    }
+}
+
+/// The files an accessibility run reads besides the analysis's.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessInputs<'a> {
+    /// The supply (by commune, or points).
+    pub supply: &'a SupplyTable,
+    /// User locations replacing the centroids.
+    pub points: Option<&'a PointsTable>,
+    /// A travel-time matrix replacing straight-line distances.
+    pub costs: Option<&'a CostMatrix>,
+}
+
+/// The `access` object of `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccessSummary {
+    /// `2sfca`, `e2sfca`, `3sfca`, `gravity` or `apl`.
+    pub method: String,
+    /// The weight, as `--weight` writes it.
+    pub weight: String,
+    /// The maximum cost, inclusive.
+    pub max_cost: f64,
+    /// What the costs are.
+    pub costs: String,
+    /// Where communes are.
+    pub locations: String,
+    /// Pairs (origin, destination) within the maximum cost used.
+    pub pairs: u64,
+    /// Commune-to-itself pairs added to a matrix that lacked them.
+    pub self_pairs_added: u64,
+    /// Communes with a score.
+    pub communes_scored: u64,
+    /// Communes without a score (no location).
+    pub communes_unscored: u64,
+    /// Population of the communes.
+    pub population: u64,
+    /// Total supply placed in communes of the layer.
+    pub supply_total: f64,
+    /// Supply no inhabitant can reach (counted in no score).
+    pub supply_unreached: f64,
+    /// Population-weighted mean score over scored communes.
+    pub population_weighted_mean: Option<f64>,
+    /// The same per 100,000 inhabitants.
+    pub population_weighted_mean_per_100k: Option<f64>,
+    /// Supply reached per inhabitant: equal to the weighted mean for any 2SFCA.
+    pub supply_reached_per_inhabitant: Option<f64>,
+    /// The under-service threshold, if any.
+    pub threshold: Option<f64>,
+    /// Population of communes scoring under the threshold.
+    pub population_below_threshold: Option<u64>,
+    /// Communes scoring under the threshold.
+    pub communes_below_threshold: Option<u64>,
+    /// What the score means.
+    pub unit: String,
+}
+
+/// Scores per commune and what they were computed from.
+#[derive(Debug, Clone)]
+pub struct Accessibility {
+    /// Supply placed in each commune (positions of [`crate::load::Communes`]).
+    pub supply: Vec<f64>,
+    /// Each commune's score; `None` without a location.
+    pub score: Vec<Option<f64>>,
+    /// The threshold used.
+    pub threshold: Option<f64>,
+    /// Figures for `summary.json`.
+    pub summary: AccessSummary,
+    /// Findings about the inputs.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Accessibility {
+    /// Computes every commune's score for the analysis's communes and populations.
+    ///
+    /// # Errors
+    /// [`Error::Input`] for options that do not fit (APL on metres without a speed,
+    /// a maximum cost ≤ 0, a cost matrix with one pair at two costs, a CRS
+    /// maillage does not know).
+    ///
+    /// # Performance
+    /// O(v + p) for v vertices (centroids) and p pairs: France within 30 km (7.5 M
+    /// pairs) takes a few tenths of a second on 2 cores.
+    pub fn compute(
+        analysis: &Analysis,
+        inputs: &AccessInputs<'_>,
+        options: &AccessOptions,
+    ) -> Result<Accessibility> {
+        let communes = &analysis.communes;
+        let n = communes.len();
+        let timings = &analysis.timings;
+        let method = options.method;
+        let metres = inputs.costs.is_none() && options.speed_kmh.is_none();
+        if method == Method::Apl && metres {
+            return Err(Error::Input(
+                "--method apl works on travel times in minutes: give --costs (a matrix in minutes) or --speed KMH to turn straight-line distances into minutes".into(),
+            ));
+        }
+        let weight = options
+            .weight
+            .clone()
+            .unwrap_or_else(|| method.default_weight(metres));
+        let max_cost = options.max_cost.unwrap_or(match method {
+            Method::Apl => 20.0,
+            _ if metres => 30_000.0,
+            _ => match &weight {
+                Weight::Step(s) => s.last().map_or(f64::INFINITY, |l| l.0),
+                _ => f64::INFINITY,
+            },
+        });
+        if max_cost.is_nan() || max_cost <= 0.0 {
+            return Err(Error::Input(format!(
+                "--max-cost {max_cost}: give a cost > 0"
+            )));
+        }
+        let threshold = options.threshold.or((method == Method::Apl).then_some(2.5));
+        let mut diagnostics = Vec::new();
+        let (supply, d) = timings.time("supply", || {
+            place_supply(communes, inputs.supply, options.supply_epsg)
+        })?;
+        diagnostics.extend(d);
+
+        // pairs
+        let mut self_added = 0u64;
+        let (pairs, costs_desc, locations_desc, located) = match inputs.costs {
+            Some(matrix) => {
+                let (pairs, added, d) =
+                    timings.time("pairs", || matrix_pairs(analysis, matrix, max_cost))?;
+                self_added = added;
+                diagnostics.extend(d);
+                let located = vec![true; n];
+                (
+                    pairs,
+                    format!("matrix {}", matrix.source.display()),
+                    "the matrix's codes".to_owned(),
+                    located,
+                )
+            }
+            None => {
+                let mut loc: Vec<Option<Location>> = vec![None; n];
+                let mut where_ =
+                    "centroids of the communes in Lambert-93 (overseas: local UTM)".to_owned();
+                if let Some(points) = inputs.points {
+                    diagnostics.extend(user_points(
+                        communes,
+                        points,
+                        options.points_epsg,
+                        &mut loc,
+                    )?);
+                    where_ = format!("{} (EPSG:{})", points.source.display(), options.points_epsg);
+                }
+                // the others at their centroid
+                diagnostics
+                    .extend(timings.time("locations", || centroids_into(communes, &mut loc))?);
+                let unlocated: Vec<String> = (0..n)
+                    .filter(|&i| loc[i].is_none())
+                    .map(|i| communes.get(i as u32).code.clone())
+                    .collect();
+                if !unlocated.is_empty() {
+                    diagnostics.push(
+                        Diagnostic::new(
+                            DiagnosticKind::NoLocation,
+                            format!(
+                                "{} commune(s) have no geometry and no point: no score: {}",
+                                unlocated.len(),
+                                sample(&unlocated, 8)
+                            ),
+                        )
+                        .codes(unlocated),
+                    );
+                }
+                let scale = match options.speed_kmh {
+                    Some(kmh) if kmh > 0.0 && kmh.is_finite() => 60.0 / (kmh * 1000.0),
+                    Some(kmh) => {
+                        return Err(Error::Input(format!("--speed {kmh}: give km/h > 0")));
+                    }
+                    None => 1.0,
+                };
+                let desc = match options.speed_kmh {
+                    Some(kmh) => {
+                        format!("straight-line distance at {kmh} km/h, in minutes (an assumption)")
+                    }
+                    None => "straight-line distance, metres".to_owned(),
+                };
+                let located = loc.iter().map(Option::is_some).collect();
+                let pairs = timings.time("pairs", || Pairs::euclidean(&loc, max_cost, scale));
+                (pairs, desc, where_, located)
+            }
+        };
+
+        // the methods
+        let population: Vec<f64> = communes.population.iter().map(|&p| p as f64).collect();
+        let w = |c: f64| weight.at(c);
+        let (score_raw, unreached) = timings.time("catchments", || {
+            catchments(method, &pairs, &population, &supply, &w)
+        });
+        let score: Vec<Option<f64>> = score_raw
+            .into_iter()
+            .zip(&located)
+            .map(|(s, &l)| l.then_some(s))
+            .collect();
+        // + 0.0: an empty float sum is -0.0
+        let unreached_total: f64 = unreached.iter().map(|&j| supply[j]).sum::<f64>() + 0.0;
+        if !unreached.is_empty() {
+            let codes: Vec<String> = unreached
+                .iter()
+                .map(|&j| communes.get(j as u32).code.clone())
+                .collect();
+            diagnostics.push(
+                Diagnostic::new(
+                    DiagnosticKind::UnreachedSupply,
+                    format!(
+                        "supply {unreached_total} in {} commune(s) that no inhabitant reaches within {max_cost} counts in no score: {}",
+                        codes.len(),
+                        sample(&codes, 8)
+                    ),
+                )
+                .codes(codes),
+            );
+        }
+        let total_population: f64 = population.iter().sum();
+        let (mut wsum, mut pop_scored) = (0.0, 0.0);
+        for (s, p) in score.iter().zip(&population) {
+            if let Some(s) = s {
+                wsum += s * p;
+                pop_scored += p;
+            }
+        }
+        let mean = (pop_scored > 0.0).then(|| wsum / pop_scored);
+        let below = threshold.map(|t| {
+            let (mut pop, mut count) = (0u64, 0u64);
+            for (i, s) in score.iter().enumerate() {
+                if s.is_some_and(|s| s < t) {
+                    pop += communes.population[i];
+                    count += 1;
+                }
+            }
+            (pop, count)
+        });
+        let supply_total: f64 = supply.iter().sum();
+        let unit = match method {
+            Method::Apl => {
+                "supply per inhabitant per year (consultations, or FTE as given)".to_owned()
+            }
+            Method::Gravity => "weighted supply within reach (no competition)".to_owned(),
+            _ => "supply per inhabitant within reach".to_owned(),
+        };
+        let summary = AccessSummary {
+            method: method.as_str().to_owned(),
+            weight: weight.to_string(),
+            max_cost,
+            costs: costs_desc,
+            locations: locations_desc,
+            pairs: pairs.len() as u64,
+            self_pairs_added: self_added,
+            communes_scored: score.iter().filter(|s| s.is_some()).count() as u64,
+            communes_unscored: score.iter().filter(|s| s.is_none()).count() as u64,
+            population: total_population as u64,
+            supply_total,
+            supply_unreached: unreached_total,
+            population_weighted_mean: mean,
+            population_weighted_mean_per_100k: mean.map(|m| m * 1e5),
+            supply_reached_per_inhabitant: (pop_scored > 0.0)
+                .then(|| (supply_total - unreached_total) / pop_scored),
+            threshold,
+            population_below_threshold: below.map(|b| b.0),
+            communes_below_threshold: below.map(|b| b.1),
+            unit,
+        };
+        Ok(Accessibility {
+            supply,
+            score,
+            threshold,
+            summary,
+            diagnostics,
+        })
+    }
+
+    /// `access` per commune: `code,name,population,supply,score,score_per_100k`,
+    /// sorted by code.
+    ///
+    /// # Errors
+    /// [`Error::Table`] (not expected).
+    pub fn commune_table(&self, analysis: &Analysis) -> Result<DataFrame> {
+        let c = &analysis.communes;
+        let n = c.len() as u32;
+        frame(
+            "access table",
+            vec![
+                col(
+                    "code",
+                    (0..n).map(|i| c.get(i).code.as_str()).collect::<Vec<_>>(),
+                ),
+                col(
+                    "name",
+                    (0..n).map(|i| c.get(i).name.as_str()).collect::<Vec<_>>(),
+                ),
+                col("population", c.population.clone()),
+                col("supply", self.supply.clone()),
+                col("score", self.score.clone()),
+                col(
+                    "score_per_100k",
+                    self.score
+                        .iter()
+                        .map(|s| s.map(|s| s * 1e5))
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+        )
+    }
+
+    /// The scores of groups of communes, one row each: population-weighted mean,
+    /// median (the median inhabitant's score), minimum, and the population and
+    /// communes under the threshold. `groups` gives each group's key columns and
+    /// its communes with their weights (their population, or the part of it a
+    /// drawn territory covers).
+    fn group_columns(&self, groups: &[Vec<(u32, f64)>]) -> Vec<Column> {
+        let stats: Vec<GroupStats> = groups
+            .iter()
+            .map(|members| group_stats(members, &self.score, self.threshold))
+            .collect();
+        vec![
+            col(
+                "communes",
+                stats.iter().map(|s| s.communes).collect::<Vec<_>>(),
+            ),
+            col(
+                "population",
+                stats.iter().map(|s| s.population).collect::<Vec<_>>(),
+            ),
+            col(
+                "mean_score",
+                stats.iter().map(|s| s.mean).collect::<Vec<_>>(),
+            ),
+            col(
+                "median_score",
+                stats.iter().map(|s| s.median).collect::<Vec<_>>(),
+            ),
+            col("min_score", stats.iter().map(|s| s.min).collect::<Vec<_>>()),
+            col(
+                "mean_score_per_100k",
+                stats
+                    .iter()
+                    .map(|s| s.mean.map(|m| m * 1e5))
+                    .collect::<Vec<_>>(),
+            ),
+            col(
+                "population_below_threshold",
+                stats.iter().map(|s| s.population_below).collect::<Vec<_>>(),
+            ),
+            col(
+                "communes_below_threshold",
+                stats.iter().map(|s| s.communes_below).collect::<Vec<_>>(),
+            ),
+        ]
+    }
+
+    /// Per CPTS (`access_cpts`), per zone blanche (`access_zones`) and per
+    /// département (`access_departements`). A CPTS counts the communes it claims
+    /// (a drawn one the part of each commune it covers, by area); a zone blanche its
+    /// communes.
+    ///
+    /// # Errors
+    /// [`Error::Table`] (not expected).
+    pub fn group_tables(&self, analysis: &Analysis) -> Result<(DataFrame, DataFrame, DataFrame)> {
+        let a = analysis;
+        let pop = &a.communes.population;
+        let decl = &a.declarations;
+        // CPTS: lists by their communes; drawn by the share of each commune covered
+        let mut by_cpts: Vec<Vec<(u32, f64)>> = vec![Vec::new(); decl.cpts.len()];
+        match &a.coverage.overlay {
+            None => {
+                for (k, t) in a.coverage.territories.iter().enumerate() {
+                    by_cpts[k] = t
+                        .members
+                        .iter()
+                        .map(|&i| (i, pop[i as usize] as f64))
+                        .collect();
+                }
+            }
+            Some(o) => {
+                for (i, c) in o.communes.iter().enumerate() {
+                    let area = a.communes.area_km2[i];
+                    for &(k, km2) in &c.shares {
+                        let share = if area > 0.0 {
+                            (km2 / area).min(1.0)
+                        } else {
+                            1.0
+                        };
+                        by_cpts[k as usize].push((i as u32, pop[i] as f64 * share));
+                    }
+                }
+            }
+        }
+        let mut cols = vec![
+            col(
+                "cpts_id",
+                decl.cpts.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            ),
+            col(
+                "cpts_name",
+                decl.cpts
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            col(
+                "status",
+                decl.cpts
+                    .iter()
+                    .map(|c| c.status.map_or("", |s| s.as_str()))
+                    .collect::<Vec<_>>(),
+            ),
+        ];
+        cols.extend(self.group_columns(&by_cpts));
+        let cpts = frame("access_cpts table", cols)?;
+
+        let zones: Vec<Vec<(u32, f64)>> = a
+            .coverage
+            .white_zones
+            .iter()
+            .map(|z| {
+                z.members
+                    .iter()
+                    .map(|&i| (i, pop[i as usize] as f64))
+                    .collect()
+            })
+            .collect();
+        let mut cols = vec![
+            col(
+                "zone_id",
+                a.coverage
+                    .white_zones
+                    .iter()
+                    .map(|z| z.id)
+                    .collect::<Vec<_>>(),
+            ),
+            col(
+                "codes",
+                a.coverage
+                    .white_zones
+                    .iter()
+                    .map(|z| {
+                        z.members
+                            .iter()
+                            .map(|&i| a.communes.get(i).code.as_str())
+                            .collect::<Vec<_>>()
+                            .join("|")
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+        ];
+        cols.extend(self.group_columns(&zones));
+        let zones = frame("access_zones table", cols)?;
+
+        let mut deps: BTreeMap<&str, Vec<(u32, f64)>> = BTreeMap::new();
+        for i in 0..a.communes.len() as u32 {
+            deps.entry(a.communes.departement(i))
+                .or_default()
+                .push((i, pop[i as usize] as f64));
+        }
+        let keys: Vec<&str> = deps.keys().copied().collect();
+        let groups: Vec<Vec<(u32, f64)>> = deps.into_values().collect();
+        let mut cols = vec![
+            col("departement", keys.clone()),
+            col(
+                "departement_nom",
+                keys.iter()
+                    .map(|k| crate::admin::departement_name(k).unwrap_or(""))
+                    .collect::<Vec<_>>(),
+            ),
+        ];
+        cols.extend(self.group_columns(&groups));
+        let departements = frame("access_departements table", cols)?;
+        Ok((cpts, zones, departements))
+    }
+
+    /// Stages `access.csv` (and/or `.parquet`), with declarations the CPTS, zone
+    /// and département tables, `summary.json` (the analysis's figures with an
+    /// `access` object; without declarations only the layer's totals) and
+    /// `diagnostics.json`. Floats are written in full: scores are small numbers.
+    ///
+    /// # Errors
+    /// [`Error::Io`] or [`Error::Table`].
+    pub fn stage(
+        &self,
+        staging: &mut Staging,
+        analysis: &Analysis,
+        format: TableFormat,
+    ) -> Result<()> {
+        write_table_with(
+            staging,
+            "access",
+            &self.commune_table(analysis)?,
+            format,
+            None,
+        )?;
+        let declared = !analysis.declarations.cpts.is_empty();
+        if declared {
+            let (cpts, zones, deps) = self.group_tables(analysis)?;
+            write_table_with(staging, "access_cpts", &cpts, format, None)?;
+            write_table_with(staging, "access_zones", &zones, format, None)?;
+            write_table_with(staging, "access_departements", &deps, format, None)?;
+        } else {
+            let (_, _, deps) = self.group_tables(analysis)?;
+            write_table_with(staging, "access_departements", &deps, format, None)?;
+        }
+        let mut summary = serde_json::to_value(&analysis.summary)
+            .map_err(|e| Error::Input(format!("summary: {e}")))?;
+        let mut diagnostics = analysis.summary.diagnostics.clone();
+        diagnostics.extend(self.diagnostics.iter().cloned());
+        if let Some(obj) = summary.as_object_mut() {
+            if !declared {
+                // no declarations: the coverage figures would only say "all white"
+                obj.retain(|k, _| {
+                    matches!(
+                        k.as_str(),
+                        "communes_total" | "population_total" | "area_km2_total" | "inputs"
+                    )
+                });
+            }
+            obj.insert(
+                "access".into(),
+                serde_json::to_value(&self.summary)
+                    .map_err(|e| Error::Input(format!("summary: {e}")))?,
+            );
+            obj.insert(
+                "diagnostics".into(),
+                serde_json::to_value(&diagnostics)
+                    .map_err(|e| Error::Input(format!("summary: {e}")))?,
+            );
+        }
+        let dir = staging.dir().to_owned();
+        let json = |v: &serde_json::Value| {
+            let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+            s.push('\n');
+            s
+        };
+        let report = serde_json::to_value(crate::diagnostics::Report::new(&diagnostics))
+            .map_err(|e| Error::Input(format!("diagnostics: {e}")))?;
+        for (name, text) in [
+            ("summary.json", json(&summary)),
+            ("diagnostics.json", json(&report)),
+        ] {
+            staging.write(name, |w| {
+                std::io::Write::write_all(w, text.as_bytes())
+                    .map_err(|e| Error::io(dir.join(name), e))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// The scores of every unit, and the units whose supply no one reaches.
+fn catchments(
+    method: Method,
+    pairs: &Pairs,
+    population: &[f64],
+    supply: &[f64],
+    w: &(dyn Fn(f64) -> f64 + Sync),
+) -> (Vec<f64>, Vec<usize>) {
+    let n = pairs.units();
+    if method == Method::Gravity {
+        let score = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let mut s = 0.0;
+                pairs.for_origin(i, |j, c| s += supply[j] * w(c));
+                s
+            })
+            .collect();
+        return (score, Vec::new());
+    }
+    // 3SFCA: each origin's total weight, to share its demand among destinations.
+    // Weights are computed again in each step rather than stored: storing them
+    // saved ~20 ms for France at 30 km and cost 40 MB more at peak.
+    let selection: Vec<f64> = if method == Method::ThreeStep {
+        (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let mut s = 0.0;
+                pairs.for_origin(i, |_, c| s += w(c));
+                s
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let g = |i: usize, c: f64| -> f64 {
+        if selection.is_empty() {
+            w(c)
+        } else if selection[i] > 0.0 {
+            let wc = w(c);
+            wc * (wc / selection[i])
+        } else {
+            0.0
+        }
+    };
+    // step 1: each destination's weighted demand, and its supply-to-demand ratio
+    let demand: Vec<f64> = (0..n)
+        .into_par_iter()
+        .map(|j| {
+            let mut d = 0.0;
+            pairs.for_dest(j, |i, c| d += population[i] * g(i, c));
+            d
+        })
+        .collect();
+    let ratio: Vec<f64> = demand
+        .iter()
+        .zip(supply)
+        .map(|(&d, &s)| if d > 0.0 { s / d } else { 0.0 })
+        .collect();
+    let unreached = (0..n)
+        .filter(|&j| supply[j] > 0.0 && (demand[j] <= 0.0 || demand[j].is_nan()))
+        .collect();
+    // step 2: each origin's sum of the ratios it reaches
+    let score = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let mut s = 0.0;
+            pairs.for_origin(i, |j, c| s += ratio[j] * g(i, c));
+            s
+        })
+        .collect();
+    (score, unreached)
+}
+
+/// The pairs of a matrix over the layer's communes: codes read as the layer's
+/// (older codes as the commune that absorbed them), pairs beyond the maximum cost
+/// left out, a repeated pair with the same cost counted once, and each commune's
+/// pair with itself added at cost 0 when missing. Returns the pairs, how many self
+/// pairs were added, and the diagnostics.
+fn matrix_pairs(
+    analysis: &Analysis,
+    matrix: &CostMatrix,
+    max_cost: f64,
+) -> Result<(Pairs, u64, Vec<Diagnostic>)> {
+    let communes = &analysis.communes;
+    let n = communes.len();
+    let file = matrix.source.display().to_string();
+    let mut triples: Vec<(u32, u32, f64, u64)> = Vec::with_capacity(matrix.rows.len());
+    let mut outside: Vec<String> = Vec::new();
+    let mut outside_lines = Vec::new();
+    let mut beyond = 0u64;
+    for r in &matrix.rows {
+        match (
+            locations::place_code(communes, &r.origin),
+            locations::place_code(communes, &r.dest),
+        ) {
+            (Some(o), Some(d)) => {
+                if r.cost <= max_cost {
+                    triples.push((o, d, r.cost, r.line));
+                } else {
+                    beyond += 1;
+                }
+            }
+            _ => {
+                outside.push(format!("{}→{} (line {})", r.origin, r.dest, r.line));
+                outside_lines.push(r.line);
+            }
+        }
+    }
+    triples.sort_by_key(|a| (a.0, a.1, a.3));
+    let mut conflicts = Vec::new();
+    let mut repeated = Vec::new();
+    let mut kept: Vec<(u32, u32, f64)> = Vec::with_capacity(triples.len() + n);
+    let mut k = 0;
+    while k < triples.len() {
+        let (o, d, c, line) = triples[k];
+        let mut m = k + 1;
+        while m < triples.len() && (triples[m].0, triples[m].1) == (o, d) {
+            if triples[m].2 == c {
+                repeated.push(triples[m].3);
+            } else {
+                conflicts.push(format!(
+                    "{}→{} costs {c} on line {line} and {} on line {}",
+                    communes.get(o).code,
+                    communes.get(d).code,
+                    triples[m].2,
+                    triples[m].3
+                ));
+            }
+            m += 1;
+        }
+        kept.push((o, d, c));
+        k = m;
+    }
+    if !conflicts.is_empty() {
+        return Err(Error::Input(format!(
+            "{file}: {} pair(s) given twice with different costs: {}",
+            conflicts.len(),
+            sample(&conflicts, 5)
+        )));
+    }
+    let mut has_self = vec![false; n];
+    for &(o, d, _) in &kept {
+        if o == d {
+            has_self[o as usize] = true;
+        }
+    }
+    let added: Vec<u32> = (0..n as u32).filter(|&i| !has_self[i as usize]).collect();
+    kept.extend(added.iter().map(|&i| (i, i, 0.0)));
+    let mut diagnostics = Vec::new();
+    if !matrix.notes.is_empty() {
+        diagnostics.push(Diagnostic::new(
+            DiagnosticKind::InputFormat,
+            format!("{file}: {}", matrix.notes.join("; ")),
+        ));
+    }
+    if !outside.is_empty() {
+        diagnostics.push(
+            Diagnostic::new(
+                DiagnosticKind::AccessOutsideLayer,
+                format!(
+                    "{file}: {} pair(s) name a commune the layer does not have, left out: {}",
+                    outside.len(),
+                    sample(&outside, 5)
+                ),
+            )
+            .lines(outside_lines),
+        );
+    }
+    let mut notes = Vec::new();
+    if !added.is_empty() {
+        notes.push(format!(
+            "{} commune-to-itself pair(s) added at cost 0 (a commune always reaches its own supply)",
+            added.len()
+        ));
+    }
+    if !repeated.is_empty() {
+        notes.push(format!(
+            "{} pair(s) repeated with the same cost counted once (lines {})",
+            repeated.len(),
+            sample(&repeated, 6)
+        ));
+    }
+    if beyond > 0 {
+        notes.push(format!(
+            "{beyond} pair(s) beyond the maximum cost {max_cost} left out"
+        ));
+    }
+    if !notes.is_empty() {
+        diagnostics.push(
+            Diagnostic::new(
+                DiagnosticKind::CostPairs,
+                format!("{file}: {}", notes.join("; ")),
+            )
+            .lines(repeated),
+        );
+    }
+    Ok((Pairs::matrix(n, kept), added.len() as u64, diagnostics))
+}
+
+struct GroupStats {
+    communes: u64,
+    population: u64,
+    mean: Option<f64>,
+    median: Option<f64>,
+    min: Option<f64>,
+    population_below: Option<u64>,
+    communes_below: Option<u64>,
+}
+
+fn group_stats(
+    members: &[(u32, f64)],
+    score: &[Option<f64>],
+    threshold: Option<f64>,
+) -> GroupStats {
+    let mut scored: Vec<(f64, f64)> = members
+        .iter()
+        .filter_map(|&(i, w)| score[i as usize].map(|s| (s, w)))
+        .collect();
+    let weight: f64 = scored.iter().map(|s| s.1).sum();
+    let mean = (weight > 0.0).then(|| scored.iter().map(|(s, w)| s * w).sum::<f64>() / weight);
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // the median inhabitant's score
+    let median = (weight > 0.0).then(|| {
+        let mut acc = 0.0;
+        scored
+            .iter()
+            .find(|(_, w)| {
+                acc += w;
+                acc >= weight / 2.0
+            })
+            .map_or(f64::NAN, |s| s.0)
+    });
+    let min = scored.first().map(|s| s.0);
+    let below = threshold.map(|t| {
+        let under: Vec<&(u32, f64)> = members
+            .iter()
+            .filter(|&&(i, _)| score[i as usize].is_some_and(|s| s < t))
+            .collect();
+        (
+            under.iter().map(|(_, w)| *w).sum::<f64>().round() as u64,
+            under.len() as u64,
+        )
+    });
+    GroupStats {
+        communes: members.len() as u64,
+        population: members.iter().map(|m| m.1).sum::<f64>().round() as u64,
+        mean,
+        median,
+        min,
+        population_below: below.map(|b| b.0),
+        communes_below: below.map(|b| b.1),
+    }
+}
+
+fn col<T, V>(name: &str, values: V) -> Column
+where
+    Series: NamedFrom<V, T>,
+    T: ?Sized,
+{
+    Column::from(Series::new(name.into(), values))
+}
+
+fn frame(context: &str, columns: Vec<Column>) -> Result<DataFrame> {
+    let height = columns.first().map_or(0, |c| c.len());
+    DataFrame::new(height, columns).map_err(|source| Error::Table {
+        context: context.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(x: f64) -> Option<Location> {
+        Some(Location {
+            epsg: 2154,
+            point: [x, 0.0],
+        })
+    }
+
+    /// Scores of units on a line (metres), populations and supplies given.
+    fn run(
+        method: Method,
+        xs: &[f64],
+        pop: &[f64],
+        supply: &[f64],
+        w: &Weight,
+        max: f64,
+    ) -> (Vec<f64>, Vec<usize>) {
+        let locs: Vec<Option<Location>> = xs.iter().map(|&x| at(x)).collect();
+        let pairs = Pairs::euclidean(&locs, max, 1.0);
+        catchments(method, &pairs, pop, supply, &|c| w.at(c))
+    }
+
+    #[test]
+    fn two_step_by_hand() {
+        // A(pop 100, 1 doctor) — 10 m — B(pop 300): both within 15 m of each other
+        let (s, _) = run(
+            Method::TwoStep,
+            &[0.0, 10.0],
+            &[100.0, 300.0],
+            &[1.0, 0.0],
+            &Weight::Binary,
+            15.0,
+        );
+        // R_A = 1/400; both reach A
+        assert!((s[0] - 1.0 / 400.0).abs() < 1e-18 && (s[1] - 1.0 / 400.0).abs() < 1e-18);
+        // out of reach: B only has its own (empty) supply
+        let (s, _) = run(
+            Method::TwoStep,
+            &[0.0, 20.0],
+            &[100.0, 300.0],
+            &[1.0, 0.0],
+            &Weight::Binary,
+            15.0,
+        );
+        assert_eq!(s, vec![0.01, 0.0]);
+    }
+
+    #[test]
+    fn the_population_weighted_mean_is_the_supply_per_inhabitant() {
+        let xs: Vec<f64> = (0..40).map(|i| (i * i % 97) as f64 * 1000.0).collect();
+        let pop: Vec<f64> = (0..40)
+            .map(|i| ((i * 37) % 11 + 1) as f64 * 100.0)
+            .collect();
+        let sup: Vec<f64> = (0..40).map(|i| (i % 3) as f64).collect();
+        for (method, w) in [
+            (Method::TwoStep, Weight::Binary),
+            (Method::Enhanced, "gaussian:15000".parse().unwrap()),
+            (
+                Method::Enhanced,
+                "step:10000=1,20000=0.68,30000=0.22".parse().unwrap(),
+            ),
+            (Method::ThreeStep, "gaussian:15000".parse().unwrap()),
+        ] {
+            let (s, unreached) = run(method, &xs, &pop, &sup, &w, 30_000.0);
+            assert!(unreached.is_empty());
+            let mean: f64 =
+                s.iter().zip(&pop).map(|(s, p)| s * p).sum::<f64>() / pop.iter().sum::<f64>();
+            let expected = sup.iter().sum::<f64>() / pop.iter().sum::<f64>();
+            assert!(
+                (mean - expected).abs() < 1e-12 * expected,
+                "{method:?}: {mean} vs {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn supply_nobody_reaches_is_set_apart() {
+        // a doctor where nobody lives, 50 km from everyone
+        let (s, unreached) = run(
+            Method::TwoStep,
+            &[0.0, 50_000.0],
+            &[100.0, 0.0],
+            &[0.0, 2.0],
+            &Weight::Binary,
+            30_000.0,
+        );
+        assert_eq!(unreached, vec![1]);
+        assert_eq!(s, vec![0.0, 0.0], "no division by zero, no infinity");
+    }
+
+    #[test]
+    fn an_asymmetric_matrix_is_read_in_its_own_direction() {
+        // origin 0 reaches 1 cheaply, 1 does not reach 0
+        let pairs = Pairs::matrix(2, vec![(0, 0, 0.0), (1, 1, 0.0), (0, 1, 5.0)]);
+        let (s, _) = catchments(
+            Method::TwoStep,
+            &pairs,
+            &[100.0, 100.0],
+            &[0.0, 1.0],
+            &|_| 1.0,
+        );
+        // demand at 1: both origins (200); score of 0 and of 1: 1/200
+        assert_eq!(s, vec![0.005, 0.005]);
+        let (s, _) = catchments(
+            Method::TwoStep,
+            &pairs,
+            &[100.0, 100.0],
+            &[1.0, 0.0],
+            &|_| 1.0,
+        );
+        // supply at 0: only origin 0 reaches it
+        assert_eq!(s, vec![0.01, 0.0]);
+    }
+
+    #[test]
+    fn three_step_shares_each_origins_demand_among_its_destinations() {
+        // one origin between two equal practices at the same distance: half each
+        let (s, _) = run(
+            Method::ThreeStep,
+            &[-10.0, 0.0, 10.0],
+            &[0.0, 100.0, 0.0],
+            &[1.0, 0.0, 1.0],
+            &Weight::Binary,
+            10.0,
+        );
+        // G = 1/3 for each of the origin's 3 pairs: D_j = 100/3 at each practice,
+        // R_j = 0.03, A = (0.03 + 0 + 0.03) / 3 = 0.02: the 2 doctors for 100 people
+        assert!((s[1] - 0.02).abs() < 1e-15, "{}", s[1]);
+    }
+
+    #[test]
+    fn weighted_median_and_threshold() {
+        let score = vec![Some(1.0), Some(3.0), Some(2.0), None];
+        let g = group_stats(
+            &[(0, 10.0), (1, 50.0), (2, 30.0), (3, 5.0)],
+            &score,
+            Some(2.5),
+        );
+        assert_eq!(g.median, Some(3.0), "half the 90 inhabitants score 3");
+        assert_eq!(g.min, Some(1.0));
+        assert_eq!(g.population_below, Some(40));
+        assert_eq!(g.communes_below, Some(2));
+        assert!((g.mean.unwrap() - (10.0 + 150.0 + 60.0) / 90.0).abs() < 1e-15);
+        assert_eq!(g.communes, 4);
+    }
+}
