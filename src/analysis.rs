@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -173,11 +173,7 @@ impl Analysis {
         let quiet = crate::progress::Progress::default();
         let progress = inputs.progress.as_deref().unwrap_or(&quiet);
         progress.start("reading the inputs", 0);
-        let mut t = Instant::now();
-        let mut tick = |name: &'static str| {
-            timings.record(name, t.elapsed());
-            t = Instant::now();
-        };
+        let t = Instant::now();
         let (layer, decl) = rayon::join(
             || load::load_communes(&inputs.communes, &inputs.fields),
             || {
@@ -192,7 +188,8 @@ impl Analysis {
         );
         let (layer, (decl, table)) = (layer?, decl);
         let (decl, table) = (decl?, table?);
-        tick("load");
+        timings.record("load", t.elapsed());
+        let t = Instant::now();
         progress.start("areas and populations", 0);
         let mut layer = layer;
         let mut diagnostics: Vec<Diagnostic> = layer.diagnostics.clone();
@@ -221,14 +218,91 @@ impl Analysis {
                 ),
             ));
         }
-        let mut decl = decl;
         let files: Vec<String> = inputs
             .cpts
             .iter()
             .map(|s| s.name.display().to_string())
             .collect();
-        diagnostics.extend(crate::vintage::reconcile(&mut layer, &mut decl, &files));
-        let (communes, pop_diags) = Communes::new(layer, table.as_ref());
+        Self::assemble(
+            layer,
+            decl,
+            table.as_ref(),
+            &files,
+            diagnostics,
+            inputs.min_area_km2,
+            progress,
+            timings,
+            t,
+        )
+    }
+
+    /// The same communes with other declarations: what a candidate CPTS or a
+    /// proposal changes, without reading the layer again. The declarations are
+    /// put on the layer's vintage as in [`Analysis::run`] (`files` names their
+    /// sources); populations are the ones this analysis used.
+    ///
+    /// # Errors
+    /// As [`Analysis::run`] after loading.
+    pub fn with_declarations(
+        &self,
+        decl: Declarations,
+        files: &[String],
+        min_area_km2: f64,
+    ) -> Result<Analysis> {
+        let table = load::PopulationTable {
+            source: PathBuf::from(&self.communes.population_source),
+            by_code: self
+                .communes
+                .layer
+                .communes
+                .iter()
+                .zip(&self.communes.population)
+                .map(|(c, &p)| (c.code.clone(), p))
+                .collect(),
+            notes: Vec::new(),
+        };
+        let mut layer = self.communes.layer.clone();
+        layer.diagnostics.clear();
+        let quiet = crate::progress::Progress::default();
+        let mut a = Self::assemble(
+            layer,
+            decl,
+            Some(&table),
+            files,
+            Vec::new(),
+            min_area_km2,
+            &quiet,
+            Timings::default(),
+            Instant::now(),
+        )?;
+        a.communes.population_source = self.communes.population_source.clone();
+        a.summary.inputs.insert(
+            "population".into(),
+            self.communes.population_source.clone(),
+        );
+        Ok(a)
+    }
+
+    /// Everything after loading: vintage, populations and areas, index, coverage,
+    /// tallies and summary.
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        mut layer: load::CommuneLayer,
+        mut decl: Declarations,
+        table: Option<&load::PopulationTable>,
+        files: &[String],
+        mut diagnostics: Vec<Diagnostic>,
+        min_area_km2: f64,
+        progress: &crate::progress::Progress,
+        timings: Timings,
+        mut t: Instant,
+    ) -> Result<Analysis> {
+        let mut tick = |name: &'static str| {
+            timings.record(name, t.elapsed());
+            t = Instant::now();
+        };
+        diagnostics.extend(crate::vintage::reconcile(&mut layer, &mut decl, files));
+        let (communes, pop_diags) = Communes::new(layer, table);
         diagnostics.extend(pop_diags);
         diagnostics.extend(decl.diagnostics.iter().cloned());
         if communes.is_empty() {
@@ -249,7 +323,7 @@ impl Analysis {
         // boolean operations on drawn outlines run inside i_overlay, which can panic on
         // some degenerate inputs: turn that into an error, never an abort
         let coverage = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Coverage::compute_with(&communes, &decl, &adjacency, inputs.min_area_km2, progress)
+            Coverage::compute_with(&communes, &decl, &adjacency, min_area_km2, progress)
         }))
         .map_err(|panic| {
             let why = panic

@@ -14,12 +14,13 @@
 //! |---|---|---|
 //! | load | [`load`] | commune layer (GeoJSON, Shapefile, GeoPackage; any French CRS via [`crs`]), declarations (CSV, workbooks, drawn GeoJSON), population; areas ([`area`]) |
 //! | vintage | [`vintage`] | codes of different years put on one vintage with the bundled [`cog`]; arrondissements municipaux |
-//! | index | [`index`] | R-tree over envelopes, then exact shared-segment test: adjacency |
+//! | index | [`index`], [`topology`] | R-tree over envelopes, then exact shared-segment test: adjacency; shared borders as arcs |
 //! | coverage | [`coverage`], [`overlay`] ([`dissolve`]) | verdict per commune, territories, zones blanches; drawn territories cut exactly |
 //! | outlines | [`outlines`] | each territory and zone blanche dissolved into one multipolygon |
 //! | stats | [`stats`] | polars tables per commune, CPTS, département, région; the [`Summary`] |
 //! | export | [`export`] | `summary.json`, CSV / Parquet tables, GeoJSON layers, all or nothing |
 //! | access | [`access`] | floating-catchment accessibility per commune, CPTS, zone blanche, département |
+//! | propose | [`propose`] | a candidate CPTS against the others; fix proposals for zones blanches and chevauchements |
 //! | render | [`render`] | `map.svg`, `map.png`, `report.html`: what a planner looks at ([`style`]: the colours) |
 //!
 //! [`Analysis::run`] runs load → coverage; [`export::write`] dissolves and writes
@@ -72,15 +73,18 @@ pub mod crs;
 pub mod diagnostics;
 pub mod dissolve;
 pub mod error;
+pub mod epci;
 pub mod export;
 pub mod index;
 pub mod load;
 pub mod outlines;
 pub mod overlay;
 pub mod progress;
+pub mod propose;
 pub mod render;
 pub mod stats;
 pub mod style;
+pub mod topology;
 pub mod vintage;
 
 pub use analysis::{Analysis, Inputs};

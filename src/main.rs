@@ -38,10 +38,27 @@ enum Command {
         draw: Draw,
     },
     /// Same analysis; exit status 1 when a commune is white or claimed twice.
-    /// Writes files only when --out is given.
+    /// Writes files only when --out is given. With --candidate: what new CPTS
+    /// would change (candidate.json); exit status 1 when one overlaps another CPTS
+    /// or is not contiguous.
     Check {
         #[command(flatten)]
         opts: Opts,
+        #[command(flatten)]
+        draw: Draw,
+        /// Candidate CPTS to check against the existing ones (--cpts): a
+        /// declaration file like any other (lists or drawn). Repeatable.
+        #[arg(long, value_name = "FILE")]
+        candidate: Vec<PathBuf>,
+    },
+    /// Propose how to close the zones blanches and end the chevauchements:
+    /// proposals.csv, moves.csv, declarations.csv (the result, readable by
+    /// analyze), cpts_effect.csv, new_cpts.csv/.geojson, summary.json.
+    Propose {
+        #[command(flatten)]
+        opts: Opts,
+        #[command(flatten)]
+        propose: ProposeArgs,
         #[command(flatten)]
         draw: Draw,
     },
@@ -64,6 +81,23 @@ enum Command {
         #[command(flatten)]
         draw: Draw,
     },
+}
+
+/// Fix proposals.
+#[derive(Args)]
+struct ProposeArgs {
+    /// How the CPTS a commune could go to are ranked: balanced (ACI class kept,
+    /// then EPCI, département, border, population), longest-border (as GEOS),
+    /// min-population or epci.
+    #[arg(long, value_name = "NAME", default_value = "balanced")]
+    strategy: String,
+    /// Give each zone blanche whole to one neighbour, as GEOS's coverage cleaning
+    /// does, instead of commune by commune from its border inwards.
+    #[arg(long)]
+    whole_clusters: bool,
+    /// A zone blanche of at least this many inhabitants is proposed as new CPTS.
+    #[arg(long, value_name = "POPULATION", default_value_t = maillage::propose::DEFAULT_NEW_CPTS_MIN)]
+    new_cpts_min: u64,
 }
 
 /// Accessibility.
@@ -323,7 +357,17 @@ enum Mode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Analyze { opts, draw } => coverage(opts, draw, Mode::Analyze),
-        Command::Check { opts, draw } => coverage(opts, draw, Mode::Check),
+        Command::Check {
+            opts,
+            draw,
+            candidate,
+        } if !candidate.is_empty() => check_candidate(opts, draw, &candidate),
+        Command::Check { opts, draw, .. } => coverage(opts, draw, Mode::Check),
+        Command::Propose {
+            opts,
+            propose: args,
+            draw,
+        } => propose(opts, args, draw),
         Command::Map { opts, draw } => coverage(opts, draw, Mode::Map),
         Command::Access {
             opts,
@@ -519,6 +563,214 @@ fn epsg(flag: &str, text: &str) -> anyhow::Result<u32> {
         .map_err(|_| anyhow::anyhow!("{flag} {text:?}: expected EPSG:CODE, e.g. EPSG:2154"))?;
     maillage::crs::Crs::from_epsg(code).map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
     Ok(code)
+}
+
+/// The declarations of `files`, their ids checked against the analysis's.
+fn candidate_declarations(
+    analysis: &Analysis,
+    files: &[PathBuf],
+    tables: &maillage::load::TableOptions,
+) -> anyhow::Result<(maillage::load::Declarations, Vec<String>, std::collections::BTreeSet<String>)> {
+    let sources = files
+        .iter()
+        .map(maillage::Source::from_path)
+        .collect::<maillage::Result<Vec<_>>>()?;
+    let extra = maillage::load::load_cpts_with(&sources, tables)?;
+    if extra.cpts.is_empty() {
+        anyhow::bail!(
+            "{}: no CPTS declared there",
+            files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    let taken: Vec<&str> = extra
+        .cpts
+        .iter()
+        .filter(|c| analysis.declarations.cpts.iter().any(|e| e.id == c.id))
+        .map(|c| c.id.as_str())
+        .collect();
+    if !taken.is_empty() {
+        anyhow::bail!(
+            "candidate id(s) already used by an existing CPTS: {}; give the candidate an id of its own",
+            taken.join(", ")
+        );
+    }
+    let mut decl = analysis.declarations.clone();
+    let mut names: Vec<String> = decl
+        .source
+        .display()
+        .to_string()
+        .split(" + ")
+        .map(str::to_owned)
+        .collect();
+    let offset = names.len();
+    names.extend(sources.iter().map(|s| s.name.display().to_string()));
+    let ids = extra.cpts.iter().map(|c| c.id.clone()).collect();
+    for mut c in extra.cpts {
+        c.file += offset;
+        decl.cpts.push(c);
+    }
+    decl.cpts.sort_by(|a, b| a.id.cmp(&b.id));
+    decl.diagnostics.extend(extra.diagnostics);
+    decl.source = PathBuf::from(names.join(" + "));
+    Ok((decl, names, ids))
+}
+
+/// `check --candidate`.
+fn check_candidate(opts: Opts, draw: Draw, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    use maillage::propose::candidate::CandidateReport;
+    let map_options = map_options(&draw)?;
+    let (progress, display) = setup(&opts)?;
+    let inputs = inputs(&opts, &progress)?;
+    let before = Analysis::run(&inputs)?;
+    progress.start("the candidate against the others", 0);
+    let (decl, names, ids) = candidate_declarations(&before, files, &inputs.tables)?;
+    let after = before.with_declarations(decl, &names, inputs.min_area_km2)?;
+    // what the candidates' own files say (unknown codes…)
+    let own: Vec<maillage::Diagnostic> = after
+        .summary
+        .diagnostics
+        .iter()
+        .filter(|d| {
+            d.cpts_id.as_ref().is_some_and(|c| ids.contains(c))
+                || files.iter().any(|f| d.message.contains(&f.display().to_string()))
+        })
+        .cloned()
+        .collect();
+    strict(&opts, &own)?;
+    let report = CandidateReport::compute(&before, &after, &ids);
+    let written = match &opts.out {
+        Some(dir) => {
+            let mut staging = Staging::new(dir)?;
+            let path = dir.join("candidate.json");
+            let mut value = serde_json::to_value(&report)?;
+            if let Some(o) = value.as_object_mut() {
+                o.insert("diagnostics".into(), serde_json::to_value(&own)?);
+            }
+            let text = serde_json::to_string_pretty(&value)? + "\n";
+            staging.write("candidate.json", |w| {
+                w.write_all(text.as_bytes())
+                    .map_err(|e| maillage::Error::Io { path: path.clone(), source: e })
+            })?;
+            if draw.map {
+                Renderer::new(&after)?.stage(&mut staging, Some(&map_options), None)?;
+            }
+            Some((dir.clone(), staging.commit()?))
+        }
+        None => None,
+    };
+    drop(display);
+    if !opts.quiet {
+        print!("{}", report.text());
+        for d in own.iter().take(opts.max_diagnostics) {
+            println!("  [{}] {}", d.kind.name(), d.message);
+        }
+        if let Some((dir, files)) = written {
+            println!("\nwrote {} files to {}", files.len(), dir.display());
+        }
+    }
+    print_timings(&opts, &before);
+    Ok(if report.problems {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `propose`.
+fn propose(opts: Opts, args: ProposeArgs, draw: Draw) -> anyhow::Result<ExitCode> {
+    use maillage::propose::{Proposal, ProposeOptions};
+    let strategy = args
+        .strategy
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--strategy: {e}"))?;
+    let map_options = map_options(&draw)?;
+    if opts.communes.is_some() && opts.cpts.is_empty() {
+        anyhow::bail!("--communes needs --cpts (the declarations to fix)");
+    }
+    let (progress, display) = setup(&opts)?;
+    let inputs = inputs(&opts, &progress)?;
+    let before = Analysis::run(&inputs)?;
+    strict(&opts, &before.summary.diagnostics)?;
+    progress.start("proposing", 0);
+    let options = ProposeOptions {
+        strategy,
+        whole_clusters: args.whole_clusters,
+        new_cpts_min: args.new_cpts_min,
+    };
+    let t = Instant::now();
+    let proposal = Proposal::compute(&before, &options)?;
+    before.timings.record("propose", t.elapsed());
+    // the proposal analysed again: its figures, and its map
+    let t = Instant::now();
+    let mut text = String::from("cpts_id,cpts_name,commune_code,status\n");
+    {
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        for r in proposal.declarations(&before) {
+            w.write_record(&r)?;
+        }
+        text.push_str(&String::from_utf8(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?);
+    }
+    let source = maillage::Source::from_bytes("proposal:declarations.csv", text.into_bytes())?;
+    let decl = maillage::load::load_cpts_with(&[source], &inputs.tables)?;
+    let after = before.with_declarations(decl, &["proposal:declarations.csv".to_owned()], inputs.min_area_km2)?;
+    before.timings.record("after", t.elapsed());
+    let dir = opts.out.clone().unwrap_or_else(|| PathBuf::from("maillage-out"));
+    let mut staging = Staging::new(&dir)?;
+    proposal.stage(&mut staging, &before, &after)?;
+    if draw.map || draw.report {
+        let report = ReportOptions {
+            title: map_options.title.clone(),
+            date: map_options.date.clone(),
+            max_diagnostics: 500,
+            width: map_options.width,
+        };
+        Renderer::new(&after)?.stage(
+            &mut staging,
+            draw.map.then_some(&map_options),
+            draw.report.then_some(&report),
+        )?;
+    }
+    let files = staging.commit()?;
+    drop(display);
+    if !opts.quiet {
+        let s = proposal.summary(&before, &after);
+        println!(
+            "maillage propose ({}{}): {} chevauchement(s) given to one claimant, {} white commune(s) given to a CPTS, {} new CPTS, {} zone(s) unresolved",
+            s.strategy,
+            if s.whole_clusters { ", whole zones" } else { "" },
+            s.overlaps_resolved,
+            s.whites_assigned,
+            s.new_cpts,
+            s.unresolved.len()
+        );
+        println!(
+            "  before: {} white ({} inhabitants), {} overlapping; after: {} white ({} inhabitants), {} overlapping",
+            s.before.communes_white,
+            s.before.population_white,
+            s.before.communes_overlap,
+            s.after.communes_white,
+            s.after.population_white,
+            s.after.communes_overlap
+        );
+        println!(
+            "  ACI class changes {}, département crossings {}, moves away from the commune's EPCI {}, EPCI split {} → {}, claimants cut in two {}",
+            s.size_class_changes,
+            s.departement_crossings,
+            s.epci_splitting_moves,
+            s.before.epci_split,
+            s.after.epci_split,
+            s.cuts_claimant
+        );
+        for u in &s.unresolved {
+            println!("  unresolved: {}", u.reason);
+        }
+        println!("\nwrote {} files to {}", files.len(), dir.display());
+    }
+    print_timings(&opts, &before);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `access`.

@@ -7,7 +7,7 @@ use geo::{Coord, MultiPolygon};
 use rayon::prelude::*;
 
 use super::simplify::{radial_into, Pt, Simplifier};
-use super::topology::{ArcRef, Topology};
+use crate::topology::{ArcRef, Topology};
 use crate::crs::Crs;
 
 /// A part of the country drawn with one projection: metropolitan France, or one

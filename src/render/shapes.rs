@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::canvas::{tenths, Placement};
 use super::simplify::visvalingam;
-use super::topology::{ArcRef, OUTSIDE};
+use crate::topology::{ArcRef, OUTSIDE};
 use super::Renderer;
 use crate::coverage::Verdict;
 use crate::error::{Error, Result};

@@ -1,7 +1,7 @@
 //! Line simplification for the screen: Visvalingam–Whyatt, as mapshaper does by
 //! default. It removes, one after the other, the vertex whose triangle with its two
 //! neighbours has the smallest area, while that area is under a threshold. Applied
-//! to the arcs of a [`Topology`](super::topology::Topology), whose endpoints are
+//! to the arcs of a [`Topology`](crate::topology::Topology), whose endpoints are
 //! kept, so neighbours keep sharing their simplified border.
 
 use std::cmp::Ordering;

@@ -3,10 +3,11 @@
 //! each commune's rings become sequences of arcs, as in TopoJSON or mapshaper.
 //!
 //! Simplifying each arc once (never each polygon on its own) keeps neighbours
-//! sharing their simplified border, so no gap or sliver opens between them; and
-//! the outline of any group of communes (a territory, a zone blanche, a class of
-//! a choropleth, a département) is the set of arcs with the group on one side
-//! only, without any polygon union.
+//! sharing their simplified border, so no gap or sliver opens between them (the
+//! maps of [`crate::render`]); the outline of any group of communes (a territory,
+//! a zone blanche, a class of a choropleth, a département) is the set of arcs with
+//! the group on one side only, without any polygon union; and the length of the
+//! border two communes share is the length of their arcs ([`crate::propose`]).
 //!
 //! Arcs are found by hashing segments: two communes share a border where their
 //! rings hold the same segment (either direction), which is exact for layers whose
