@@ -276,10 +276,9 @@ impl Analysis {
             Instant::now(),
         )?;
         a.communes.population_source = self.communes.population_source.clone();
-        a.summary.inputs.insert(
-            "population".into(),
-            self.communes.population_source.clone(),
-        );
+        a.summary
+            .inputs
+            .insert("population".into(), self.communes.population_source.clone());
         Ok(a)
     }
 

@@ -225,9 +225,12 @@ struct Opts {
     /// Output folder.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Table format.
-    #[arg(long, value_enum, default_value_t = Format::Csv)]
-    format: Format,
+    /// What to write besides GeoJSON and summary.json, comma-separated: csv,
+    /// parquet (the tables), gpkg (maillage.gpkg: every layer and table, styled for
+    /// QGIS), geoparquet (GeoParquet layers, tables in Parquet); both = csv,parquet;
+    /// all = everything.
+    #[arg(long, value_name = "LIST", default_value = "csv")]
+    format: String,
     /// Property of the commune layer holding the INSEE code (default: code, INSEE_COM, insee_com, code_insee, codgeo, CODGEO).
     #[arg(long, value_name = "NAME")]
     code_field: Option<String>,
@@ -259,13 +262,6 @@ struct Opts {
     /// Print the wall time of each stage to stderr.
     #[arg(long)]
     timings: bool,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Format {
-    Csv,
-    Parquet,
-    Both,
 }
 
 /// The map options from the flags, checked before any work.
@@ -490,12 +486,42 @@ fn strict(opts: &Opts, diagnostics: &[maillage::Diagnostic]) -> anyhow::Result<(
     )
 }
 
-fn table_format(f: Format) -> TableFormat {
-    match f {
-        Format::Csv => TableFormat::Csv,
-        Format::Parquet => TableFormat::Parquet,
-        Format::Both => TableFormat::Both,
+/// `--format`: a comma-separated list of csv, parquet, gpkg, geoparquet, both
+/// (csv,parquet) and all. Without csv or parquet the tables are CSV.
+fn formats(list: &str, date: &str) -> anyhow::Result<maillage::export::Formats> {
+    let (mut csv, mut parquet, mut gpkg, mut geoparquet) = (false, false, false, false);
+    for f in list.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        match f.to_ascii_lowercase().as_str() {
+            "csv" => csv = true,
+            "parquet" => parquet = true,
+            "both" => (csv, parquet) = (true, true),
+            "gpkg" | "geopackage" => gpkg = true,
+            "geoparquet" => geoparquet = true,
+            "all" => (csv, parquet, gpkg, geoparquet) = (true, true, true, true),
+            other => anyhow::bail!(
+                "--format: {other:?} is not a format: csv, parquet, both, gpkg, geoparquet or all, comma-separated"
+            ),
+        }
     }
+    Ok(maillage::export::Formats {
+        tables: match (csv, parquet) {
+            (true, true) => TableFormat::Both,
+            (false, true) => TableFormat::Parquet,
+            _ => TableFormat::Csv,
+        },
+        gpkg,
+        geoparquet,
+        date: date.to_owned(),
+    })
+}
+
+/// `--format` for commands that write tables only.
+fn table_format(list: &str) -> anyhow::Result<TableFormat> {
+    let f = formats(list, "")?;
+    if f.gpkg || f.geoparquet {
+        anyhow::bail!("--format: this command writes tables only: csv, parquet or both");
+    }
+    Ok(f.tables)
 }
 
 fn print_timings(opts: &Opts, analysis: &Analysis) {
@@ -510,6 +536,10 @@ fn print_timings(opts: &Opts, analysis: &Analysis) {
 fn coverage(opts: Opts, draw: Draw, mode: Mode) -> anyhow::Result<ExitCode> {
     let check = mode == Mode::Check;
     let map_options = map_options(&draw)?;
+    let formats = formats(
+        &opts.format,
+        map_options.date.as_deref().unwrap_or("1970-01-01"),
+    )?;
     if opts.communes.is_some() && opts.cpts.is_empty() {
         anyhow::bail!("--communes needs --cpts (the declarations to check)");
     }
@@ -528,7 +558,7 @@ fn coverage(opts: Opts, draw: Draw, mode: Mode) -> anyhow::Result<ExitCode> {
             let mut staging = Staging::new(dir)?;
             if mode != Mode::Map {
                 progress.start("writing the tables and layers", 0);
-                maillage::export::stage_all(&mut staging, &analysis, table_format(opts.format))?;
+                maillage::export::stage_all(&mut staging, &analysis, formats.clone())?;
             }
             let map = draw.map || mode == Mode::Map;
             if map || draw.report {
@@ -583,7 +613,11 @@ fn candidate_declarations(
     analysis: &Analysis,
     files: &[PathBuf],
     tables: &maillage::load::TableOptions,
-) -> anyhow::Result<(maillage::load::Declarations, Vec<String>, std::collections::BTreeSet<String>)> {
+) -> anyhow::Result<(
+    maillage::load::Declarations,
+    Vec<String>,
+    std::collections::BTreeSet<String>,
+)> {
     let sources = files
         .iter()
         .map(maillage::Source::from_path)
@@ -592,7 +626,11 @@ fn candidate_declarations(
     if extra.cpts.is_empty() {
         anyhow::bail!(
             "{}: no CPTS declared there",
-            files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+            files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let taken: Vec<&str> = extra
@@ -645,7 +683,9 @@ fn check_candidate(opts: Opts, draw: Draw, files: &[PathBuf]) -> anyhow::Result<
         .iter()
         .filter(|d| {
             d.cpts_id.as_ref().is_some_and(|c| ids.contains(c))
-                || files.iter().any(|f| d.message.contains(&f.display().to_string()))
+                || files
+                    .iter()
+                    .any(|f| d.message.contains(&f.display().to_string()))
         })
         .cloned()
         .collect();
@@ -662,7 +702,10 @@ fn check_candidate(opts: Opts, draw: Draw, files: &[PathBuf]) -> anyhow::Result<
             let text = serde_json::to_string_pretty(&value)? + "\n";
             staging.write("candidate.json", |w| {
                 w.write_all(text.as_bytes())
-                    .map_err(|e| maillage::Error::Io { path: path.clone(), source: e })
+                    .map_err(|e| maillage::Error::Io {
+                        path: path.clone(),
+                        source: e,
+                    })
             })?;
             if draw.map {
                 Renderer::new(&after)?.stage(&mut staging, Some(&map_options), None)?;
@@ -724,13 +767,22 @@ fn propose(opts: Opts, args: ProposeArgs, draw: Draw) -> anyhow::Result<ExitCode
         for r in proposal.declarations(&before) {
             w.write_record(&r)?;
         }
-        text.push_str(&String::from_utf8(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?);
+        text.push_str(&String::from_utf8(
+            w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?,
+        )?);
     }
     let source = maillage::Source::from_bytes("proposal:declarations.csv", text.into_bytes())?;
     let decl = maillage::load::load_cpts_with(&[source], &inputs.tables)?;
-    let after = before.with_declarations(decl, &["proposal:declarations.csv".to_owned()], inputs.min_area_km2)?;
+    let after = before.with_declarations(
+        decl,
+        &["proposal:declarations.csv".to_owned()],
+        inputs.min_area_km2,
+    )?;
     before.timings.record("after", t.elapsed());
-    let dir = opts.out.clone().unwrap_or_else(|| PathBuf::from("maillage-out"));
+    let dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("maillage-out"));
     let mut staging = Staging::new(&dir)?;
     proposal.stage(&mut staging, &before, &after)?;
     if draw.map || draw.report {
@@ -871,7 +923,7 @@ fn access(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<ExitCode> 
         .clone()
         .unwrap_or_else(|| PathBuf::from("maillage-out"));
     let mut staging = Staging::new(&dir)?;
-    acc.stage(&mut staging, &analysis, table_format(opts.format))?;
+    acc.stage(&mut staging, &analysis, table_format(&opts.format)?)?;
     if draw.map || draw.report {
         progress.start("drawing", 0);
         if map_options.title.is_none() {

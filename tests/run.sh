@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it. First installs, once, what the tests that
-# drive real tools need (Debian's headless Chromium, playwright-core for Node),
-# then runs `cargo test --release` with those tests required rather than skipped.
+# drive real tools need (Debian's headless Chromium, playwright-core for Node, the
+# Python GIS readers of tests/requirements.txt), then runs `cargo test --release`
+# with those tests required rather than skipped.
 #
 #   bash tests/run.sh [cargo test arguments]
 #
@@ -22,5 +23,11 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+if ! python3 -c "import duckdb, duckdb_extension_spatial, geopandas, pyarrow, pyogrio, shapely" >/dev/null 2>&1; then
+  echo "tests/run.sh: installing the GIS readers of tests/requirements.txt (pip)" >&2
+  python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+fi
+
 export MAILLAGE_REQUIRE_BROWSER=1
+export MAILLAGE_REQUIRE_PYTHON=1
 exec cargo test --release "$@"

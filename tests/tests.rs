@@ -3839,7 +3839,7 @@ mod access {
 
 mod propose {
     use super::*;
-    use maillage::propose::{ProposeOptions, Proposal, Strategy, Target};
+    use maillage::propose::{Proposal, ProposeOptions, Strategy, Target};
     use std::collections::BTreeSet;
 
     const STRATEGIES: [Strategy; 4] = [
@@ -3879,7 +3879,10 @@ mod propose {
         let s = &after.summary;
         assert_eq!(s.communes_overlap, 0, "{label}: overlaps left");
         let unresolved: usize = p.unresolved.iter().map(|u| u.codes.len()).sum();
-        assert_eq!(s.communes_white as usize, unresolved, "{label}: whites left");
+        assert_eq!(
+            s.communes_white as usize, unresolved,
+            "{label}: whites left"
+        );
         for u in &p.unresolved {
             assert!(!u.reason.is_empty(), "{label}: unresolved without reason");
             for c in &u.codes {
@@ -3941,7 +3944,12 @@ mod propose {
         }
         // every new CPTS is contiguous
         for t in &p.new_cpts {
-            assert_eq!(before.adjacency.components(&t.members).len(), 1, "{label}: {}", t.id);
+            assert_eq!(
+                before.adjacency.components(&t.members).len(),
+                1,
+                "{label}: {}",
+                t.id
+            );
         }
         after
     }
@@ -4035,7 +4043,11 @@ mod propose {
         assert_eq!(by["01004"], Target::Unresolved);
         assert_eq!(p.unresolved.len(), 1);
         assert_eq!(p.unresolved[0].codes, vec!["01004".to_owned()]);
-        assert!(p.unresolved[0].reason.contains("touches no CPTS"), "{}", p.unresolved[0].reason);
+        assert!(
+            p.unresolved[0].reason.contains("touches no CPTS"),
+            "{}",
+            p.unresolved[0].reason
+        );
     }
 
     #[test]
@@ -4056,7 +4068,12 @@ mod propose {
         let ours: BTreeMap<String, String> = p
             .rows
             .iter()
-            .map(|r| (a.communes.get(r.commune).code.clone(), p.target_id(&a, r.proposed)))
+            .map(|r| {
+                (
+                    a.communes.get(r.commune).code.clone(),
+                    p.target_id(&a, r.proposed),
+                )
+            })
             .collect();
         let geos = std::fs::read_to_string(fixture("paca/propose-geos.csv")).unwrap();
         let mut differ = Vec::new();
@@ -4142,7 +4159,10 @@ mod propose {
             r["after"]["communes_white"].as_u64().unwrap(),
             a.summary.communes_white - zone.len() as u64
         );
-        assert_eq!(r["after"]["white_zones"].as_u64().unwrap(), a.summary.white_zone_clusters - 1);
+        assert_eq!(
+            r["after"]["white_zones"].as_u64().unwrap(),
+            a.summary.white_zone_clusters - 1
+        );
         assert_eq!(r["problems"], false);
 
         // the same plus a neighbour another CPTS holds: exit 1, the overlap named
@@ -4184,7 +4204,10 @@ mod propose {
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
         let r: serde_json::Value = serde_json::from_str(&dir.read("split/candidate.json")).unwrap();
         assert_eq!(r["candidates"][0]["parts"], 2);
-        assert!(r["candidates"][0]["overlaps"].as_array().unwrap().is_empty());
+        assert!(r["candidates"][0]["overlaps"]
+            .as_array()
+            .unwrap()
+            .is_empty());
         assert!(r["why"][0].as_str().unwrap().contains("NEW-3"));
 
         // an id an existing CPTS already uses: exit 2, nothing written
@@ -4192,7 +4215,11 @@ mod propose {
         candidate(&dir, "taken.csv", &existing, &zone_codes(&a, 0));
         let o = check(&dir, "taken.csv", "taken");
         assert_eq!(o.status.code(), Some(2));
-        assert!(stderr(&o).contains(&existing) && stderr(&o).contains("already used"), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&existing) && stderr(&o).contains("already used"),
+            "{}",
+            stderr(&o)
+        );
         assert!(!dir.path().join("taken").exists());
 
         // an unknown code: a diagnostic naming the file, line and code
@@ -4204,18 +4231,27 @@ mod propose {
         let err = stderr(&o);
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(
-            (out.contains("99999") || err.contains("99999")) && (out.contains("unknown.csv") || err.contains("unknown.csv")),
+            (out.contains("99999") || err.contains("99999"))
+                && (out.contains("unknown.csv") || err.contains("unknown.csv")),
             "{out}\n{err}"
         );
 
         // a strategy that does not exist: exit 2, the names listed
-        let o = maillage(dir.path(), &["propose", "--strategy", "largest", "--out", "p"]);
+        let o = maillage(
+            dir.path(),
+            &["propose", "--strategy", "largest", "--out", "p"],
+        );
         assert_eq!(o.status.code(), Some(2));
         assert!(stderr(&o).contains("longest-border"), "{}", stderr(&o));
         // a missing candidate file is named once, with the reason once
         let o = check(&dir, "missing.csv", "m");
         assert_eq!(o.status.code(), Some(2));
-        assert_eq!(stderr(&o).matches("No such file").count(), 1, "{}", stderr(&o));
+        assert_eq!(
+            stderr(&o).matches("No such file").count(),
+            1,
+            "{}",
+            stderr(&o)
+        );
     }
 
     #[test]
@@ -4234,12 +4270,20 @@ mod propose {
             "new_cpts.geojson",
             "summary.json",
         ] {
-            assert_eq!(dir.read(&format!("p1/{name}")), dir.read(&format!("p2/{name}")), "{name}");
+            assert_eq!(
+                dir.read(&format!("p1/{name}")),
+                dir.read(&format!("p2/{name}")),
+                "{name}"
+            );
         }
         // the input with its rows for moved communes removed and moves.csv added
         // is declarations.csv
         let moves = dir.read("p1/moves.csv");
-        let moved: BTreeSet<&str> = moves.lines().skip(1).map(|l| l.split(',').nth(2).unwrap()).collect();
+        let moved: BTreeSet<&str> = moves
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(2).unwrap())
+            .collect();
         let a = Analysis::run(&paca_inputs()).unwrap();
         let decided: BTreeSet<String> = (0..a.communes.len() as u32)
             .filter(|&i| a.coverage.verdicts[i as usize] != Verdict::Covered)
@@ -4254,13 +4298,20 @@ mod propose {
             .map(str::to_owned)
             .collect();
         applied.extend(moves.lines().skip(1).map(str::to_owned));
-        let summary: serde_json::Value = serde_json::from_str(&dir.read("p1/summary.json")).unwrap();
-        let after = with_csv(&format!("cpts_id,cpts_name,commune_code,status\n{}\n", applied.join("\n")));
+        let summary: serde_json::Value =
+            serde_json::from_str(&dir.read("p1/summary.json")).unwrap();
+        let after = with_csv(&format!(
+            "cpts_id,cpts_name,commune_code,status\n{}\n",
+            applied.join("\n")
+        ));
         let from_file = with_csv(&dir.read("p1/declarations.csv"));
         assert_eq!(after.summary.communes_white, 0);
         assert_eq!(after.summary.communes_overlap, 0);
         assert_eq!(after.summary.cpts_count, from_file.summary.cpts_count);
-        assert_eq!(summary["after"]["cpts"].as_u64().unwrap(), from_file.summary.cpts_count);
+        assert_eq!(
+            summary["after"]["cpts"].as_u64().unwrap(),
+            from_file.summary.cpts_count
+        );
         for i in 0..after.communes.len() as u32 {
             let code = &after.communes.get(i).code;
             let who = |x: &Analysis| -> Vec<String> {
@@ -4274,12 +4325,254 @@ mod propose {
         // new CPTS: viable population (a single commune may exceed the cap: it
         // cannot be cut), and the table matches the GeoJSON
         let new = dir.read("p1/new_cpts.csv");
-        let geo: serde_json::Value = serde_json::from_str(&dir.read("p1/new_cpts.geojson")).unwrap();
-        assert_eq!(geo["features"].as_array().unwrap().len(), new.lines().count() - 1);
+        let geo: serde_json::Value =
+            serde_json::from_str(&dir.read("p1/new_cpts.geojson")).unwrap();
+        assert_eq!(
+            geo["features"].as_array().unwrap().len(),
+            new.lines().count() - 1
+        );
         for l in new.lines().skip(1) {
             let f: Vec<&str> = l.split(',').collect();
             let (communes, pop): (u64, u64) = (f[2].parse().unwrap(), f[3].parse().unwrap());
             assert!(pop >= 20_000 && (pop <= 175_000 || communes == 1), "{l}");
         }
+    }
+}
+
+// ------------------------------------------------ GIS outputs: GeoPackage, GeoParquet
+
+mod gis {
+    use super::*;
+
+    const PARQUET: [&str; 7] = [
+        "communes.parquet",
+        "territories.parquet",
+        "white_zones.parquet",
+        "overlaps.parquet",
+        "cpts.parquet",
+        "departements.parquet",
+        "regions.parquet",
+    ];
+
+    fn paca_args(cpts: &str) -> Vec<String> {
+        vec![
+            "analyze".into(),
+            "--communes".into(),
+            fixture("paca/communes.geojson.gz").display().to_string(),
+            "--population".into(),
+            fixture("paca/population.csv").display().to_string(),
+            "--cpts".into(),
+            cpts.into(),
+            "--quiet".into(),
+        ]
+    }
+
+    fn run(dir: &Dir, args: &[String], extra: &[&str]) {
+        let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+        all.extend_from_slice(extra);
+        let o = maillage(dir.path(), &all);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+
+    #[test]
+    fn gpkg_and_geoparquet_pass_gdal_geopandas_and_duckdb() {
+        // two monthly runs, partitioned by date: the demo, then the demo without
+        // one CPTS (more zones blanches)
+        let dir = Dir::new();
+        let decl = std::fs::read_to_string(fixture("paca/declarations.csv")).unwrap();
+        let without: Vec<&str> = decl
+            .lines()
+            .filter(|l| !l.starts_with("CPTS-93-001,"))
+            .collect();
+        assert!(without.len() < decl.lines().count());
+        dir.write("later.csv", without.join("\n") + "\n");
+        let first = fixture("paca/declarations.csv").display().to_string();
+        run(
+            &dir,
+            &paca_args(&first),
+            &[
+                "--format",
+                "all",
+                "--date",
+                "2026-11-01",
+                "--out",
+                "runs/run_date=2026-11",
+            ],
+        );
+        run(
+            &dir,
+            &paca_args("later.csv"),
+            &[
+                "--format",
+                "all",
+                "--date",
+                "2026-12-01",
+                "--out",
+                "runs/run_date=2026-12",
+            ],
+        );
+        for run in ["2026-11", "2026-12"] {
+            for f in PARQUET
+                .iter()
+                .chain(&["maillage.gpkg", "communes.csv", "summary.json"])
+            {
+                assert!(
+                    dir.path().join(format!("runs/run_date={run}/{f}")).exists(),
+                    "{run}/{f}"
+                );
+            }
+        }
+        let python = std::process::Command::new("python3")
+            .arg("-c")
+            .arg("import duckdb, duckdb_extension_spatial, geopandas, pyarrow, pyogrio, shapely")
+            .output();
+        if !python.is_ok_and(|o| o.status.success()) {
+            assert!(
+                std::env::var_os("MAILLAGE_REQUIRE_PYTHON").is_none(),
+                "MAILLAGE_REQUIRE_PYTHON is set but the readers of tests/requirements.txt are missing"
+            );
+            eprintln!("skipped: pip install -r tests/requirements.txt to run the GDAL, geopandas and DuckDB checks");
+            return;
+        }
+        let o = std::process::Command::new("python3")
+            .arg(fixture("check_gis.py"))
+            .arg(dir.path().join("runs"))
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{out}\n{}", stderr(&o));
+        assert!(out.contains("all checks passed"), "{out}");
+        // the DuckDB query found zones blanches in both runs, more in the second
+        let line = out.lines().find(|l| l.starts_with("DuckDB:")).unwrap();
+        let whites: Vec<u64> = line
+            .split("; ")
+            .map(|p| {
+                p.rsplit(": ")
+                    .next()
+                    .unwrap()
+                    .trim_end_matches(" white")
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(whites.len(), 2, "{line}");
+        assert!(whites[1] > whites[0], "{line}");
+    }
+
+    #[test]
+    fn the_geopackage_reads_back_as_the_commune_layer() {
+        let dir = Dir::new();
+        let decl = fixture("paca/declarations.csv").display().to_string();
+        run(&dir, &paca_args(&decl), &["--format", "gpkg", "--out", "a"]);
+        assert!(!dir.path().join("a/communes.parquet").exists());
+        // the GeoPackage's communes layer (one of several tables) as input
+        let o = maillage(
+            dir.path(),
+            &[
+                "analyze",
+                "--communes",
+                "a/maillage.gpkg",
+                "--cpts",
+                &decl,
+                "--quiet",
+                "--out",
+                "b",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let a: serde_json::Value = serde_json::from_str(&dir.read("a/summary.json")).unwrap();
+        let b: serde_json::Value = serde_json::from_str(&dir.read("b/summary.json")).unwrap();
+        for key in [
+            "communes_total",
+            "communes_white",
+            "communes_overlap",
+            "population_total",
+            "population_white",
+            "white_zone_clusters",
+            "area_km2_total",
+            "area_km2_white",
+        ] {
+            assert_eq!(a[key], b[key], "{key}");
+        }
+        assert_eq!(
+            dir.read("a/territories.geojson"),
+            dir.read("b/territories.geojson")
+        );
+    }
+
+    #[test]
+    fn gis_files_do_not_depend_on_threads_or_row_order_and_replace_old_ones() {
+        let dir = Dir::new();
+        let decl = std::fs::read_to_string(fixture("paca/declarations.csv")).unwrap();
+        let mut rows: Vec<&str> = decl.lines().skip(1).collect();
+        shuffle(&mut rows, 11);
+        dir.write(
+            "shuffled.csv",
+            format!(
+                "cpts_id,cpts_name,commune_code,status\n{}\n",
+                rows.join("\n")
+            ),
+        );
+        // an old file in the way is replaced whole, never added to
+        std::fs::create_dir_all(dir.path().join("b")).unwrap();
+        dir.write("b/maillage.gpkg", "not a database");
+        let first = fixture("paca/declarations.csv").display().to_string();
+        run(
+            &dir,
+            &paca_args(&first),
+            &[
+                "--format",
+                "all",
+                "--threads",
+                "1",
+                "--date",
+                "2026-12-01",
+                "--out",
+                "a",
+            ],
+        );
+        run(
+            &dir,
+            &paca_args("shuffled.csv"),
+            &[
+                "--format",
+                "all",
+                "--threads",
+                "2",
+                "--date",
+                "2026-12-01",
+                "--out",
+                "b",
+            ],
+        );
+        for f in PARQUET.iter().chain(&["maillage.gpkg"]) {
+            let (a, b) = (
+                std::fs::read(dir.path().join("a").join(f)).unwrap(),
+                std::fs::read(dir.path().join("b").join(f)).unwrap(),
+            );
+            assert!(a == b, "{f} differs");
+        }
+        let gpkg = std::fs::read(dir.path().join("b/maillage.gpkg")).unwrap();
+        assert!(gpkg.starts_with(b"SQLite format 3\0"));
+        // the GeoPackage application id, big-endian at offset 68: "GPKG"
+        assert_eq!(&gpkg[68..72], b"GPKG");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("b"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+        // a format that does not exist
+        let o = maillage(
+            dir.path(),
+            &["analyze", "--format", "gpkg,shp", "--out", "c"],
+        );
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            stderr(&o).contains("\"shp\" is not a format"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!dir.path().join("c").exists());
     }
 }

@@ -7,9 +7,13 @@
 //! files in the same [`Staging`], so one run's outputs land together or not at all.
 
 mod geojson;
+pub mod geoparquet;
+pub mod gpkg;
+pub mod layers;
 mod staging;
 
 pub use geojson::{encode_feature, FeatureWriter};
+pub use gpkg::GpkgOptions;
 pub use staging::Staging;
 
 use std::io::Write;
@@ -32,6 +36,48 @@ pub enum TableFormat {
     Parquet,
     /// Both.
     Both,
+}
+
+impl TableFormat {
+    fn csv(self) -> bool {
+        matches!(self, TableFormat::Csv | TableFormat::Both)
+    }
+    fn parquet(self) -> bool {
+        matches!(self, TableFormat::Parquet | TableFormat::Both)
+    }
+}
+
+/// Everything a run writes besides GeoJSON and `summary.json`: the tables' format
+/// and the GIS files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Formats {
+    /// The statistics tables.
+    pub tables: TableFormat,
+    /// `maillage.gpkg`: every layer and table, styled for QGIS ([`gpkg`]).
+    pub gpkg: bool,
+    /// GeoParquet layers ([`geoparquet`]); `communes.parquet` is then the
+    /// GeoParquet one (every column of the table, and the geometry), and the other
+    /// tables are written as plain Parquet too.
+    pub geoparquet: bool,
+    /// The run's date (`YYYY-MM-DD`), written in the GeoPackage's metadata.
+    pub date: String,
+}
+
+impl From<TableFormat> for Formats {
+    fn from(tables: TableFormat) -> Formats {
+        Formats {
+            tables,
+            gpkg: false,
+            geoparquet: false,
+            date: "1970-01-01".to_owned(),
+        }
+    }
+}
+
+impl Default for Formats {
+    fn default() -> Formats {
+        TableFormat::default().into()
+    }
 }
 
 fn table_err(name: &str) -> impl FnOnce(polars::error::PolarsError) -> Error + '_ {
@@ -145,9 +191,9 @@ struct PieceProps {
 ///
 /// # Errors
 /// [`Error::Io`] or [`Error::Table`]; then no output file has been replaced.
-pub fn write(analysis: &Analysis, dir: &Path, format: TableFormat) -> Result<Vec<PathBuf>> {
+pub fn write(analysis: &Analysis, dir: &Path, formats: impl Into<Formats>) -> Result<Vec<PathBuf>> {
     let mut staging = Staging::new(dir)?;
-    stage_all(&mut staging, analysis, format)?;
+    stage_all(&mut staging, analysis, formats)?;
     staging.commit()
 }
 
@@ -155,14 +201,36 @@ pub fn write(analysis: &Analysis, dir: &Path, format: TableFormat) -> Result<Vec
 /// normalisation and problem, counted by kind), `communes`, `cpts`, `departements`,
 /// `regions` tables (CSV and/or Parquet), `territories.geojson`,
 /// `white_zones.geojson`, `overlaps.geojson`, and with drawn territories
-/// `slivers.geojson`. Dissolves the outlines if no one has yet; times `stats` and
-/// `export`.
+/// `slivers.geojson`; with [`Formats::gpkg`] `maillage.gpkg`, with
+/// [`Formats::geoparquet`] the GeoParquet layers. Dissolves the outlines if no one
+/// has yet; times `stats`, `export`, `gpkg` and `geoparquet`.
 ///
 /// # Errors
 /// [`Error::Io`] or [`Error::Table`].
-pub fn stage_all(s: &mut Staging, analysis: &Analysis, format: TableFormat) -> Result<()> {
-    let outlines = analysis.outlines();
+pub fn stage_all(s: &mut Staging, analysis: &Analysis, formats: impl Into<Formats>) -> Result<()> {
+    let formats = formats.into();
+    analysis.outlines();
     let stats = analysis.timings.time("stats", || analysis.stats())?;
+    stage_files(s, analysis, &stats, &formats)?;
+    if formats.gpkg {
+        let options = GpkgOptions {
+            date: formats.date.clone(),
+        };
+        analysis
+            .timings
+            .time("gpkg", || gpkg::stage(s, analysis, &stats, &options))?;
+    }
+    Ok(())
+}
+
+/// Everything [`stage_all`] writes but the GeoPackage.
+fn stage_files(
+    s: &mut Staging,
+    analysis: &Analysis,
+    stats: &crate::stats::Stats,
+    formats: &Formats,
+) -> Result<()> {
+    let outlines = analysis.outlines();
     let t = std::time::Instant::now();
     let dir = s.dir().to_owned();
     let io = |name: &str| {
@@ -180,10 +248,22 @@ pub fn stage_all(s: &mut Staging, analysis: &Analysis, format: TableFormat) -> R
             .map_err(|e| io("diagnostics.json")(e.into()))?;
         w.write_all(b"\n").map_err(io("diagnostics.json"))
     })?;
-    write_table(s, "communes", &stats.communes, format)?;
-    write_table(s, "cpts", &stats.cpts, format)?;
-    write_table(s, "departements", &stats.departements, format)?;
-    write_table(s, "regions", &stats.regions, format)?;
+    let tables = formats.tables;
+    // with GeoParquet, communes.parquet is the GeoParquet layer and the other
+    // tables come in Parquet too
+    let plain = match (tables.csv(), tables.parquet() || formats.geoparquet) {
+        (true, true) => TableFormat::Both,
+        (false, true) => TableFormat::Parquet,
+        _ => TableFormat::Csv,
+    };
+    match (formats.geoparquet, tables.csv()) {
+        (false, _) => write_table(s, "communes", &stats.communes, tables)?,
+        (true, true) => write_table(s, "communes", &stats.communes, TableFormat::Csv)?,
+        (true, false) => {}
+    }
+    write_table(s, "cpts", &stats.cpts, plain)?;
+    write_table(s, "departements", &stats.departements, plain)?;
+    write_table(s, "regions", &stats.regions, plain)?;
 
     let (communes, decl, cov) = (
         &analysis.communes,
@@ -308,5 +388,10 @@ pub fn stage_all(s: &mut Staging, analysis: &Analysis, format: TableFormat) -> R
         })?;
     }
     analysis.timings.record("export", t.elapsed());
+    if formats.geoparquet {
+        analysis
+            .timings
+            .time("geoparquet", || geoparquet::stage(s, analysis, stats))?;
+    }
     Ok(())
 }

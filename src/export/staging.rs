@@ -49,6 +49,33 @@ impl Staging {
         Ok(())
     }
 
+    /// Reserves `name` for a writer that opens its file itself (SQLite), maybe on
+    /// another thread: returns the temporary path to create, renamed into place
+    /// by [`Staging::commit`]. Call [`Staging::sync`] on it once written.
+    pub fn reserve(&mut self, name: &str) -> PathBuf {
+        let target = self.dir.join(name);
+        let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        // a leftover of a killed run with the same process id
+        let _ = std::fs::remove_file(&tmp);
+        self.staged.push((tmp.clone(), target));
+        tmp
+    }
+
+    /// Syncs a file written at a [`Staging::reserve`]d path to disk.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the final path.
+    pub fn sync(&self, tmp: &Path) -> Result<()> {
+        let target = self
+            .staged
+            .iter()
+            .find(|(t, _)| t == tmp)
+            .map_or_else(|| tmp.to_owned(), |(_, target)| target.clone());
+        File::open(tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| Error::io(target, e))
+    }
+
     /// The output folder.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -475,13 +475,16 @@ fn read_geopackage_tables(
         match tables.as_slice() {
             [one] => one.clone(),
             [] => return Err(err(source, "the GeoPackage has no feature table")),
-            many => match many.iter().find(|t| t.0.eq_ignore_ascii_case("commune")) {
+            // "commune" (Admin Express), "communes" (maillage.gpkg)
+            many => match many.iter().find(|t| {
+                t.0.eq_ignore_ascii_case("commune") || t.0.eq_ignore_ascii_case("communes")
+            }) {
                 Some(t) => t.clone(),
                 None => {
                     return Err(err(
                         source,
                         format!(
-                        "the GeoPackage has several feature tables ({}) and none is named commune",
+                        "the GeoPackage has several feature tables ({}) and none is named commune or communes",
                         many.iter().map(|t| t.0.as_str()).collect::<Vec<_>>().join(", ")
                     ),
                     ))

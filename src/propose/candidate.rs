@@ -127,7 +127,11 @@ pub struct CandidateReport {
 impl CandidateReport {
     /// Compares the region `before` with the region `after` adding the CPTS whose
     /// ids are `candidates`.
-    pub fn compute(before: &Analysis, after: &Analysis, candidates: &BTreeSet<String>) -> CandidateReport {
+    pub fn compute(
+        before: &Analysis,
+        after: &Analysis,
+        candidates: &BTreeSet<String>,
+    ) -> CandidateReport {
         let b_index: BTreeMap<&str, u32> = (0..before.communes.len() as u32)
             .map(|i| (before.communes.get(i).code.as_str(), i))
             .collect();
@@ -156,7 +160,10 @@ impl CandidateReport {
                     .collect();
                 // a drawn candidate touching a commune is not an overlap by itself:
                 // its overlap pieces say where it is
-                if !others.is_empty() && (c.drawn.is_none() || after.coverage.verdicts[i as usize] == Verdict::Overlap) {
+                if !others.is_empty()
+                    && (c.drawn.is_none()
+                        || after.coverage.verdicts[i as usize] == Verdict::Overlap)
+                {
                     overlaps.push(Shared {
                         code: code(i),
                         name: after.communes.get(i).name.clone(),
@@ -174,7 +181,11 @@ impl CandidateReport {
                         .iter()
                         .filter(|p| p.owners.contains(&(k as u32)))
                         .map(|p| Piece {
-                            cpts_ids: p.owners.iter().map(|&o| decl.cpts[o as usize].id.clone()).collect(),
+                            cpts_ids: p
+                                .owners
+                                .iter()
+                                .map(|&o| decl.cpts[o as usize].id.clone())
+                                .collect(),
                             area_km2: (p.area_km2 * 1e6).round() / 1e6,
                             population: p.population.round() as u64,
                             codes: p.communes.iter().map(|&i| code(i)).collect(),
@@ -197,7 +208,11 @@ impl CandidateReport {
             }
             let (mut closed, mut partly) = (Vec::new(), Vec::new());
             for z in &before.coverage.white_zones {
-                let n = z.members.iter().filter(|i| covered_before.contains(i)).count();
+                let n = z
+                    .members
+                    .iter()
+                    .filter(|i| covered_before.contains(i))
+                    .count();
                 if n == z.members.len() && n > 0 {
                     closed.push(z.id);
                 } else if n > 0 {
@@ -217,7 +232,11 @@ impl CandidateReport {
                 ));
             }
             if t.parts.len() > 1 {
-                why.push(format!("{} is not contiguous: {} parts", c.id, t.parts.len()));
+                why.push(format!(
+                    "{} is not contiguous: {} parts",
+                    c.id,
+                    t.parts.len()
+                ));
             }
             out.push(CandidateCpts {
                 cpts_id: c.id.clone(),
@@ -296,17 +315,21 @@ impl CandidateReport {
             );
         }
         let (b, a) = (&self.before, &self.after);
-        let _ = writeln!(
-            s,
-            "\n  {:<28}{:>10}{:>10}",
-            "", "before", "after"
-        );
+        let _ = writeln!(s, "\n  {:<28}{:>10}{:>10}", "", "before", "after");
         for (label, x, y) in [
             ("white communes", b.communes_white, a.communes_white),
             ("white population", b.population_white, a.population_white),
             ("zones blanches", b.white_zones, a.white_zones),
-            ("overlapping communes", b.communes_overlap, a.communes_overlap),
-            ("overlapping population", b.population_overlap, a.population_overlap),
+            (
+                "overlapping communes",
+                b.communes_overlap,
+                a.communes_overlap,
+            ),
+            (
+                "overlapping population",
+                b.population_overlap,
+                a.population_overlap,
+            ),
         ] {
             let _ = writeln!(s, "  {label:<28}{x:>10}{y:>10}");
         }

@@ -241,7 +241,12 @@ fn key_names(strategy: Strategy) -> &'static [&'static str] {
 }
 
 /// Why the winner beat the runner-up: the first part of the key that differs.
-fn reason(strategy: Strategy, win: &Facts, next: Option<&Facts>, names: &dyn Fn(u32) -> String) -> String {
+fn reason(
+    strategy: Strategy,
+    win: &Facts,
+    next: Option<&Facts>,
+    names: &dyn Fn(u32) -> String,
+) -> String {
     let Some(next) = next else {
         return String::new();
     };
@@ -365,8 +370,18 @@ impl<'a> State<'a> {
         }
         State {
             a,
-            population: a.coverage.territories.iter().map(|t| t.population).collect(),
-            parts_before: a.coverage.territories.iter().map(|t| t.parts.len()).collect(),
+            population: a
+                .coverage
+                .territories
+                .iter()
+                .map(|t| t.population)
+                .collect(),
+            parts_before: a
+                .coverage
+                .territories
+                .iter()
+                .map(|t| t.parts.len())
+                .collect(),
             members,
             owner,
             epci,
@@ -381,7 +396,11 @@ impl<'a> State<'a> {
 
     /// Parts of CPTS `k` if it lost `i`.
     fn parts_without(&self, k: u32, i: u32) -> usize {
-        let m: Vec<u32> = self.members[k as usize].iter().copied().filter(|&x| x != i).collect();
+        let m: Vec<u32> = self.members[k as usize]
+            .iter()
+            .copied()
+            .filter(|&x| x != i)
+            .collect();
         if m.is_empty() {
             return 0;
         }
@@ -410,7 +429,10 @@ impl<'a> State<'a> {
             .filter(|x| !unit.contains(x))
             .filter(|&&x| self.epci[x as usize].is_some_and(|e| epcis.contains(&e)))
             .count() as u32;
-        let deps: BTreeSet<&str> = unit.iter().map(|&i| self.a.communes.departement(i)).collect();
+        let deps: BTreeSet<&str> = unit
+            .iter()
+            .map(|&i| self.a.communes.departement(i))
+            .collect();
         let crosses = u32::from(
             !m.iter()
                 .filter(|x| !unit.contains(x))
@@ -441,7 +463,13 @@ impl<'a> State<'a> {
     }
 
     /// Ranks `candidates` for `unit` (facts from `facts`), best first.
-    fn rank(&mut self, strategy: Strategy, candidates: &[u32], unit: &[u32], losers_of: &dyn Fn(u32) -> Vec<u32>) -> Vec<Facts> {
+    fn rank(
+        &mut self,
+        strategy: Strategy,
+        candidates: &[u32],
+        unit: &[u32],
+        losers_of: &dyn Fn(u32) -> Vec<u32>,
+    ) -> Vec<Facts> {
         let mut all: Vec<Facts> = candidates
             .iter()
             .map(|&k| {
@@ -468,7 +496,10 @@ impl<'a> State<'a> {
         // the unit's EPCI has other communes, the winner holds none of them
         let has_mates = unit.iter().any(|&i| {
             self.epci[i as usize].is_some_and(|e| {
-                let in_unit = unit.iter().filter(|&&x| self.epci[x as usize] == Some(e)).count();
+                let in_unit = unit
+                    .iter()
+                    .filter(|&&x| self.epci[x as usize] == Some(e))
+                    .count();
                 self.epci_size.get(&e).copied().unwrap_or(0) > in_unit
             })
         });
@@ -493,7 +524,12 @@ impl Proposal {
     /// white and overlapping communes and the territories they touch: about a
     /// second for France with a few thousand of them.
     pub fn compute(analysis: &Analysis, options: &ProposeOptions) -> Result<Proposal> {
-        if let Some(c) = analysis.declarations.cpts.iter().find(|c| c.drawn.is_some()) {
+        if let Some(c) = analysis
+            .declarations
+            .cpts
+            .iter()
+            .find(|c| c.drawn.is_some())
+        {
             return Err(Error::Input(format!(
                 "propose moves whole communes: CPTS {} is drawn; give its commune list instead",
                 c.id
@@ -516,8 +552,16 @@ impl Proposal {
                     .filter(|&&o| o != k)
                     .all(|&o| st.parts_without(o, i) <= st.parts_before[o as usize])
             };
-            let safe: Vec<u32> = claims.iter().copied().filter(|&k| keeps_whole(&st, k)).collect();
-            let (pool, cuts) = if safe.is_empty() { (claims.clone(), true) } else { (safe, false) };
+            let safe: Vec<u32> = claims
+                .iter()
+                .copied()
+                .filter(|&k| keeps_whole(&st, k))
+                .collect();
+            let (pool, cuts) = if safe.is_empty() {
+                (claims.clone(), true)
+            } else {
+                (safe, false)
+            };
             let claims_c = claims.clone();
             let ranked = st.rank(strategy, &pool, &[i], &|k| {
                 claims_c.iter().copied().filter(|&o| o != k).collect()
@@ -568,7 +612,10 @@ impl Proposal {
                 ks
             };
             if zpop >= options.new_cpts_min {
-                for (k, part) in partition(a, &z.members, options.new_cpts_min).into_iter().enumerate() {
+                for (k, part) in partition(a, &z.members, options.new_cpts_min)
+                    .into_iter()
+                    .enumerate()
+                {
                     let t = new_cpts.len() as u32;
                     let population = part.iter().map(|&i| st.pop(i)).sum();
                     let head = part
@@ -605,7 +652,8 @@ impl Proposal {
                 }
                 continue;
             }
-            let neighbours: BTreeSet<u32> = z.members.iter().flat_map(|&i| touching(&st, i)).collect();
+            let neighbours: BTreeSet<u32> =
+                z.members.iter().flat_map(|&i| touching(&st, i)).collect();
             if neighbours.is_empty() {
                 let reason = format!(
                     "zone blanche {} touches no CPTS (an island, or bordered only by the sea, a border or the edge of the layer) and has {} inhabitants, under the {} a new CPTS needs",
@@ -625,7 +673,11 @@ impl Proposal {
                 }
                 unresolved.push(Unresolved {
                     zone: z.id,
-                    codes: z.members.iter().map(|&i| a.communes.get(i).code.clone()).collect(),
+                    codes: z
+                        .members
+                        .iter()
+                        .map(|&i| a.communes.get(i).code.clone())
+                        .collect(),
                     population: zpop,
                     reason,
                 });
@@ -639,7 +691,10 @@ impl Proposal {
                 let why = if ranked.len() == 1 {
                     "the only neighbouring CPTS (whole zone)".to_owned()
                 } else {
-                    format!("whole zone: {}", reason(strategy, &win, ranked.get(1), &|k| st.cpts_name(k)))
+                    format!(
+                        "whole zone: {}",
+                        reason(strategy, &win, ranked.get(1), &|k| st.cpts_name(k))
+                    )
                 };
                 for &i in &z.members {
                     st.members[win.k as usize].insert(i);
@@ -698,7 +753,11 @@ impl Proposal {
         Ok(Proposal {
             options: options.clone(),
             rows,
-            members: st.members.into_iter().map(|m| m.into_iter().collect()).collect(),
+            members: st
+                .members
+                .into_iter()
+                .map(|m| m.into_iter().collect())
+                .collect(),
             new_cpts,
             unresolved,
         })
@@ -818,7 +877,12 @@ fn partition(a: &Analysis, zone: &[u32], min: u64) -> Vec<Vec<u32>> {
             .copied()
             .filter(|x| !seeds.contains(x))
             .max_by(|&x, &y| {
-                nearest.get(&x).copied().unwrap_or(0).cmp(&nearest.get(&y).copied().unwrap_or(0)).then(y.cmp(&x))
+                nearest
+                    .get(&x)
+                    .copied()
+                    .unwrap_or(0)
+                    .cmp(&nearest.get(&y).copied().unwrap_or(0))
+                    .then(y.cmp(&x))
             });
         let Some(far) = far else { break };
         seeds.push(far);
@@ -932,7 +996,10 @@ fn epci_split(a: &Analysis) -> u64 {
     let mut sizes: BTreeMap<u32, usize> = BTreeMap::new();
     for i in 0..a.communes.len() {
         if let Some(e) = table.index_of(&a.communes.get(i as u32).code) {
-            holders.entry(e).or_default().insert(a.coverage.claimants[i].clone());
+            holders
+                .entry(e)
+                .or_default()
+                .insert(a.coverage.claimants[i].clone());
             *sizes.entry(e).or_default() += 1;
         }
     }
@@ -990,7 +1057,11 @@ impl Proposal {
             .cpts
             .iter()
             .zip(&before.coverage.territories)
-            .filter(|(c, t)| class_after.get(c.id.as_str()).is_some_and(|&k| k != t.size_class))
+            .filter(|(c, t)| {
+                class_after
+                    .get(c.id.as_str())
+                    .is_some_and(|&k| k != t.size_class)
+            })
             .count() as u64;
         ProposalSummary {
             strategy: self.options.strategy.as_str().to_owned(),
@@ -998,7 +1069,11 @@ impl Proposal {
             new_cpts_min: self.options.new_cpts_min,
             before: Side::of(before),
             after: Side::of(after),
-            overlaps_resolved: self.rows.iter().filter(|r| r.before == Verdict::Overlap).count() as u64,
+            overlaps_resolved: self
+                .rows
+                .iter()
+                .filter(|r| r.before == Verdict::Overlap)
+                .count() as u64,
             whites_assigned: self
                 .rows
                 .iter()
@@ -1027,17 +1102,20 @@ impl Proposal {
     ) -> Result<()> {
         let a = before;
         let dir = staging.dir().to_owned();
-        let csv_file = |staging: &mut crate::export::Staging, name: &str, rows: Vec<Vec<String>>| {
-            let path = dir.join(name);
-            staging.write(name, |w| {
-                let mut c = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(w);
-                for r in rows {
-                    c.write_record(&r)
-                        .map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
-                }
-                c.flush().map_err(|e| Error::io(&path, e))
-            })
-        };
+        let csv_file =
+            |staging: &mut crate::export::Staging, name: &str, rows: Vec<Vec<String>>| {
+                let path = dir.join(name);
+                staging.write(name, |w| {
+                    let mut c = csv::WriterBuilder::new()
+                        .terminator(csv::Terminator::Any(b'\n'))
+                        .from_writer(w);
+                    for r in rows {
+                        c.write_record(&r)
+                            .map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
+                    }
+                    c.flush().map_err(|e| Error::io(&path, e))
+                })
+            };
         let ids = |list: &[u32]| {
             list.iter()
                 .map(|&k| a.declarations.cpts[k as usize].id.as_str())
@@ -1045,7 +1123,15 @@ impl Proposal {
                 .join("|")
         };
         let mut rows = vec![[
-            "code", "name", "population", "before", "claimants", "proposed_cpts", "runner_up", "reason", "flags",
+            "code",
+            "name",
+            "population",
+            "before",
+            "claimants",
+            "proposed_cpts",
+            "runner_up",
+            "reason",
+            "flags",
         ]
         .map(str::to_owned)
         .to_vec()];
@@ -1058,13 +1144,20 @@ impl Proposal {
                 r.before.as_str().to_owned(),
                 ids(&r.claimants),
                 self.target_id(a, r.proposed),
-                r.runner_up.map(|t| self.target_id(a, t)).unwrap_or_default(),
+                r.runner_up
+                    .map(|t| self.target_id(a, t))
+                    .unwrap_or_default(),
                 r.reason.clone(),
                 r.flags.join("|"),
             ]);
         }
         csv_file(staging, "proposals.csv", rows)?;
-        let header = || vec!["cpts_id", "cpts_name", "commune_code", "status"].into_iter().map(str::to_owned).collect::<Vec<_>>();
+        let header = || {
+            vec!["cpts_id", "cpts_name", "commune_code", "status"]
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
         let mut rows = vec![header()];
         rows.extend(self.moves(a).into_iter().map(|r| r.to_vec()));
         csv_file(staging, "moves.csv", rows)?;
@@ -1073,8 +1166,13 @@ impl Proposal {
         csv_file(staging, "declarations.csv", rows)?;
 
         // effect on each CPTS, existing then new
-        let before_by: BTreeMap<&str, usize> =
-            a.declarations.cpts.iter().enumerate().map(|(k, c)| (c.id.as_str(), k)).collect();
+        let before_by: BTreeMap<&str, usize> = a
+            .declarations
+            .cpts
+            .iter()
+            .enumerate()
+            .map(|(k, c)| (c.id.as_str(), k))
+            .collect();
         let table = crate::epci::epci();
         let epcis = |an: &Analysis, members: &[u32]| -> String {
             let set: BTreeSet<&str> = members
@@ -1084,14 +1182,32 @@ impl Proposal {
             set.into_iter().collect::<Vec<_>>().join("|")
         };
         let mut rows = vec![[
-            "cpts_id", "cpts_name", "communes_before", "communes_after", "population_before", "population_after",
-            "size_class_before", "size_class_after", "parts_before", "parts_after", "epci_before", "epci_after",
-            "departements_before", "departements_after",
+            "cpts_id",
+            "cpts_name",
+            "communes_before",
+            "communes_after",
+            "population_before",
+            "population_after",
+            "size_class_before",
+            "size_class_after",
+            "parts_before",
+            "parts_after",
+            "epci_before",
+            "epci_after",
+            "departements_before",
+            "departements_after",
         ]
         .map(str::to_owned)
         .to_vec()];
-        for (c, t) in after.declarations.cpts.iter().zip(&after.coverage.territories) {
-            let b = before_by.get(c.id.as_str()).map(|&k| &a.coverage.territories[k]);
+        for (c, t) in after
+            .declarations
+            .cpts
+            .iter()
+            .zip(&after.coverage.territories)
+        {
+            let b = before_by
+                .get(c.id.as_str())
+                .map(|&k| &a.coverage.territories[k]);
             rows.push(vec![
                 c.id.clone(),
                 c.name.clone(),
@@ -1111,9 +1227,17 @@ impl Proposal {
         }
         csv_file(staging, "cpts_effect.csv", rows)?;
 
-        let mut rows = vec![["cpts_id", "cpts_name", "communes", "population", "size_class", "zone_id", "codes"]
-            .map(str::to_owned)
-            .to_vec()];
+        let mut rows = vec![[
+            "cpts_id",
+            "cpts_name",
+            "communes",
+            "population",
+            "size_class",
+            "zone_id",
+            "codes",
+        ]
+        .map(str::to_owned)
+        .to_vec()];
         for t in &self.new_cpts {
             rows.push(vec![
                 t.id.clone(),
@@ -1122,7 +1246,11 @@ impl Proposal {
                 t.population.to_string(),
                 size_class(t.population).to_string(),
                 t.zone.to_string(),
-                t.members.iter().map(|&i| a.communes.get(i).code.as_str()).collect::<Vec<_>>().join("|"),
+                t.members
+                    .iter()
+                    .map(|&i| a.communes.get(i).code.as_str())
+                    .collect::<Vec<_>>()
+                    .join("|"),
             ]);
         }
         csv_file(staging, "new_cpts.csv", rows)?;
@@ -1131,8 +1259,11 @@ impl Proposal {
             let io = |e| Error::io(&path, e);
             let mut fw = crate::export::FeatureWriter::new(w).map_err(io)?;
             for t in &self.new_cpts {
-                let geoms: Vec<&geo::MultiPolygon<f64>> =
-                    t.members.iter().map(|&i| &a.communes.get(i).geometry).collect();
+                let geoms: Vec<&geo::MultiPolygon<f64>> = t
+                    .members
+                    .iter()
+                    .map(|&i| &a.communes.get(i).geometry)
+                    .collect();
                 let props = serde_json::json!({
                     "cpts_id": t.id,
                     "cpts_name": t.name,
@@ -1141,14 +1272,16 @@ impl Proposal {
                     "size_class": size_class(t.population),
                     "zone_id": t.zone,
                 });
-                fw.feature(&props, &crate::dissolve::dissolve(&geoms)).map_err(io)?;
+                fw.feature(&props, &crate::dissolve::dissolve(&geoms))
+                    .map_err(io)?;
             }
             fw.finish().map(|_| ()).map_err(io)
         })?;
         let path = dir.join("summary.json");
         let summary = self.summary(before, after);
         staging.write("summary.json", |w| {
-            serde_json::to_writer_pretty(&mut *w, &summary).map_err(|e| Error::io(&path, e.into()))?;
+            serde_json::to_writer_pretty(&mut *w, &summary)
+                .map_err(|e| Error::io(&path, e.into()))?;
             std::io::Write::write_all(w, b"\n").map_err(|e| Error::io(&path, e))
         })?;
         Ok(())

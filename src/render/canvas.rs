@@ -7,8 +7,8 @@ use geo::{Coord, MultiPolygon};
 use rayon::prelude::*;
 
 use super::simplify::{radial_into, Pt, Simplifier};
-use crate::topology::{ArcRef, Topology};
 use crate::crs::Crs;
+use crate::topology::{ArcRef, Topology};
 
 /// A part of the country drawn with one projection: metropolitan France, or one
 /// overseas département.

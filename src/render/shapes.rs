@@ -6,10 +6,10 @@ use rayon::prelude::*;
 
 use super::canvas::{tenths, Placement};
 use super::simplify::visvalingam;
-use crate::topology::{ArcRef, OUTSIDE};
 use super::Renderer;
 use crate::coverage::Verdict;
 use crate::error::{Error, Result};
+use crate::topology::{ArcRef, OUTSIDE};
 
 /// A filled area.
 #[derive(Debug, Clone, PartialEq)]

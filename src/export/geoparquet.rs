@@ -1,0 +1,138 @@
+//! GeoParquet 1.1: `communes.parquet`, `territories.parquet`,
+//! `white_zones.parquet`, `overlaps.parquet` (and `slivers.parquet` with drawn
+//! territories), for DuckDB, Apache Sedona, BigQuery and geopandas.
+//!
+//! Each file holds the layer's attributes, its geometry as WKB in a `geometry`
+//! column, and a `bbox` struct column (`xmin, ymin, xmax, ymax`) declared as the
+//! geometry's *covering* so that engines can skip row groups from their
+//! statistics; rows keep the layer's order (communes by code: about by
+//! département, so row groups are compact on the ground). The `geo` metadata
+//! gives the CRS (OGC:CRS84, longitude/latitude, as PROJJSON), the geometry type,
+//! the bounding box, counter-clockwise exteriors and planar edges (straight in
+//! longitude/latitude, as in GeoJSON).
+
+use polars::prelude::{
+    Column, DataFrame, IntoSeries, KeyValueMetadata, NamedFrom, ParquetCompression, ParquetWriter,
+    Series, StatisticsOptions, StructChunked,
+};
+
+use rayon::prelude::*;
+
+use super::layers::{bbox, feature_layers, union, wkb, Layer};
+use super::Staging;
+use crate::analysis::Analysis;
+use crate::error::{Error, Result};
+use crate::stats::Stats;
+
+/// OGC:CRS84 as PROJJSON, as PROJ 9 writes it.
+const CRS84: &str = include_str!("../data/crs84.projjson");
+
+/// Rows per row group: about 1 to 10 MB of geometry for communes, several
+/// groups for France so that a reader skips by `bbox`.
+pub const ROW_GROUP: usize = 4096;
+
+fn table_err(name: &str) -> impl FnOnce(polars::error::PolarsError) -> Error + '_ {
+    move |source| Error::Table {
+        context: format!("writing {name}"),
+        source,
+    }
+}
+
+/// The layer as a frame with `geometry` and `bbox`, and its `geo` metadata.
+fn frame(layer: &Layer) -> Result<(DataFrame, String)> {
+    let name = format!("{}.parquet", layer.name);
+    let err = table_err(&name);
+    let boxes: Vec<Option<[f64; 4]>> = layer.geometries.par_iter().map(|g| bbox(g)).collect();
+    let blobs: Vec<Vec<u8>> = layer
+        .geometries
+        .par_iter()
+        .map(|g| {
+            let mut b = Vec::new();
+            wkb(&mut b, g);
+            b
+        })
+        .collect();
+    let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+    let n = refs.len();
+    let part = |k: usize, field: &str| {
+        Series::new(
+            field.into(),
+            boxes
+                .iter()
+                .map(|b| b.map(|b| b[k]))
+                .collect::<Vec<Option<f64>>>(),
+        )
+    };
+    let fields = [
+        part(0, "xmin"),
+        part(1, "ymin"),
+        part(2, "xmax"),
+        part(3, "ymax"),
+    ];
+    let bbox_col = StructChunked::from_series("bbox".into(), n, fields.iter())
+        .map_err(err)?
+        .into_series();
+    let mut df = layer.table.clone();
+    df.with_column(Column::from(Series::new("geometry".into(), refs)))
+        .map_err(table_err(&name))?;
+    df.with_column(Column::from(bbox_col))
+        .map_err(table_err(&name))?;
+    let extent = union(boxes.iter().flatten().copied());
+    let crs: serde_json::Value = serde_json::from_str(CRS84)
+        .map_err(|e| Error::Input(format!("the bundled CRS84 PROJJSON: {e}")))?;
+    let mut column = serde_json::json!({
+        "encoding": "WKB",
+        "geometry_types": ["MultiPolygon"],
+        "crs": crs,
+        "orientation": "counterclockwise",
+        "edges": "planar",
+        "covering": {"bbox": {
+            "xmin": ["bbox", "xmin"], "ymin": ["bbox", "ymin"],
+            "xmax": ["bbox", "xmax"], "ymax": ["bbox", "ymax"]
+        }}
+    });
+    if let Some(e) = extent {
+        column["bbox"] = serde_json::json!(e);
+    }
+    let geo = serde_json::json!({
+        "version": "1.1.0",
+        "primary_column": "geometry",
+        "columns": {"geometry": column},
+    });
+    Ok((df, geo.to_string()))
+}
+
+/// Stages the GeoParquet layers of `analysis`.
+///
+/// # Errors
+/// [`Error::Table`] or [`Error::Io`].
+pub fn stage(staging: &mut Staging, analysis: &Analysis, stats: &Stats) -> Result<()> {
+    let layers = feature_layers(analysis, stats)?;
+    let frames: Vec<(DataFrame, String)> = layers.par_iter().map(frame).collect::<Result<_>>()?;
+    for (layer, (mut df, geo)) in layers.iter().zip(frames) {
+        let name = format!("{}.parquet", layer.name);
+        staging.write(&name, |w| {
+            ParquetWriter::new(w)
+                .with_row_group_size(Some(ROW_GROUP))
+                .with_compression(ParquetCompression::Snappy)
+                .with_statistics(StatisticsOptions {
+                    // min/max of bbox's fields let readers skip row groups; the
+                    // geometry's own min/max (whole WKB blobs) would only bloat
+                    // the footer: cut to 16 bytes
+                    min_value: true,
+                    max_value: true,
+                    distinct_count: false,
+                    null_count: true,
+                    binary_statistics_truncate_length: Some(16),
+                })
+                .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![(
+                    "geo".to_owned(),
+                    geo,
+                )])))
+                .finish(&mut df)
+                .map(|_| ())
+                .map_err(table_err(&name))
+        })?;
+    }
+    Ok(())
+}
