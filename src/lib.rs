@@ -18,7 +18,7 @@
 //! | coverage | [`coverage`], [`overlay`] ([`dissolve`]) | verdict per commune, territories, zones blanches; drawn territories cut exactly |
 //! | outlines | [`outlines`] | each territory and zone blanche dissolved into one multipolygon |
 //! | stats | [`stats`] | polars tables per commune, CPTS, département, région; the [`Summary`] |
-//! | export | [`export`] | `summary.json`, CSV / Parquet tables, GeoJSON layers, all or nothing |
+//! | export | [`export`] | `summary.json`, CSV / Parquet tables, GeoJSON layers, a styled GeoPackage ([`export::gpkg`]), GeoParquet ([`export::geoparquet`]), all or nothing |
 //! | access | [`access`] | floating-catchment accessibility per commune, CPTS, zone blanche, département |
 //! | propose | [`propose`] | a candidate CPTS against the others; fix proposals for zones blanches and chevauchements |
 //! | render | [`render`] | `map.svg`, `map.png`, `report.html`: what a planner looks at ([`style`]: the colours) |
@@ -39,6 +39,31 @@
 //! assert_eq!(s.communes_covered + s.communes_white + s.communes_overlap, s.communes_total);
 //! assert_eq!(analysis.verdict("13055"), Some(Verdict::Covered)); // Marseille
 //! println!("{}", analysis.report(10));
+//! # Ok::<(), maillage::Error>(())
+//! ```
+//!
+//! Every output at once, the GIS files included:
+//! ```no_run
+//! use maillage::export::{self, Formats};
+//! use maillage::{Analysis, Inputs, TableFormat};
+//!
+//! let analysis = Analysis::run(&Inputs::demo())?;
+//! let formats = Formats { tables: TableFormat::Csv, gpkg: true, geoparquet: true, date: "2026-12-01".into() };
+//! let files = export::write(&analysis, "out".as_ref(), formats)?;
+//! assert!(files.iter().any(|f| f.ends_with("maillage.gpkg")));
+//! # Ok::<(), maillage::Error>(())
+//! ```
+//!
+//! A fix proposal for the zones blanches and chevauchements:
+//! ```
+//! use maillage::propose::{Proposal, ProposeOptions};
+//! use maillage::{Analysis, Inputs};
+//!
+//! let analysis = Analysis::run(&Inputs::demo())?;
+//! let proposal = Proposal::compute(&analysis, &ProposeOptions::default())?;
+//! // one decision per white or overlapping commune
+//! let s = &analysis.summary;
+//! assert_eq!(proposal.rows.len() as u64, s.communes_white + s.communes_overlap);
 //! # Ok::<(), maillage::Error>(())
 //! ```
 //!

@@ -153,6 +153,9 @@ fn blob(g: &geo::MultiPolygon<f64>, bbox: Option<[f64; 4]>) -> Vec<u8> {
 
 type Sql<'a> = &'a dyn Fn(rusqlite::Error) -> Error;
 
+/// A layer's geometries and their bounding boxes.
+type Geometries<'a> = (&'a [&'a geo::MultiPolygon<f64>], &'a [Option<[f64; 4]>]);
+
 fn create_table(
     conn: &Connection,
     sql: Sql,
@@ -179,7 +182,7 @@ fn fill_table(
     sql: Sql,
     name: &str,
     cols: &[(String, &'static str, Vec<Value>)],
-    geometries: Option<(&[&geo::MultiPolygon<f64>], &[Option<[f64; 4]>])>,
+    geometries: Option<Geometries>,
 ) -> Result<()> {
     let n = geometries.map_or_else(|| cols.first().map_or(0, |c| c.2.len()), |g| g.0.len());
     let names: Vec<String> = geometries

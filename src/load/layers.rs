@@ -8,7 +8,7 @@
 //! Formats are told apart by content (zip, SQLite and Shapefile magic numbers), not
 //! by file name.
 
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 use std::path::Path;
 
 use geo::Coord;
@@ -228,24 +228,36 @@ fn read_zip_layer(source: &Source, ctx: &Ctx, want: Option<&str>) -> Result<Opti
         None => main_shapefile(source, &shps, &names)?,
     };
     let stem = &shp[..shp.len() - 4];
+    let mut bomb = None;
     let mut read = |ext: &str| -> Option<Vec<u8>> {
         let wanted = format!("{stem}.{ext}").to_ascii_lowercase();
         let actual = names.iter().find(|n| n.to_ascii_lowercase() == wanted)?;
-        let mut file = archive.by_name(actual).ok()?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).ok()?;
-        Some(bytes)
+        let file = archive.by_name(actual).ok()?;
+        let (compressed, declared) = (file.compressed_size(), file.size());
+        match super::source::inflate(file, compressed, declared.min(1 << 30) as usize) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                bomb = Some(format!("{actual} {e}"));
+                None
+            }
+            Err(_) => None,
+        }
     };
+    let shp_bytes = read("shp");
+    let dbf = read("dbf");
+    let prj = read("prj").map(|b| String::from_utf8_lossy(&b).into_owned());
+    let cpg = read("cpg").map(|b| String::from_utf8_lossy(&b).into_owned());
+    if let Some(b) = bomb {
+        return Err(err(source, b));
+    }
     let shp_bytes =
-        read("shp").ok_or_else(|| err(source, format!("cannot read {shp} in the archive")))?;
-    let dbf = read("dbf").ok_or_else(|| {
+        shp_bytes.ok_or_else(|| err(source, format!("cannot read {shp} in the archive")))?;
+    let dbf = dbf.ok_or_else(|| {
         err(
             source,
             format!("the archive has {shp} but no {stem}.dbf (the attributes)"),
         )
     })?;
-    let prj = read("prj").map(|b| String::from_utf8_lossy(&b).into_owned());
-    let cpg = read("cpg").map(|b| String::from_utf8_lossy(&b).into_owned());
     shapefile_parts(
         source,
         &shp_bytes,

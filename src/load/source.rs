@@ -6,6 +6,47 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+/// The most a compressed input (a gzip file, a zip entry) may inflate to: 1 GiB,
+/// or 200 times its compressed size when that is more (real layers compress 5 to
+/// 10 times; a zip bomb, 1000 times and more). `MAILLAGE_MAX_INFLATE_BYTES`
+/// replaces it.
+pub(crate) fn inflate_limit(compressed: u64) -> u64 {
+    if let Some(v) = std::env::var("MAILLAGE_MAX_INFLATE_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        return v;
+    }
+    (1u64 << 30).max(compressed.saturating_mul(200))
+}
+
+/// Reads a decompressing reader to its end, refusing to go past
+/// [`inflate_limit`] of `compressed` bytes: memory stays bounded whatever the
+/// input.
+///
+/// # Errors
+/// The reader's own error, or [`std::io::ErrorKind::InvalidData`] past the limit.
+pub(crate) fn inflate(
+    reader: impl Read,
+    compressed: u64,
+    capacity: usize,
+) -> std::io::Result<Vec<u8>> {
+    let limit = inflate_limit(compressed);
+    let mut bytes = Vec::with_capacity(capacity.min(limit as usize));
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "inflates to more than {limit} bytes from {compressed} compressed: refused as a likely zip bomb (MAILLAGE_MAX_INFLATE_BYTES raises the limit)"
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// An input: its name for messages and its bytes, gunzipped.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -33,10 +74,12 @@ impl Source {
     pub fn from_bytes(name: impl Into<PathBuf>, raw: Vec<u8>) -> Result<Self> {
         let name = name.into();
         if raw.starts_with(&[0x1f, 0x8b]) {
-            let mut bytes = Vec::with_capacity(raw.len() * 4);
-            flate2::read::MultiGzDecoder::new(&raw[..])
-                .read_to_end(&mut bytes)
-                .map_err(|e| Error::io(&name, e))?;
+            let bytes = inflate(
+                flate2::read::MultiGzDecoder::new(&raw[..]),
+                raw.len() as u64,
+                raw.len() * 4,
+            )
+            .map_err(|e| Error::io(&name, e))?;
             Ok(Source { name, bytes })
         } else {
             Ok(Source { name, bytes: raw })

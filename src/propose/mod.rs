@@ -922,10 +922,7 @@ fn partition(a: &Analysis, zone: &[u32], min: u64) -> Vec<Vec<u32>> {
     }
     // communes no seed reached (the zone is connected: none), then small regions
     // join their smallest neighbour
-    loop {
-        let Some(r) = (0..regions.len()).find(|&r| size[r] < min && regions.len() > 1) else {
-            break;
-        };
+    while let Some(r) = (0..regions.len()).find(|&r| size[r] < min && regions.len() > 1) {
         let next = regions[r]
             .iter()
             .flat_map(|&x| a.adjacency.neighbours(x).iter().copied())
