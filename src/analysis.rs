@@ -169,13 +169,37 @@ impl Analysis {
     /// Linear in vertices and declarations but for the R-tree (n log n); all of
     /// France with 660 CPTS takes well under a second on 2 cores, release build.
     pub fn run(inputs: &Inputs) -> Result<Analysis> {
+        Self::run_with(inputs, None)
+    }
+
+    /// [`Analysis::run`] taking the inputs: the commune layer's text is freed as
+    /// soon as it is parsed, so that the text and the geometry are not held at
+    /// once (on a full-resolution layer, hundreds of megabytes less at the peak).
+    ///
+    /// # Errors
+    /// As [`Analysis::run`].
+    pub fn run_owned(mut inputs: Inputs) -> Result<Analysis> {
+        let empty = Source {
+            name: inputs.communes.name.clone(),
+            bytes: Vec::new(),
+        };
+        let communes = std::mem::replace(&mut inputs.communes, empty);
+        Self::run_with(&inputs, Some(communes))
+    }
+
+    fn run_with(inputs: &Inputs, owned: Option<Source>) -> Result<Analysis> {
         let timings = Timings::default();
         let quiet = crate::progress::Progress::default();
         let progress = inputs.progress.as_deref().unwrap_or(&quiet);
         progress.start("reading the inputs", 0);
         let t = Instant::now();
         let (layer, decl) = rayon::join(
-            || load::load_communes(&inputs.communes, &inputs.fields),
+            || {
+                let layer =
+                    load::load_communes(owned.as_ref().unwrap_or(&inputs.communes), &inputs.fields);
+                drop(owned);
+                layer
+            },
             || {
                 let decl = load::load_cpts_with(&inputs.cpts, &inputs.tables);
                 let table = inputs

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Seeds each target's corpus (fuzz/corpus/<target>/, not committed) from fixtures/.
+set -euo pipefail
+cd "$(dirname "$0")"
+f=../fixtures
+mkdir -p corpus/communes corpus/declarations corpus/population corpus/pipeline
+cp $f/adminexpress/*.zip $f/adminexpress/*.gpkg $f/adminexpress/*.parquet $f/adminexpress/l93-05.geojson.gz corpus/communes/
+python3 - "$f" <<'PY'
+import gzip, json, sys
+f = sys.argv[1]
+fc = json.load(gzip.open(f"{f}/paca/communes.geojson.gz", "rt"))
+# a few real communes of the Alpes-de-Haute-Provence: small seeds
+small = {"type": "FeatureCollection", "features": fc["features"][:6]}
+text = json.dumps(small).encode()
+open("corpus/communes/paca-6.geojson", "wb").write(text)
+codes = [x["properties"].get("code") for x in small["features"]]
+decl = "cpts_id,cpts_name,commune_code,status\n" + "".join(
+    f"A,Alpha,{c},projet\n" for c in codes[:3]) + "".join(f"B,Beta,{c},aci_signe\n" for c in codes[2:5])
+open("corpus/pipeline/lists", "wb").write(text + b"\0\0\0" + decl.encode())
+drawn = {"type": "FeatureCollection", "features": [
+    {"type": "Feature", "properties": {"cpts_id": "D", "cpts_name": "Drawn"}, "geometry": small["features"][1]["geometry"]}]}
+open("corpus/pipeline/drawn", "wb").write(text + b"\0\0\0" + json.dumps(drawn).encode())
+for name, kind in [("declarations.csv", 0), ("declarations.xlsx", 1), ("declarations.ods", 2), ("drawn.geojson", 3)]:
+    data = open(f"{f}/paca/{name}", "rb").read()
+    open(f"corpus/declarations/{name}", "wb").write(bytes([kind]) + data)
+pop = open(f"{f}/paca/population.csv", "rb").read()
+open("corpus/population/population.csv", "wb").write(b"\0" + pop[:4000])
+PY
+echo "seeded: $(ls corpus/* | wc -l) files"
