@@ -597,10 +597,47 @@ fn gpkg_table(
 /// `id`), longitude/latitude when the metadata gives none (the specification's
 /// default, OGC:CRS84). Read with polars, already built for the tables.
 pub(crate) fn read_geoparquet(source: &Source, ctx: &Ctx) -> Result<BinaryLayer> {
+    // polars' Parquet reader panics on some damaged files (an out-of-range slice
+    // in polars-utils 0.55, found by fuzz/communes): the last resort is to catch
+    // it here, at the one call into it, and report the file as unreadable
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_geoparquet_unguarded(source, ctx)
+    })) {
+        Ok(result) => result,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic");
+            Err(err(
+                source,
+                format!("GeoParquet: the Parquet reader failed on this file, which looks damaged ({what})"),
+            ))
+        }
+    }
+}
+
+fn read_geoparquet_unguarded(source: &Source, ctx: &Ctx) -> Result<BinaryLayer> {
     use polars::prelude::{DataType, ParquetReader, SerReader};
     let fail = |e: String| err(source, format!("GeoParquet: {e}"));
     let mut reader = ParquetReader::new(Cursor::new(source.bytes.as_slice()));
+    check_parquet_footer(&source.bytes).map_err(&fail)?;
     let mut metadata = (**reader.get_metadata().map_err(|e| fail(e.to_string()))?).clone();
+    // column chunks must lie inside the file: polars slices them without checking
+    // and panics on its worker threads, where the panic can abort the process
+    let len = source.bytes.len() as u64;
+    for (g, group) in metadata.row_groups.iter().enumerate() {
+        if let Some(r) = group
+            .byte_ranges_iter()
+            .find(|r| r.start > r.end || r.end > len)
+        {
+            return Err(fail(format!(
+                "row group {g} has a column chunk at bytes {}..{} of a {len}-byte file: the file is truncated or damaged",
+                r.start, r.end
+            )));
+        }
+    }
     let geo: Option<serde_json::Value> = metadata
         .key_value_metadata
         .as_ref()
@@ -695,6 +732,129 @@ pub(crate) fn read_geoparquet(source: &Source, ctx: &Ctx) -> Result<BinaryLayer>
         crs,
         note: format!("GeoParquet {}", source.name.display()),
     })
+}
+
+/// Walks a Parquet file's footer (Thrift compact protocol) before polars decodes
+/// it: polars reserves memory for as many elements as a list header claims,
+/// so a damaged footer claiming billions of row groups would abort the process
+/// (found by fuzz/communes). Every list, map and string must fit in the bytes
+/// that are left, and structures nest at most 64 deep.
+fn check_parquet_footer(b: &[u8]) -> std::result::Result<(), String> {
+    let n = b.len();
+    if n < 12 || &b[n - 4..] != b"PAR1" {
+        return Err("not a Parquet file (no PAR1 footer)".into());
+    }
+    let len = u32::from_le_bytes([b[n - 8], b[n - 7], b[n - 6], b[n - 5]]) as usize;
+    if len > n - 12 {
+        return Err(format!(
+            "the footer claims {len} bytes of metadata in a {n}-byte file"
+        ));
+    }
+    let meta = &b[n - 8 - len..n - 8];
+    let mut at = 0usize;
+    thrift_struct(meta, &mut at, 0).map_err(|e| format!("damaged metadata: {e}"))
+}
+
+fn thrift_byte(m: &[u8], at: &mut usize) -> std::result::Result<u8, String> {
+    let v = *m.get(*at).ok_or("truncated")?;
+    *at += 1;
+    Ok(v)
+}
+
+fn thrift_varint(m: &[u8], at: &mut usize) -> std::result::Result<u64, String> {
+    let mut v = 0u64;
+    for shift in (0..70).step_by(7) {
+        let byte = thrift_byte(m, at)?;
+        v |= u64::from(byte & 0x7f) << shift.min(63);
+        if byte & 0x80 == 0 {
+            return Ok(v);
+        }
+    }
+    Err("varint too long".into())
+}
+
+/// Checks that `count` elements of at least one byte each fit in what is left.
+fn thrift_fits(m: &[u8], at: usize, count: u64) -> std::result::Result<usize, String> {
+    let left = (m.len() - at.min(m.len())) as u64;
+    if count > left {
+        return Err(format!("a list of {count} elements in {left} bytes"));
+    }
+    Ok(count as usize)
+}
+
+fn thrift_value(
+    m: &[u8],
+    at: &mut usize,
+    kind: u8,
+    depth: usize,
+) -> std::result::Result<(), String> {
+    match kind {
+        // booleans carried in the field header (structs) or one byte (lists)
+        1 | 2 => Ok(()),
+        3 => thrift_byte(m, at).map(|_| ()),
+        4..=6 => thrift_varint(m, at).map(|_| ()),
+        7 => {
+            thrift_fits(m, *at, 8)?;
+            *at += 8;
+            Ok(())
+        }
+        8 => {
+            let len = thrift_varint(m, at)?;
+            *at += thrift_fits(m, *at, len)?;
+            Ok(())
+        }
+        9 | 10 => {
+            let h = thrift_byte(m, at)?;
+            let size = match h >> 4 {
+                15 => thrift_varint(m, at)?,
+                s => u64::from(s),
+            };
+            let elem = h & 0x0f;
+            for _ in 0..thrift_fits(m, *at, size)? {
+                if elem == 1 || elem == 2 {
+                    thrift_byte(m, at)?;
+                } else {
+                    thrift_value(m, at, elem, depth + 1)?;
+                }
+            }
+            Ok(())
+        }
+        11 => {
+            let size = thrift_varint(m, at)?;
+            if size == 0 {
+                return Ok(());
+            }
+            let kv = thrift_byte(m, at)?;
+            for _ in 0..thrift_fits(m, *at, size.saturating_mul(2))? / 2 {
+                thrift_value(m, at, kv >> 4, depth + 1)?;
+                thrift_value(m, at, kv & 0x0f, depth + 1)?;
+            }
+            Ok(())
+        }
+        12 => thrift_struct(m, at, depth + 1),
+        13 => {
+            thrift_fits(m, *at, 16)?;
+            *at += 16;
+            Ok(())
+        }
+        other => Err(format!("unknown Thrift type {other}")),
+    }
+}
+
+fn thrift_struct(m: &[u8], at: &mut usize, depth: usize) -> std::result::Result<(), String> {
+    if depth > 64 {
+        return Err("structures nested more than 64 deep".into());
+    }
+    loop {
+        let h = thrift_byte(m, at)?;
+        if h == 0 {
+            return Ok(());
+        }
+        if h >> 4 == 0 {
+            thrift_varint(m, at)?; // a long-form field id
+        }
+        thrift_value(m, at, h & 0x0f, depth)?;
+    }
 }
 
 /// A GeoPackage geometry blob: the `GP` header, then standard WKB.
@@ -830,6 +990,28 @@ impl Wkb<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parquet_footer_claiming_a_huge_list_is_refused_before_polars_reads_it() {
+        // FileMetaData { 1: version i32 = 1, 2: schema list<struct> of 2^32 elements }
+        let mut meta = vec![0x15, 0x02, 0x19, 0xfc];
+        meta.extend([0x80, 0x80, 0x80, 0x80, 0x10]); // varint 2^32
+        meta.push(0);
+        let mut file = b"PAR1".to_vec();
+        file.extend(&meta);
+        file.extend((meta.len() as u32).to_le_bytes());
+        file.extend(b"PAR1");
+        let e = check_parquet_footer(&file).unwrap_err();
+        assert!(e.contains("a list of 4294967296 elements"), "{e}");
+        // a well-formed footer walks to its end
+        let ok = [0x15, 0x02, 0x00];
+        let mut file = b"PAR1".to_vec();
+        file.extend(ok);
+        file.extend(3u32.to_le_bytes());
+        file.extend(b"PAR1");
+        assert_eq!(check_parquet_footer(&file), Ok(()));
+        assert!(check_parquet_footer(b"PAR1\xff\xff\xff\xffPAR1").is_err());
+    }
 
     #[test]
     fn wkb_multipolygon_little_and_big_endian() {
