@@ -320,11 +320,9 @@ fn shapefile_parts(
             shapefile::Shape::Polygon(p) => Ok(shape_polygons(p.rings(), |q| (q.x, q.y))),
             shapefile::Shape::PolygonZ(p) => Ok(shape_polygons(p.rings(), |q| (q.x, q.y))),
             shapefile::Shape::PolygonM(p) => Ok(shape_polygons(p.rings(), |q| (q.x, q.y))),
-            shapefile::Shape::NullShape => {
-                Err(format!("feature {index}: no geometry (null shape)"))
-            }
+            shapefile::Shape::NullShape => Err("no geometry (null shape)".to_owned()),
             other => Err(format!(
-                "feature {index}: geometry is a {}, expected polygons",
+                "geometry is a {}, expected polygons",
                 other.shapetype()
             )),
         };
@@ -558,7 +556,6 @@ fn gpkg_table(
         .collect();
     let mut rows = stmt.query([]).map_err(sql)?;
     let mut features = Vec::new();
-    let mut index = 0usize;
     while let Some(row) = rows.next().map_err(sql)? {
         use rusqlite::types::ValueRef;
         let props = slot_at
@@ -579,11 +576,11 @@ fn gpkg_table(
             })
             .collect();
         let polygons = match row.get_ref(geom_at) {
-            Ok(ValueRef::Blob(b)) => gpkg_geometry(b).map_err(|e| format!("feature {index}: {e}")),
-            _ => Err(format!("feature {index}: no geometry")),
+            // the feature's index and code are added where problems are listed
+            Ok(ValueRef::Blob(b)) => gpkg_geometry(b),
+            _ => Err("no geometry".to_owned()),
         };
         features.push(BinaryFeature { props, polygons });
-        index += 1;
     }
     Ok(BinaryLayer {
         features,
@@ -720,10 +717,8 @@ fn read_geoparquet_unguarded(source: &Source, ctx: &Ctx) -> Result<BinaryLayer> 
             })
             .collect();
         let polygons = match geometry.get(index) {
-            Some(b) => Wkb { b, at: 0 }
-                .polygons()
-                .map_err(|e| format!("feature {index}: {e}")),
-            None => Err(format!("feature {index}: no geometry")),
+            Some(b) => Wkb { b, at: 0 }.polygons(),
+            None => Err("no geometry".to_owned()),
         };
         features.push(BinaryFeature { props, polygons });
     }
