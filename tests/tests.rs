@@ -4851,3 +4851,63 @@ mod hostile_gpkg {
         );
     }
 }
+
+mod propose_exact {
+    use super::*;
+    use maillage::propose::exact::check_overlaps;
+    use maillage::propose::{Proposal, ProposeOptions};
+
+    /// Brute force on every small group of interacting chevauchements: the
+    /// `balanced` proposal, made one commune at a time, against the best
+    /// assignment of the whole group under the same criteria.
+    #[test]
+    fn balanced_reaches_the_exact_optimum_on_small_overlap_groups() {
+        // the national declarations: 195 chevauchements in many small groups;
+        // then the demo
+        let national = Inputs::from_paths(
+            &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/data/communes-france-2018.geojson.gz"),
+            &[&fixture("national/declarations.csv.gz")],
+            Some(&fixture("national/population.csv.gz")),
+            maillage::FieldNames::default(),
+        )
+        .unwrap();
+        let (mut groups, mut optimal, mut tried) = (0, 0, 0u64);
+        let mut report = Vec::new();
+        for (name, inputs) in [("France", national), ("PACA", paca_inputs())] {
+            let a = Analysis::run(&inputs).unwrap();
+            let p = Proposal::compute(&a, &ProposeOptions::default()).unwrap();
+            for g in check_overlaps(&a, &p, 10) {
+                groups += 1;
+                tried += g.tried;
+                if g.optimal() {
+                    optimal += 1;
+                } else {
+                    let codes: Vec<&str> = g
+                        .communes
+                        .iter()
+                        .map(|&i| a.communes.get(i).code.as_str())
+                        .collect();
+                    report.push(format!(
+                        "{name} {codes:?}: proposed {:?}, best {:?}",
+                        g.proposed, g.best
+                    ));
+                }
+            }
+        }
+        eprintln!(
+            "{optimal}/{groups} groups optimal, {tried} assignments tried\n{}",
+            report.join("\n")
+        );
+        // measured when written: 56 of 60 groups optimal (the 4 others: one ACI
+        // class change avoidable in Seine-et-Marne/Seine-Saint-Denis, fewer
+        // EPCI mates in two Île-de-France groups, 2.4 km less border in Hérault);
+        // the greedy must not get worse than that
+        assert!(groups >= 50, "{groups}");
+        assert!(
+            optimal * 100 >= groups * 90,
+            "{optimal}/{groups}\n{}",
+            report.join("\n")
+        );
+    }
+}

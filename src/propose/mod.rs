@@ -28,6 +28,7 @@
 //! crossed, longest border, smallest population.
 
 pub mod candidate;
+pub mod exact;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
