@@ -222,6 +222,144 @@ fn fill_table(
     Ok(())
 }
 
+/// SQLite's R-tree nodes for two dimensions: at most 51 cells of 24 bytes (rowid,
+/// then min x, max x, min y, max y as big-endian `f32`) after a 4-byte header
+/// (tree depth in the root, cell count).
+const RTREE_CELLS: usize = 51;
+const RTREE_NODE: usize = 4 + 24 * RTREE_CELLS;
+
+/// `f32` bounds that contain the `f64` value: rounded down for minima, up for maxima.
+fn f32_down(x: f64) -> f32 {
+    let f = x as f32;
+    if f64::from(f) > x {
+        f.next_down()
+    } else {
+        f
+    }
+}
+
+fn f32_up(x: f64) -> f32 {
+    let f = x as f32;
+    if f64::from(f) < x {
+        f.next_up()
+    } else {
+        f
+    }
+}
+
+/// Writes a packed R-tree (Sort-Tile-Recursive) straight into the shadow tables
+/// of the empty virtual table `r`, instead of inserting box after box: SQLite
+/// inserts one at a time with node splits (0.12 s for the national communes),
+/// this writes each node once, and fuller nodes make the tree shallower.
+fn bulk_load(conn: &Connection, sql: Sql, r: &str, boxes: &[Option<[f64; 4]>]) -> Result<()> {
+    type Cell = (i64, [f32; 4]);
+    let cells: Vec<Cell> = boxes
+        .iter()
+        .enumerate()
+        .filter_map(|(k, b)| {
+            b.map(|[x0, y0, x1, y1]| {
+                (
+                    k as i64 + 1,
+                    [f32_down(x0), f32_up(x1), f32_down(y0), f32_up(y1)],
+                )
+            })
+        })
+        .collect();
+    if cells.is_empty() {
+        return Ok(()); // the empty root SQLite made is right
+    }
+    let union = |list: &[Cell]| {
+        list.iter()
+            .fold([f32::MAX, f32::MIN, f32::MAX, f32::MIN], |a, (_, b)| {
+                [
+                    a[0].min(b[0]),
+                    a[1].max(b[1]),
+                    a[2].min(b[2]),
+                    a[3].max(b[3]),
+                ]
+            })
+    };
+    // levels[0] holds the leaves; a node is a list of cells whose ids are, for
+    // now, positions in the level below (leaves: rowids)
+    let mut levels: Vec<Vec<Vec<Cell>>> = Vec::new();
+    let mut items = cells;
+    loop {
+        let n = items.len();
+        let nodes = n.div_ceil(RTREE_CELLS);
+        let slices = (nodes as f64).sqrt().ceil() as usize;
+        let per_slice = slices * RTREE_CELLS;
+        let centre = |c: &Cell, axis: usize| c.1[2 * axis] + c.1[2 * axis + 1];
+        items.sort_by(|a, b| centre(a, 0).total_cmp(&centre(b, 0)).then(a.0.cmp(&b.0)));
+        let mut level: Vec<Vec<Cell>> = Vec::with_capacity(nodes);
+        for slice in items.chunks_mut(per_slice.max(1)) {
+            slice.sort_by(|a, b| centre(a, 1).total_cmp(&centre(b, 1)).then(a.0.cmp(&b.0)));
+            for chunk in slice.chunks(RTREE_CELLS) {
+                level.push(chunk.to_vec());
+            }
+        }
+        items = level
+            .iter()
+            .enumerate()
+            .map(|(i, node)| (i as i64, union(node)))
+            .collect();
+        let done = level.len() == 1;
+        levels.push(level);
+        if done {
+            break;
+        }
+    }
+    // node numbers from the root (1) down, level by level
+    let depth = levels.len() - 1;
+    let mut ids: Vec<Vec<i64>> = levels.iter().map(|l| vec![0; l.len()]).collect();
+    let mut next = 1i64;
+    for d in (0..=depth).rev() {
+        for id in &mut ids[d] {
+            *id = next;
+            next += 1;
+        }
+    }
+    conn.execute(&format!("DELETE FROM \"{r}_node\""), [])
+        .map_err(sql)?;
+    let mut node_stmt = conn
+        .prepare(&format!("INSERT INTO \"{r}_node\" VALUES (?, ?)"))
+        .map_err(sql)?;
+    let mut parent_stmt = conn
+        .prepare(&format!("INSERT INTO \"{r}_parent\" VALUES (?, ?)"))
+        .map_err(sql)?;
+    let mut rowid_stmt = conn
+        .prepare(&format!("INSERT INTO \"{r}_rowid\" VALUES (?, ?)"))
+        .map_err(sql)?;
+    let mut blob = Vec::with_capacity(RTREE_NODE);
+    for (d, level) in levels.iter().enumerate() {
+        for (n, node) in level.iter().enumerate() {
+            let id = ids[d][n];
+            blob.clear();
+            let header_depth = if d == depth { depth as u16 } else { 0 };
+            blob.extend(header_depth.to_be_bytes());
+            blob.extend((node.len() as u16).to_be_bytes());
+            for (child, b) in node {
+                let child_id = if d == 0 {
+                    *child
+                } else {
+                    ids[d - 1][*child as usize]
+                };
+                blob.extend(child_id.to_be_bytes());
+                for v in b {
+                    blob.extend(v.to_be_bytes());
+                }
+                if d == 0 {
+                    rowid_stmt.execute(params![child_id, id]).map_err(sql)?;
+                } else {
+                    parent_stmt.execute(params![child_id, id]).map_err(sql)?;
+                }
+            }
+            blob.resize(RTREE_NODE, 0);
+            node_stmt.execute(params![id, &blob]).map_err(sql)?;
+        }
+    }
+    Ok(())
+}
+
 /// The R-tree of a layer and the triggers of the `gpkg_rtree_index` extension
 /// (GeoPackage 1.4, annex F.3), created after the rows so that they do not fire
 /// while writing.
@@ -231,17 +369,7 @@ fn rtree(conn: &Connection, sql: Sql, t: &str, boxes: &[Option<[f64; 4]>]) -> Re
         "CREATE VIRTUAL TABLE \"{r}\" USING rtree(id, minx, maxx, miny, maxy)"
     ))
     .map_err(sql)?;
-    {
-        let mut stmt = conn
-            .prepare(&format!("INSERT INTO \"{r}\" VALUES (?, ?, ?, ?, ?)"))
-            .map_err(sql)?;
-        for (k, b) in boxes.iter().enumerate() {
-            if let Some([x0, y0, x1, y1]) = *b {
-                stmt.execute(params![k as i64 + 1, x0, x1, y0, y1])
-                    .map_err(sql)?;
-            }
-        }
-    }
+    bulk_load(conn, sql, &r, boxes)?;
     let set = "ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)";
     conn.execute_batch(&format!(
         r#"
