@@ -50,21 +50,8 @@ pub fn feature_layers<'a>(analysis: &'a Analysis, stats: &Stats) -> Result<Vec<L
         &analysis.declarations,
         &analysis.coverage,
     );
-    let round6 = |x: f64| (x * 1e6).round() / 1e6 + 0.0;
-    let ids_of = |owners: &[u32]| {
-        owners
-            .iter()
-            .map(|&k| decl.cpts[k as usize].id.as_str())
-            .collect::<Vec<_>>()
-            .join("|")
-    };
-    let codes_of = |members: &[u32]| {
-        members
-            .iter()
-            .map(|&i| communes.get(i).code.as_str())
-            .collect::<Vec<_>>()
-            .join("|")
-    };
+    let ids_of = |owners: &[u32]| join_ids(decl, owners);
+    let codes_of = |members: &[u32]| join_codes(communes, members);
     let mut layers = Vec::new();
     // rows of communes.csv are the layer's communes in order, cpts.csv's the CPTS
     layers.push(Layer {
@@ -232,6 +219,29 @@ pub fn feature_layers<'a>(analysis: &'a Analysis, stats: &Stats) -> Result<Vec<L
         });
     }
     Ok(layers)
+}
+
+/// Areas in tables and layers: km² to 6 decimals (1 m²), never `-0`.
+pub(crate) fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6 + 0.0
+}
+
+/// CPTS ids (positions in `decl`), `|`-joined as in every table.
+pub(crate) fn join_ids(decl: &crate::load::Declarations, owners: &[u32]) -> String {
+    owners
+        .iter()
+        .map(|&k| decl.cpts[k as usize].id.as_str())
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// INSEE codes (positions in `communes`), `|`-joined.
+pub(crate) fn join_codes(communes: &crate::load::Communes, members: &[u32]) -> String {
+    members
+        .iter()
+        .map(|&i| communes.get(i).code.as_str())
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 /// The attribute-only tables: `cpts`, `departements`, `regions`.

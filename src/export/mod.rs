@@ -270,7 +270,7 @@ fn stage_files(
         &analysis.declarations,
         &analysis.coverage,
     );
-    let round6 = |x: f64| (x * 1e6).round() / 1e6 + 0.0;
+    use layers::round6;
     s.write("territories.geojson", |w| {
         // the largest output: features are encoded in parallel, written in CPTS order
         let features: Vec<Vec<u8>> = (0..decl.cpts.len())
@@ -319,20 +319,8 @@ fn stage_files(
         }
         fw.finish().map(|_| ()).map_err(io("white_zones.geojson"))
     })?;
-    let ids_of = |owners: &[u32]| {
-        owners
-            .iter()
-            .map(|&k| decl.cpts[k as usize].id.as_str())
-            .collect::<Vec<_>>()
-            .join("|")
-    };
-    let codes_of = |members: &[u32]| {
-        members
-            .iter()
-            .map(|&i| communes.get(i).code.as_str())
-            .collect::<Vec<_>>()
-            .join("|")
-    };
+    let ids_of = |owners: &[u32]| layers::join_ids(decl, owners);
+    let codes_of = |members: &[u32]| layers::join_codes(communes, members);
     let piece_props = |kind: &'static str, k: usize, p: &crate::overlay::Piece| PieceProps {
         kind,
         piece_id: k as u32 + 1,

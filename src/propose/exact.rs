@@ -37,7 +37,7 @@ impl GroupCheck {
         let mut b = self.best;
         p[3] = (p[3] * 1000.0).round();
         b[3] = (b[3] * 1000.0).round();
-        p == b || lex_less_eq(&p, &b)
+        lex_less_eq(&p, &b)
     }
 }
 

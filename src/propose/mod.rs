@@ -459,6 +459,13 @@ impl<'a> State<'a> {
         }
     }
 
+    /// Gives white commune `i` to CPTS `k`.
+    fn give(&mut self, i: u32, k: u32) {
+        self.members[k as usize].insert(i);
+        self.population[k as usize] += self.pop(i);
+        self.owner[i as usize] = Some(Target::Cpts(k));
+    }
+
     fn cpts_name(&self, k: u32) -> String {
         self.a.declarations.cpts[k as usize].id.clone()
     }
@@ -698,9 +705,7 @@ impl Proposal {
                     )
                 };
                 for &i in &z.members {
-                    st.members[win.k as usize].insert(i);
-                    st.population[win.k as usize] += st.pop(i);
-                    st.owner[i as usize] = Some(Target::Cpts(win.k));
+                    st.give(i, win.k);
                     rows.push(ProposalRow {
                         commune: i,
                         before: Verdict::White,
@@ -734,9 +739,7 @@ impl Proposal {
                     } else {
                         reason(strategy, &win, ranked.get(1), &|k| st.cpts_name(k))
                     };
-                    st.members[win.k as usize].insert(i);
-                    st.population[win.k as usize] += st.pop(i);
-                    st.owner[i as usize] = Some(Target::Cpts(win.k));
+                    st.give(i, win.k);
                     rows.push(ProposalRow {
                         commune: i,
                         before: Verdict::White,
