@@ -27,10 +27,7 @@
 
 use std::collections::BTreeMap;
 
-use geo::{
-    unary_union, BooleanOps, BoundingRect, Contains, GeodesicArea, InteriorPoint, MultiPolygon,
-    Polygon,
-};
+use geo::{unary_union, BooleanOps, BoundingRect, Contains, InteriorPoint, MultiPolygon, Polygon};
 use rayon::prelude::*;
 use rstar::AABB;
 
@@ -245,7 +242,17 @@ impl Overlay {
             .collect();
         let shape_refs: Vec<&MultiPolygon<f64>> = shapes.iter().collect();
         let shape_index = SpatialIndex::build(&shape_refs);
-        let groups: Vec<(Vec<u32>, Vec<Fragment>)> = by_owners.into_iter().collect();
+        // each owner set split into clusters of communes whose boxes touch: no piece
+        // spans two clusters, and the national gap set (thousands of communes) is
+        // worked on by every thread instead of one
+        let groups: Vec<(Vec<u32>, Vec<Fragment>)> = by_owners
+            .into_iter()
+            .flat_map(|(owners, frags)| {
+                clusters(frags, communes)
+                    .into_iter()
+                    .map(move |c| (owners.clone(), c))
+            })
+            .collect();
         progress.start("gap and overlap pieces", groups.len() as u64);
         let pieces: Vec<Vec<Piece>> = groups
             .into_par_iter()
@@ -261,8 +268,22 @@ impl Overlay {
                 )
             })
             .collect();
-        let (mut gaps, mut overlaps, mut slivers) = (Vec::new(), Vec::new(), Vec::new());
+        // the clusters of one owner set, back together in one order whatever the split
+        let mut merged: Vec<Vec<Piece>> = Vec::new();
         for group in pieces {
+            match merged.last_mut() {
+                Some(last)
+                    if last.first().map(|p| &p.owners) == group.first().map(|p| &p.owners) =>
+                {
+                    last.extend(group)
+                }
+                _ if group.is_empty() => {}
+                _ => merged.push(group),
+            }
+        }
+        let (mut gaps, mut overlaps, mut slivers) = (Vec::new(), Vec::new(), Vec::new());
+        for mut group in merged {
+            sort_pieces(&mut group);
             for p in group {
                 if p.area_km2 < min_area_km2 {
                     slivers.push(p);
@@ -296,33 +317,19 @@ impl Overlay {
     }
 }
 
-/// Geodesic area (geographiclib, WGS84) in km² of an oriented multipolygon.
+/// Geodesic area in km² of a multipolygon: [`crate::area::geodesic_multi_polygon_km2`].
 ///
-/// The overlay measures with geodesic edges, not with the equal-area mapping used
-/// for communes: drawn outlines have edges kilometres long, on which the two differ
-/// by up to L³·tan φ / 12R (about 1,500 m² for a 5 km edge).
-///
-/// Each ring counts as the smaller of its area and the rest of the ellipsoid:
-/// geographiclib returns the complement for a ring it sees wound the other way,
-/// which a degenerate (near-zero-area) ring can be.
+/// The overlay measures with geodesic edges, not with the straight edges of the
+/// equal-area mapping used for communes: drawn outlines have edges kilometres long,
+/// on which the two differ by up to L³·tan φ / 12R (about 1,500 m² for a 5 km edge).
 pub fn geodesic_km2(m: &MultiPolygon<f64>) -> f64 {
-    m.0.iter().map(geodesic_polygon_km2).sum::<f64>() + 0.0
+    crate::area::geodesic_multi_polygon_km2(m)
 }
 
 /// [`geodesic_km2`] of one polygon: its exterior minus its holes.
 pub fn geodesic_polygon_km2(p: &Polygon<f64>) -> f64 {
-    let ring = |r: &geo::LineString<f64>| {
-        let a = Polygon::new(r.clone(), Vec::new())
-            .geodesic_area_signed()
-            .abs();
-        a.min(ELLIPSOID_M2 - a)
-    };
-    let holes: f64 = p.interiors().iter().map(ring).sum();
-    ((ring(p.exterior()) - holes) / 1e6).max(0.0)
+    crate::area::geodesic_polygon_km2(p)
 }
-
-/// Area of the WGS84 ellipsoid, m².
-const ELLIPSOID_M2: f64 = 510_065_621_724_088.4;
 
 /// For each commune, whether at least half of its area lies inside `outline` (the
 /// study area given with `--area`). A commune no edge of the outline crosses is
@@ -620,10 +627,6 @@ fn pieces_of(
         // each polygon of a fragment lies in one piece: find it by an interior point
         // (R-tree candidates, then point in polygon)
         for p in &f.geometry.0 {
-            let Some(pt) = p.interior_point() else {
-                continue;
-            };
-            let a = geodesic_polygon_km2(p);
             let Some(fr) = p.bounding_rect() else {
                 continue;
             };
@@ -631,14 +634,24 @@ fn pieces_of(
                 [fr.min().x, fr.min().y],
                 [fr.max().x, fr.max().y],
             ));
-            let Some(k) = candidates
-                .iter()
-                .map(|&k| k as usize)
-                .find(|&k| pieces[k].geometry.contains(&pt))
-                .or_else(|| nearest(&pieces, &candidates, p))
-            else {
-                continue;
+            let k = match candidates[..] {
+                [] => continue,
+                // the only piece near: no point to place (the nearest rule gives it too)
+                [k] => k as usize,
+                _ => {
+                    let Some(pt) = p.interior_point() else {
+                        continue;
+                    };
+                    let found = candidates
+                        .iter()
+                        .map(|&k| k as usize)
+                        .find(|&k| pieces[k].geometry.contains(&pt))
+                        .or_else(|| nearest(&pieces, &candidates, p));
+                    let Some(k) = found else { continue };
+                    k
+                }
             };
+            let a = geodesic_polygon_km2(p);
             let piece = &mut pieces[k];
             let i = f.commune as usize;
             if geodesic_areas[i] > 0.0 {
@@ -654,12 +667,52 @@ fn pieces_of(
     }
     // pieces of numerically no area (degenerate rings of the engine) are not even slivers
     pieces.retain(|p| p.area_km2 > 1e-9);
+    pieces
+}
+
+/// The pieces of one owner set in their output order: largest first, then by communes.
+fn sort_pieces(pieces: &mut [Piece]) {
     pieces.sort_by(|a, b| {
         b.area_km2
             .total_cmp(&a.area_km2)
             .then_with(|| a.communes.cmp(&b.communes))
     });
-    pieces
+}
+
+/// Splits fragments into clusters whose communes' boxes touch one another (by
+/// chains), in the order of each cluster's first commune. Two clusters are apart:
+/// no piece can join them.
+fn clusters(frags: Vec<Fragment>, communes: &Communes) -> Vec<Vec<Fragment>> {
+    let mut touched: Vec<u32> = frags.iter().map(|f| f.commune).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    if touched.len() < 2 {
+        return vec![frags];
+    }
+    let geoms: Vec<&MultiPolygon<f64>> =
+        touched.iter().map(|&i| &communes.get(i).geometry).collect();
+    let index = SpatialIndex::build(&geoms);
+    // union-find over positions in `touched`, the root the smallest position
+    let mut parent: Vec<u32> = (0..touched.len() as u32).collect();
+    fn root(parent: &mut [u32], mut i: u32) -> u32 {
+        while parent[i as usize] != i {
+            let up = parent[parent[i as usize] as usize];
+            parent[i as usize] = up;
+            i = up;
+        }
+        i
+    }
+    for (a, b) in index.candidate_pairs() {
+        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+        parent[ra.max(rb) as usize] = ra.min(rb);
+    }
+    let mut out: BTreeMap<u32, Vec<Fragment>> = BTreeMap::new();
+    for f in frags {
+        // `touched` holds every fragment's commune: the search finds it
+        let at = touched.binary_search(&f.commune).unwrap_or(0) as u32;
+        out.entry(root(&mut parent, at)).or_default().push(f);
+    }
+    out.into_values().collect()
 }
 
 /// Among the candidates, the piece whose envelope centre is closest to the polygon's

@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 
 use super::canvas::{tenths, Placement};
-use super::simplify::visvalingam;
+use super::simplify::{visvalingam, Pt};
 use super::Renderer;
 use crate::coverage::Verdict;
 use crate::error::{Error, Result};
@@ -184,9 +184,9 @@ impl Renderer<'_> {
             .map_or(0, |f| self.canvas.face_frame[f as usize]);
         let p = &placements[frame];
         let min_area = (tolerance / p.scale).powi(2);
-        let mut rings = Vec::new();
-        for ring in self.canvas.project_rings(frame, g).map_err(Error::Render)? {
-            let mut pts: Vec<(i64, i64)> = visvalingam(&ring, min_area, 4)
+        let projected = self.canvas.project_rings(frame, g).map_err(Error::Render)?;
+        let on_page = |ring: &[Pt], min_area: f64| {
+            let mut pts: Vec<(i64, i64)> = visvalingam(ring, min_area, 4)
                 .into_iter()
                 .map(|q| {
                     let q = p.to_page(q);
@@ -197,8 +197,28 @@ impl Renderer<'_> {
             while pts.len() > 1 && pts.first() == pts.last() {
                 pts.pop();
             }
-            if pts.len() >= 3 {
-                rings.push(pts);
+            (pts.len() >= 3).then_some(pts)
+        };
+        let mut rings: Vec<_> = projected
+            .iter()
+            .filter_map(|r| on_page(r, min_area))
+            .collect();
+        if rings.is_empty() {
+            // a piece smaller than the simplification's tolerance (a thin or pinched
+            // zone blanche of a few hectares) is still listed: draw it unsimplified,
+            // or as a one-pixel mark where it lies, never not at all
+            rings = projected.iter().filter_map(|r| on_page(r, 0.0)).collect();
+        }
+        if rings.is_empty() {
+            if let Some(&q) = projected.iter().flatten().next() {
+                let q = p.to_page(q);
+                let (x, y) = (tenths(q[0]), tenths(q[1]));
+                rings.push(vec![
+                    (x - 5, y - 5),
+                    (x + 5, y - 5),
+                    (x + 5, y + 5),
+                    (x - 5, y + 5),
+                ]);
             }
         }
         Ok(Shape::Rings(rings))
