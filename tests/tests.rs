@@ -4745,6 +4745,52 @@ mod hostile {
         assert_eq!(names, vec!["summary.json".to_owned()]);
         assert_eq!(dir.read("out/summary.json"), "old");
     }
+
+    /// A full disk, simulated with a file size limit (`ulimit -f`, SIGXFSZ
+    /// ignored so that writes fail with EFBIG as on a full disk, even as root):
+    /// at every size one of the outputs (CSV, GeoJSON, Parquet, the GeoPackage's
+    /// SQLite, the maps) fails, the run says which file, and the folder keeps its
+    /// old files and no temporary one.
+    #[test]
+    fn a_full_disk_leaves_the_old_files_and_no_temporary_one() {
+        let dir = Dir::new();
+        std::fs::create_dir(dir.path().join("out")).unwrap();
+        dir.write("out/summary.json", "old");
+        let mut failed_files = std::collections::BTreeSet::new();
+        for blocks in [8, 200, 1000, 2000, 3000, 4400] {
+            let o = std::process::Command::new("sh")
+                .current_dir(dir.path())
+                .arg("-c")
+                .arg(format!(
+                    "trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\""
+                ))
+                .arg(env!("CARGO_BIN_EXE_maillage"))
+                .args([
+                    "analyze", "--format", "all", "--map", "--report", "--out", "out", "--quiet",
+                ])
+                .output()
+                .unwrap();
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{blocks}: {err}");
+            assert!(!err.contains("panicked"), "{err}");
+            // the message names the final file, never the temporary one
+            let named = err
+                .split_whitespace()
+                .find(|w| w.starts_with("out/"))
+                .unwrap_or_else(|| panic!("{blocks}: no file named: {err}"));
+            assert!(!named.contains(".tmp"), "{err}");
+            failed_files.insert(named.trim_end_matches(':').to_owned());
+            let names: Vec<String> = std::fs::read_dir(dir.path().join("out"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            assert_eq!(names, vec!["summary.json".to_owned()], "{blocks}");
+            assert_eq!(dir.read("out/summary.json"), "old");
+        }
+        // the limits reach more than one writer
+        assert!(failed_files.len() >= 2, "{failed_files:?}");
+        eprintln!("failed writers: {failed_files:?}");
+    }
 }
 
 // ------------------------------------------------ what the fuzzers found (fuzz/)

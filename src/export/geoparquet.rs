@@ -19,7 +19,7 @@ use polars::prelude::{
 use rayon::prelude::*;
 
 use super::layers::{bbox, feature_layers, union, wkb, Layer};
-use super::Staging;
+use super::{table_err, Staging};
 use crate::analysis::Analysis;
 use crate::error::{Error, Result};
 use crate::stats::Stats;
@@ -30,13 +30,6 @@ const CRS84: &str = include_str!("../data/crs84.projjson");
 /// Rows per row group: about 1 to 10 MB of geometry for communes, several
 /// groups for France so that a reader skips by `bbox`.
 pub const ROW_GROUP: usize = 4096;
-
-fn table_err(name: &str) -> impl FnOnce(polars::error::PolarsError) -> Error + '_ {
-    move |source| Error::Table {
-        context: format!("writing {name}"),
-        source,
-    }
-}
 
 /// The layer as a frame with `geometry` and `bbox`, and its `geo` metadata.
 fn frame(layer: &Layer) -> Result<(DataFrame, String)> {
@@ -111,6 +104,7 @@ pub fn stage(staging: &mut Staging, analysis: &Analysis, stats: &Stats) -> Resul
     let frames: Vec<(DataFrame, String)> = layers.par_iter().map(frame).collect::<Result<_>>()?;
     for (layer, (mut df, geo)) in layers.iter().zip(frames) {
         let name = format!("{}.parquet", layer.name);
+        let path = staging.dir().join(&name);
         staging.write(&name, |w| {
             ParquetWriter::new(w)
                 .with_row_group_size(Some(ROW_GROUP))
@@ -131,7 +125,7 @@ pub fn stage(staging: &mut Staging, analysis: &Analysis, stats: &Stats) -> Resul
                 )])))
                 .finish(&mut df)
                 .map(|_| ())
-                .map_err(table_err(&name))
+                .map_err(table_err(path.display()))
         })?;
     }
     Ok(())

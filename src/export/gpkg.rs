@@ -70,9 +70,17 @@ pub struct GpkgOptions {
 }
 
 fn sql_at(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
-    move |e| Error::File {
-        path: path.to_owned(),
-        message: format!("writing the GeoPackage: SQLite: {e}"),
+    move |e| {
+        let hint = match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure) => {
+                " (is the disk full, or the file size limited?)"
+            }
+            _ => "",
+        };
+        Error::File {
+            path: path.to_owned(),
+            message: format!("writing the GeoPackage: SQLite: {e}{hint}"),
+        }
     }
 }
 
@@ -522,7 +530,15 @@ pub fn stage(
     options: &GpkgOptions,
 ) -> Result<()> {
     let tmp = staging.reserve(FILE);
-    write_file(&tmp, analysis, stats, options)?;
+    // errors name the file the user asked for, not the temporary one
+    let target = tmp.with_file_name(FILE);
+    write_file(&tmp, analysis, stats, options).map_err(|e| match e {
+        Error::File { path, message } if path == tmp => Error::File {
+            path: target,
+            message,
+        },
+        e => e,
+    })?;
     staging.sync(&tmp)
 }
 

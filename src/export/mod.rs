@@ -80,9 +80,12 @@ impl Default for Formats {
     }
 }
 
-fn table_err(name: &str) -> impl FnOnce(polars::error::PolarsError) -> Error + '_ {
+/// A polars error while writing `what` (a file's path, to name it in the message).
+pub(crate) fn table_err(
+    what: impl std::fmt::Display,
+) -> impl FnOnce(polars::error::PolarsError) -> Error {
     move |source| Error::Table {
-        context: format!("writing {name}"),
+        context: format!("writing {what}"),
         source,
     }
 }
@@ -119,21 +122,23 @@ pub fn write_table_with(
     let df = &mut df;
     if matches!(format, TableFormat::Csv | TableFormat::Both) {
         let name = format!("{stem}.csv");
+        let path = staging.dir().join(&name);
         staging.write(&name, |w| {
             CsvWriter::new(w)
                 .include_header(true)
                 .with_float_precision(decimals)
                 .finish(df)
-                .map_err(table_err(&name))
+                .map_err(table_err(path.display()))
         })?;
     }
     if matches!(format, TableFormat::Parquet | TableFormat::Both) {
         let name = format!("{stem}.parquet");
+        let path = staging.dir().join(&name);
         staging.write(&name, |w| {
             ParquetWriter::new(w)
                 .finish(df)
                 .map(|_| ())
-                .map_err(table_err(&name))
+                .map_err(table_err(path.display()))
         })?;
     }
     Ok(())
