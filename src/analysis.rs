@@ -55,7 +55,7 @@ impl Inputs {
         fields: FieldNames,
     ) -> Result<Self> {
         Ok(Inputs {
-            communes: Source::from_path(communes)?,
+            communes: Source::deferred(communes)?,
             cpts: cpts.iter().map(Source::from_path).collect::<Result<_>>()?,
             population: population.map(Source::from_path).transpose()?,
             fields,
@@ -179,9 +179,13 @@ impl Analysis {
     /// # Errors
     /// As [`Analysis::run`].
     pub fn run_owned(mut inputs: Inputs) -> Result<Analysis> {
+        if inputs.communes.deferred {
+            return Self::run_with(&inputs, None);
+        }
         let empty = Source {
             name: inputs.communes.name.clone(),
             bytes: Vec::new(),
+            deferred: false,
         };
         let communes = std::mem::replace(&mut inputs.communes, empty);
         Self::run_with(&inputs, Some(communes))

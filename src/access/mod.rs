@@ -62,6 +62,7 @@ pub fn demo_supply() -> crate::Source {
     crate::Source {
         name: "demo:paca/supply.csv".into(),
         bytes: include_bytes!("../../fixtures/paca/supply.csv").to_vec(),
+        deferred: false,
     }
 }
 

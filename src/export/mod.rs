@@ -277,31 +277,36 @@ fn stage_files(
     );
     use layers::round6;
     s.write("territories.geojson", |w| {
-        // the largest output: features are encoded in parallel, written in CPTS order
-        let features: Vec<Vec<u8>> = (0..decl.cpts.len())
-            .into_par_iter()
-            .map(|k| {
-                let (c, t) = (&decl.cpts[k], &cov.territories[k]);
-                let props = TerritoryProps {
-                    cpts_id: &c.id,
-                    cpts_name: &c.name,
-                    status: c.status.map_or("", |s| s.as_str()),
-                    communes: t.members.len(),
-                    population: t.population,
-                    area_km2: round6(t.area_km2),
-                    size_class: t.size_class,
-                    parts: t.parts.len(),
-                    departements: t.departements.join("|"),
-                    regions: t.regions.join("|"),
-                };
-                let mut buf = Vec::new();
-                encode_feature(&mut buf, &props, &outlines.territories[k]).map(|_| buf)
-            })
-            .collect::<std::io::Result<_>>()
-            .map_err(io("territories.geojson"))?;
+        // the largest output (127 MB for a full-resolution layer): features are
+        // encoded in parallel, a slice of CPTS at a time so that memory holds a
+        // slice and not the file, and written in CPTS order
         let mut fw = FeatureWriter::new(w).map_err(io("territories.geojson"))?;
-        for f in &features {
-            fw.encoded(f).map_err(io("territories.geojson"))?;
+        let all: Vec<usize> = (0..decl.cpts.len()).collect();
+        for slice in all.chunks(64) {
+            let features: Vec<Vec<u8>> = slice
+                .par_iter()
+                .map(|&k| {
+                    let (c, t) = (&decl.cpts[k], &cov.territories[k]);
+                    let props = TerritoryProps {
+                        cpts_id: &c.id,
+                        cpts_name: &c.name,
+                        status: c.status.map_or("", |s| s.as_str()),
+                        communes: t.members.len(),
+                        population: t.population,
+                        area_km2: round6(t.area_km2),
+                        size_class: t.size_class,
+                        parts: t.parts.len(),
+                        departements: t.departements.join("|"),
+                        regions: t.regions.join("|"),
+                    };
+                    let mut buf = Vec::new();
+                    encode_feature(&mut buf, &props, &outlines.territories[k]).map(|_| buf)
+                })
+                .collect::<std::io::Result<_>>()
+                .map_err(io("territories.geojson"))?;
+            for f in &features {
+                fw.encoded(f).map_err(io("territories.geojson"))?;
+            }
         }
         fw.finish().map(|_| ()).map_err(io("territories.geojson"))
     })?;

@@ -130,6 +130,26 @@ pub fn load_communes(source: &Source, fields: &FieldNames) -> Result<CommuneLaye
         .as_deref()
         .map(|name| Crs::from_name(name).map_err(|e| Error::Input(format!("--crs: {e}"))))
         .transpose()?;
+    if source.deferred {
+        if let Some(streamed) = super::stream::read(&source.name, &ctx) {
+            let declared = declared_crs(source, streamed.crs)?;
+            let features = streamed
+                .features
+                .into_iter()
+                .map(|(props, rings)| (props, Geometry::Read(Ok(rings))))
+                .collect();
+            return build_layer(
+                source,
+                features,
+                &ctx,
+                forced.or(declared),
+                "GeoJSON".into(),
+            );
+        }
+        // not a GeoJSON collection read without a problem: the ordinary readers
+        // say what it is, or what is wrong
+        return load_communes(&Source::from_path(&source.name)?, fields);
+    }
     let format = layers::sniff(&source.bytes);
     if format == Format::GeoJson {
         let (raw, crs_name) = read_collection(source, &ctx).map_err(|e| match e {

@@ -267,8 +267,8 @@ impl<'de> Visitor<'de> for FeaturesSeed<'_> {
     }
 }
 
-struct FeatureSeed<'a> {
-    ctx: &'a Ctx,
+pub(crate) struct FeatureSeed<'a> {
+    pub ctx: &'a Ctx,
 }
 
 impl<'de> DeserializeSeed<'de> for FeatureSeed<'_> {

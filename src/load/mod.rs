@@ -11,6 +11,7 @@ mod layers;
 mod population;
 mod source;
 mod spreadsheet;
+mod stream;
 mod table;
 mod territories;
 

@@ -52,8 +52,10 @@ pub(crate) fn inflate(
 pub struct Source {
     /// Shown in every message about this input (the path, or `demo:communes.geojson`).
     pub name: PathBuf,
-    /// The whole content, decompressed.
+    /// The whole content, decompressed (empty for a [deferred](Source::deferred) file).
     pub bytes: Vec<u8>,
+    /// Read by its loader from the file `name`, not from `bytes`.
+    pub(crate) deferred: bool,
 }
 
 impl Source {
@@ -65,6 +67,24 @@ impl Source {
         let path = path.as_ref();
         let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         Self::from_bytes(path, raw)
+    }
+
+    /// A commune layer left on disk until [`load_communes`](crate::load::load_communes)
+    /// reads it: a GeoJSON layer is then streamed (decompressed, split and parsed at
+    /// once, never held whole: a full-resolution national layer is 600 MB of text),
+    /// any other format read whole as by [`Source::from_path`]. Only the commune
+    /// loader reads such a source; [`crate::Inputs::from_paths`] makes one.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the file when it cannot be opened.
+    pub fn deferred(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        Ok(Source {
+            name: path.to_owned(),
+            bytes: Vec::new(),
+            deferred: true,
+        })
     }
 
     /// Wraps bytes already in memory (gzip or not) under a name used in messages.
@@ -80,9 +100,17 @@ impl Source {
                 raw.len() * 4,
             )
             .map_err(|e| Error::io(&name, e))?;
-            Ok(Source { name, bytes })
+            Ok(Source {
+                name,
+                bytes,
+                deferred: false,
+            })
         } else {
-            Ok(Source { name, bytes: raw })
+            Ok(Source {
+                name,
+                bytes: raw,
+                deferred: false,
+            })
         }
     }
 }

@@ -99,6 +99,7 @@ pub(crate) fn as_csv(source: &Source, sheet: Option<&str>) -> Result<(Source, St
     let csv_source = Source {
         name: source.name.clone(),
         bytes: text.into_bytes(),
+        deferred: false,
     };
     Ok((csv_source, note))
 }
