@@ -72,6 +72,7 @@ impl Inputs {
     pub fn demo() -> Self {
         let src = |name: &str, bytes: &[u8]| {
             Source::from_bytes(format!("demo:{name}"), bytes.to_vec())
+                // proof: compiled-in fixtures, read by the tests (no input reaches it)
                 .expect("the embedded demo data is valid gzip")
         };
         Inputs {

@@ -334,6 +334,7 @@ pub fn departement_crs(dep: &str) -> (u32, &'static str) {
 fn wgs84() -> &'static Proj {
     static P: std::sync::OnceLock<Proj> = std::sync::OnceLock::new();
     P.get_or_init(|| {
+        // proof: a constant definition, tested (no input reaches it)
         Proj::from_proj_string("+proj=longlat +datum=WGS84 +no_defs")
             .expect("a valid WGS84 definition")
     })

@@ -892,6 +892,7 @@ impl Wkb<'_> {
             .get(self.at..self.at + N)
             .ok_or("WKB geometry is truncated")?;
         self.at += N;
+        // proof: `get(at..at + N)` returned exactly N bytes
         Ok(s.try_into().expect("slice of length N"))
     }
 

@@ -334,21 +334,6 @@ pub struct MapFiles {
     pub png: Vec<u8>,
 }
 
-#[doc(hidden)]
-pub fn probe_rasterise(svg: &str) -> usize {
-    let t = std::time::Instant::now();
-    let tree = resvg::usvg::Tree::from_str(svg, &resvg::usvg::Options::default()).unwrap();
-    eprintln!("  parse {:?}", t.elapsed());
-    let size = tree.size().to_int_size();
-    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).unwrap();
-    resvg::render(
-        &tree,
-        resvg::tiny_skia::Transform::identity(),
-        &mut pixmap.as_mut(),
-    );
-    eprintln!("  render {:?}", t.elapsed());
-    0
-}
 
 /// Escapes text for XML and HTML (`&`, `<`, `>`, `"`, `'`).
 pub(crate) fn escape(s: &str) -> String {
