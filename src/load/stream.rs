@@ -214,6 +214,7 @@ fn split(rx: Receiver<Vec<u8>>, tx: SyncSender<Batch>) -> Option<TopLevel> {
     let mut key: Vec<u8> = Vec::new();
     let mut member: Vec<u8> = Vec::new();
     let mut lex = Lexer::default();
+    let mut scan = FeatureScan::default();
     let mut kind: Option<String> = None;
     let mut crs: Option<String> = None;
     let mut seen_features = false;
@@ -281,12 +282,11 @@ fn split(rx: Receiver<Vec<u8>>, tx: SyncSender<Batch>) -> Option<TopLevel> {
                 At::Feature | At::AfterFeature if b == b']' && !after_comma => at = At::AfterMember,
                 At::Feature if b == b'{' => {
                     after_comma = false;
-                    lex = Lexer::default();
-                    lex.step(b)?;
+                    scan = FeatureScan::opened();
                     feature_start = batch.text.len();
                     // copied from here to the closing brace, chunk by chunk
                     let rest = &bytes[i..];
-                    let end = feature_end(&mut lex, &rest[1..]).map(|e| e + 1);
+                    let end = scan.end(&rest[1..]).map(|e| e + 1);
                     match end {
                         Some(e) => {
                             batch.text.extend_from_slice(&rest[..=e]);
@@ -304,7 +304,7 @@ fn split(rx: Receiver<Vec<u8>>, tx: SyncSender<Batch>) -> Option<TopLevel> {
                 }
                 At::InFeature => {
                     let rest = &bytes[i..];
-                    match feature_end(&mut lex, rest) {
+                    match scan.end(rest) {
                         Some(e) => {
                             batch.text.extend_from_slice(&rest[..=e]);
                             close_feature(&mut batch, feature_start, &tx)?;
@@ -353,20 +353,58 @@ fn close_feature(batch: &mut Batch, start: usize, tx: &SyncSender<Batch>) -> Opt
     Some(())
 }
 
-/// Feeds `bytes` to the lexer of a feature already opened; the position of the
-/// brace that closes it, if in `bytes`.
-fn feature_end(lex: &mut Lexer, bytes: &[u8]) -> Option<usize> {
-    for (k, &b) in bytes.iter().enumerate() {
-        // a byte the lexer refuses (a closing bracket too many) is left for the
-        // feature's own parse, which then fails: mark the end there
-        if lex.step(b).is_none() {
-            return Some(k);
-        }
-        if !lex.string && lex.depth == 0 {
-            return Some(k);
+/// Where a feature's text ends: braces outside strings counted, everything else
+/// skipped by `memchr` (coordinates, most of the text, have neither quotes nor
+/// braces). Brackets are not counted: a feature whose brackets do not match is
+/// refused by its own parse.
+#[derive(Default)]
+struct FeatureScan {
+    depth: usize,
+    string: bool,
+    escape: bool,
+}
+
+impl FeatureScan {
+    /// A scan of a feature whose opening brace has been read.
+    fn opened() -> Self {
+        FeatureScan {
+            depth: 1,
+            ..Default::default()
         }
     }
-    None
+
+    /// Feeds `bytes`; the position of the brace that closes the feature, if in
+    /// `bytes`.
+    fn end(&mut self, bytes: &[u8]) -> Option<usize> {
+        let mut i = 0;
+        while i < bytes.len() {
+            if self.escape {
+                self.escape = false;
+                i += 1;
+                continue;
+            }
+            let rest = &bytes[i..];
+            let found = if self.string {
+                memchr::memchr2(b'"', b'\\', rest)
+            } else {
+                memchr::memchr3(b'"', b'{', b'}', rest)
+            };
+            let j = i + found?;
+            match bytes[j] {
+                b'\\' => self.escape = true,
+                b'"' => self.string = !self.string,
+                b'{' => self.depth += 1,
+                _ => {
+                    self.depth = self.depth.saturating_sub(1);
+                    if self.depth == 0 {
+                        return Some(j);
+                    }
+                }
+            }
+            i = j + 1;
+        }
+        None
+    }
 }
 
 /// Reads the members kept from the top level: `type` and `crs`, as the

@@ -334,7 +334,6 @@ pub struct MapFiles {
     pub png: Vec<u8>,
 }
 
-
 /// Escapes text for XML and HTML (`&`, `<`, `>`, `"`, `'`).
 pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
