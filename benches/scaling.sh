@@ -6,15 +6,18 @@
 # per million vertices, with the stages of --timings.
 #
 #   bash benches/scaling.sh [DIR]     # DIR keeps the densified layers (default /tmp/maillage-dense)
+#   WITH_16=1 bash benches/scaling.sh # and the 16x layer (35 M vertices), once per round
 #
-# Making the 8x layer takes about 2 minutes, once.
+# Making the 8x layer takes about 2 minutes, once; the 16x layer about 5.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dense=${1:-/tmp/maillage-dense}
 mkdir -p "$dense"
 src=../shared/data/communes-france-2018.geojson.gz
 cargo build --release --quiet
-for k in 4 8; do
+sizes="4 8"
+[ "${WITH_16:-0}" = 1 ] && sizes="4 8 16"
+for k in $sizes; do
   [ -s "$dense/x$k.geojson.gz" ] || python3 ../shared/tools/densify.py "$src" "$dense/x$k.geojson.gz" "$k"
 done
 vertices() {
@@ -34,7 +37,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 printf '%-6s %10s %8s %9s %12s %12s\n' layer vertices wall_s peak_MiB s_per_Mvert MiB_per_Mvert
 for round in 1 2 3; do
-  for layer in "$src" "$dense/x4.geojson.gz" "$dense/x8.geojson.gz"; do
+  layers="$src"
+  for k in $sizes; do layers="$layers $dense/x$k.geojson.gz"; done
+  for layer in $layers; do
     v=$(vertices "$layer")
     /usr/bin/time -f "%e %M" -o "$tmp/time" target/release/maillage analyze --quiet --timings \
       --communes "$layer" --cpts fixtures/national/declarations.csv.gz \

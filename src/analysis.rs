@@ -206,6 +206,9 @@ impl Analysis {
                 layer
             },
             || {
+                // the bundled COG (30 ms to unpack) is needed next, by the vintage
+                // stage: unpacked here, beside the layer's loading
+                crate::cog::cog();
                 let decl = load::load_cpts_with(&inputs.cpts, &inputs.tables);
                 let table = inputs
                     .population
