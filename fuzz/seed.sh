@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 f=../fixtures
-mkdir -p corpus/communes corpus/declarations corpus/population corpus/pipeline
+mkdir -p corpus/communes corpus/declarations corpus/population corpus/pipeline corpus/stream
 cp $f/adminexpress/*.zip $f/adminexpress/*.gpkg $f/adminexpress/*.parquet $f/adminexpress/l93-05.geojson.gz corpus/communes/
 python3 - "$f" <<'PY'
 import gzip, json, sys
@@ -13,6 +13,11 @@ fc = json.load(gzip.open(f"{f}/paca/communes.geojson.gz", "rt"))
 small = {"type": "FeatureCollection", "features": fc["features"][:6]}
 text = json.dumps(small).encode()
 open("corpus/communes/paca-6.geojson", "wb").write(text)
+# the streamed reader: the same, compact and indented, with a crs member
+open("corpus/stream/paca-6.geojson", "wb").write(text)
+open("corpus/stream/paca-6-indented.geojson", "wb").write(json.dumps(small, indent=1).encode())
+small["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}
+open("corpus/stream/paca-6-crs.geojson", "wb").write(json.dumps(small).encode())
 codes = [x["properties"].get("code") for x in small["features"]]
 decl = "cpts_id,cpts_name,commune_code,status\n" + "".join(
     f"A,Alpha,{c},projet\n" for c in codes[:3]) + "".join(f"B,Beta,{c},aci_signe\n" for c in codes[2:5])
