@@ -75,6 +75,16 @@ impl Source {
     /// any other format read whole as by [`Source::from_path`]. Only the commune
     /// loader reads such a source; [`crate::Inputs::from_paths`] makes one.
     ///
+    /// # Examples
+    /// ```
+    /// use maillage::load::{load_communes, FieldNames};
+    /// let source = maillage::Source::deferred("fixtures/paca/communes.geojson.gz")?;
+    /// assert!(source.bytes.is_empty()); // nothing read yet
+    /// let layer = load_communes(&source, &FieldNames::default())?;
+    /// assert_eq!(layer.communes.len(), 947);
+    /// # Ok::<(), maillage::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Io`] naming the file when it cannot be opened.
     pub fn deferred(path: impl AsRef<Path>) -> Result<Self> {
