@@ -32,7 +32,7 @@ use rayon::prelude::*;
 use rstar::AABB;
 
 use crate::dissolve::dissolve;
-use crate::index::SpatialIndex;
+use crate::index::{Adjacency, SpatialIndex};
 use crate::load::{oriented, Communes};
 use crate::progress::Progress;
 
@@ -692,27 +692,23 @@ fn clusters(frags: Vec<Fragment>, communes: &Communes) -> Vec<Vec<Fragment>> {
     let geoms: Vec<&MultiPolygon<f64>> =
         touched.iter().map(|&i| &communes.get(i).geometry).collect();
     let index = SpatialIndex::build(&geoms);
-    // union-find over positions in `touched`, the root the smallest position
-    let mut parent: Vec<u32> = (0..touched.len() as u32).collect();
-    fn root(parent: &mut [u32], mut i: u32) -> u32 {
-        while parent[i as usize] != i {
-            let up = parent[parent[i as usize] as usize];
-            parent[i as usize] = up;
-            i = up;
+    // positions in `touched` linked when their boxes touch
+    let touching = Adjacency::from_pairs(touched.len(), &index.candidate_pairs());
+    let all: Vec<u32> = (0..touched.len() as u32).collect();
+    let components = touching.components(&all);
+    let mut component_of = vec![0; touched.len()];
+    for (c, members) in components.iter().enumerate() {
+        for &m in members {
+            component_of[m as usize] = c;
         }
-        i
     }
-    for (a, b) in index.candidate_pairs() {
-        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
-        parent[ra.max(rb) as usize] = ra.min(rb);
-    }
-    let mut out: BTreeMap<u32, Vec<Fragment>> = BTreeMap::new();
+    let mut out: Vec<Vec<Fragment>> = components.iter().map(|_| Vec::new()).collect();
     for f in frags {
         // `touched` holds every fragment's commune: the search finds it
-        let at = touched.binary_search(&f.commune).unwrap_or(0) as u32;
-        out.entry(root(&mut parent, at)).or_default().push(f);
+        let at = touched.binary_search(&f.commune).unwrap_or(0);
+        out[component_of[at]].push(f);
     }
-    out.into_values().collect()
+    out
 }
 
 /// Among the candidates, the piece whose envelope centre is closest to the polygon's

@@ -132,19 +132,12 @@ pub fn load_communes(source: &Source, fields: &FieldNames) -> Result<CommuneLaye
         .transpose()?;
     if source.deferred {
         if let Some(streamed) = super::stream::read(&source.name, &ctx) {
-            let declared = declared_crs(source, streamed.crs)?;
             let features = streamed
                 .features
                 .into_iter()
                 .map(|(props, rings)| (props, Geometry::Read(Ok(rings))))
                 .collect();
-            return build_layer(
-                source,
-                features,
-                &ctx,
-                forced.or(declared),
-                "GeoJSON".into(),
-            );
+            return geojson_layer(source, features, streamed.crs, &ctx, forced);
         }
         // not a GeoJSON collection read without a problem: the ordinary readers
         // say what it is, or what is wrong
@@ -168,18 +161,11 @@ pub fn load_communes(source: &Source, fields: &FieldNames) -> Result<CommuneLaye
             }
             e => e,
         })?;
-        let declared = declared_crs(source, crs_name)?;
         let features = raw
             .into_iter()
             .map(|f| (f.props, Geometry::Text(f.geometry)))
             .collect();
-        return build_layer(
-            source,
-            features,
-            &ctx,
-            forced.or(declared),
-            "GeoJSON".into(),
-        );
+        return geojson_layer(source, features, crs_name, &ctx, forced);
     }
     // Admin Express ships arrondissements municipaux beside COMMUNE: AE 3.x codes
     // them INSEE_ARM (its INSEE_COM is the city's), AE 4.0 code_insee
@@ -213,6 +199,19 @@ pub fn load_communes(source: &Source, fields: &FieldNames) -> Result<CommuneLaye
             build_layer(source, features, &arr_ctx, forced.or(arr.crs), arr.note)?.communes;
     }
     Ok(communes)
+}
+
+/// A GeoJSON collection's features as a layer, in the CRS forced, else the one
+/// its `crs` member names, else longitude/latitude.
+fn geojson_layer(
+    source: &Source,
+    features: Vec<(Vec<Found>, Geometry<'_>)>,
+    crs_name: Option<String>,
+    ctx: &Ctx,
+    forced: Option<Crs>,
+) -> Result<CommuneLayer> {
+    let declared = declared_crs(source, crs_name)?;
+    build_layer(source, features, ctx, forced.or(declared), "GeoJSON".into())
 }
 
 fn candidates(explicit: &Option<String>, usual: &[&str]) -> Vec<String> {

@@ -281,26 +281,12 @@ fn split(rx: Receiver<Vec<u8>>, tx: SyncSender<Batch>) -> Option<TopLevel> {
                 At::AfterMember if b == b'}' => at = At::End,
                 At::Feature | At::AfterFeature if b == b']' && !after_comma => at = At::AfterMember,
                 At::Feature if b == b'{' => {
+                    // copied from here to the closing brace, chunk by chunk
                     after_comma = false;
                     scan = FeatureScan::opened();
                     feature_start = batch.text.len();
-                    // copied from here to the closing brace, chunk by chunk
-                    let rest = &bytes[i..];
-                    let end = scan.end(&rest[1..]).map(|e| e + 1);
-                    match end {
-                        Some(e) => {
-                            batch.text.extend_from_slice(&rest[..=e]);
-                            close_feature(&mut batch, feature_start, &tx)?;
-                            i += e;
-                            at = At::AfterFeature;
-                        }
-                        None => {
-                            batch.text.extend_from_slice(rest);
-                            i = bytes.len();
-                            at = At::InFeature;
-                            continue;
-                        }
-                    }
+                    batch.text.push(b);
+                    at = At::InFeature;
                 }
                 At::InFeature => {
                     let rest = &bytes[i..];
