@@ -245,6 +245,8 @@ fn split(rx: Receiver<Vec<u8>>, tx: SyncSender<Batch>) -> Option<TopLevel> {
                 // an escaped key could spell anything: the ordinary reader decides
                 At::KeyText if b == b'\\' => return None,
                 At::KeyText if b == b'"' => {
+                    // a key that is not UTF-8 is not JSON (found by fuzzing)
+                    std::str::from_utf8(&key).ok()?;
                     after_comma = false;
                     at = At::Colon;
                 }
