@@ -95,6 +95,8 @@ struct Fragment {
     commune: u32,
     owners: Vec<u32>,
     geometry: MultiPolygon<f64>,
+    /// Geodesic area of each polygon of `geometry`, km².
+    areas: Vec<f64>,
 }
 
 impl Overlay {
@@ -177,13 +179,13 @@ impl Overlay {
                         }
                         continue;
                     }
-                    let near: Vec<Polygon<f64>> = leaf_index
+                    let near: Vec<&Polygon<f64>> = leaf_index
                         .query(&env)
                         .into_iter()
                         .filter(|&l| leaves[l as usize].0 == d as usize)
-                        .flat_map(|l| leaves[l as usize].1 .0.iter().cloned())
+                        .flat_map(|l| leaves[l as usize].1 .0.iter())
                         .collect();
-                    partial.push((drawn_ids[d as usize], MultiPolygon::new(near)));
+                    partial.push((drawn_ids[d as usize], near));
                 }
                 let table_area = communes.area_km2[i as usize];
                 if partial.is_empty() {
@@ -192,23 +194,16 @@ impl Overlay {
                 // inside the overlay every area is geodesic (drawn edges can be km long);
                 // results are then scaled to the commune's area of the tables
                 let area = geodesic_km2(commune);
-                let mut parts: Vec<(u32, MultiPolygon<f64>, f64)> =
-                    whole.iter().map(|&k| (k, commune.clone(), area)).collect();
-                for (k, near) in partial {
-                    let cut = clean(commune.intersection(&near));
-                    let a = geodesic_km2(&cut);
-                    if a >= area * (1.0 - NOISE) {
-                        parts.push((k, commune.clone(), area));
-                    } else if a > area * NOISE {
-                        parts.push((k, cut, a));
+                partial.sort_by_key(|p| p.0);
+                let cells = split_commune(commune, area, &partial);
+                if let [cell] = &cells[..] {
+                    if cell.uncut {
+                        // every territory covers the commune whole or not at all
+                        whole.extend_from_slice(&cell.owners);
+                        return whole_commune(i, commune, table_area, whole);
                     }
                 }
-                parts.sort_by_key(|p| p.0);
-                if parts.iter().all(|p| p.2 >= area) {
-                    let owners = parts.iter().map(|p| p.0).collect();
-                    return whole_commune(i, commune, table_area, owners);
-                }
-                let (mut o, f) = cut_commune(i, commune, area, parts);
+                let (mut o, f) = commune_of_cells(i, area, &whole, cells);
                 let scale = if area > 0.0 { table_area / area } else { 0.0 };
                 o.shares.iter_mut().for_each(|s| s.1 *= scale);
                 o.covered_km2 *= scale;
@@ -400,15 +395,18 @@ fn decompose(g: &MultiPolygon<f64>, out: &mut Vec<MultiPolygon<f64>>, depth: usi
 /// True when an edge of `g` may pass through the box (a conservative test on the
 /// edges' own boxes: false means certainly not).
 fn crosses_box(g: &MultiPolygon<f64>, b: &AABB<[f64; 2]>) -> bool {
+    g.0.iter().any(|p| polygon_crosses_box(p, b))
+}
+
+/// [`crosses_box`] for one polygon.
+fn polygon_crosses_box(p: &Polygon<f64>, b: &AABB<[f64; 2]>) -> bool {
     let (lo, hi) = (b.lower(), b.upper());
-    g.0.iter().any(|p| {
-        std::iter::once(p.exterior()).chain(p.interiors()).any(|r| {
-            r.0.windows(2).any(|w| {
-                w[0].x.max(w[1].x) >= lo[0]
-                    && w[0].x.min(w[1].x) <= hi[0]
-                    && w[0].y.max(w[1].y) >= lo[1]
-                    && w[0].y.min(w[1].y) <= hi[1]
-            })
+    std::iter::once(p.exterior()).chain(p.interiors()).any(|r| {
+        r.0.windows(2).any(|w| {
+            w[0].x.max(w[1].x) >= lo[0]
+                && w[0].x.min(w[1].x) <= hi[0]
+                && w[0].y.max(w[1].y) >= lo[1]
+                && w[0].y.min(w[1].y) <= hi[1]
         })
     })
 }
@@ -426,24 +424,23 @@ fn whole_commune(
     let overlap_km2 = if owners.len() > 1 { area } else { 0.0 };
     let covered_km2 = if owners.is_empty() { 0.0 } else { area };
     let mut fragments = Vec::new();
+    // fragments need the commune's geodesic area for their population estimate
+    let mut geodesic = 0.0;
     if owners.len() != 1 {
         // a white commune (no owner) or an overlapped one: the whole commune is a fragment
+        let areas: Vec<f64> = commune.0.iter().map(geodesic_polygon_km2).collect();
+        geodesic = areas.iter().sum();
         fragments.push(Fragment {
             commune: i,
             owners: owners.clone(),
             geometry: commune.clone(),
+            areas,
         });
     }
     let o = CommuneOverlay {
         shares: owners.iter().map(|&k| (k, area)).collect(),
         covered_km2,
         overlap_km2,
-    };
-    // fragments need the commune's geodesic area for their population estimate
-    let geodesic = if fragments.is_empty() {
-        0.0
-    } else {
-        geodesic_km2(commune)
     };
     (o, fragments, geodesic)
 }
@@ -465,106 +462,300 @@ fn clean(m: MultiPolygon<f64>) -> MultiPolygon<f64> {
     )
 }
 
-/// Splits one commune among the CPTS parts covering it.
-fn cut_commune(
-    i: u32,
+/// A cell of one commune's arrangement: the part covered by exactly `owners` among
+/// the territories crossing the commune (those covering it whole come on top).
+struct Cell {
+    /// Territories covering the cell (CPTS positions, ascending).
+    owners: Vec<u32>,
+    geometry: MultiPolygon<f64>,
+    /// Geodesic area of each polygon of `geometry`, km².
+    areas: Vec<f64>,
+    /// True while the cell is the commune itself, never cut.
+    uncut: bool,
+}
+
+impl Cell {
+    fn area(&self) -> f64 {
+        self.areas.iter().sum()
+    }
+}
+
+/// Splits a commune by each territory crossing it (`partial`, by ascending CPTS):
+/// every cell is cut in two by the next territory, inside and outside, from one
+/// overlay graph. A cell the territory's edges do not reach is inside or outside
+/// whole without any boolean operation, and a side under [`NOISE`] × the commune's
+/// area is rounding: the cell stays whole on the other side. Cells are the
+/// non-empty parts of the arrangement, at most one per owner set.
+fn split_commune(
     commune: &MultiPolygon<f64>,
     area: f64,
-    parts: Vec<(u32, MultiPolygon<f64>, f64)>,
-) -> (CommuneOverlay, Vec<Fragment>) {
-    let shares: Vec<(u32, f64)> = parts.iter().map(|(k, _, a)| (*k, *a)).collect();
-    let mut fragments = Vec::new();
-    let whole = |k: &(u32, MultiPolygon<f64>, f64)| k.2 >= area;
-    // covered: the union of the parts (the whole commune as soon as one part is)
-    let covered = if parts.iter().any(whole) {
-        commune.clone()
-    } else {
-        match parts.len() {
-            0 => MultiPolygon::new(Vec::new()),
-            1 => parts[0].1.clone(),
-            _ => clean(unary_union(
-                parts
-                    .iter()
-                    .flat_map(|p| p.1 .0.iter())
-                    .collect::<Vec<&Polygon<f64>>>(),
-            )),
-        }
-    };
-    let covered_km2 = if parts.iter().any(whole) {
-        area
-    } else {
-        geodesic_km2(&covered)
-    };
+    partial: &[(u32, Vec<&Polygon<f64>>)],
+) -> Vec<Cell> {
     let noise = area * NOISE;
-    if covered_km2 < area - noise {
-        let white = if parts.is_empty() {
-            commune.clone()
-        } else {
-            clean(commune.difference(&covered))
-        };
-        let a = geodesic_km2(&white);
-        if a > noise {
-            fragments.push(Fragment {
-                commune: i,
-                owners: Vec::new(),
-                geometry: white,
-            });
-        }
-    }
-    // overlaps by exact owner set: ∩ of the set's parts minus every other part
-    let mut overlap_km2 = 0.0;
-    let n = parts.len().min(12);
-    if n >= 2 {
-        let mut inter: Vec<Option<MultiPolygon<f64>>> = vec![None; 1 << n];
-        for mask in 1usize..(1 << n) {
-            let low = mask.trailing_zeros() as usize;
-            let rest = mask & (mask - 1);
-            let g = if rest == 0 {
-                Some(parts[low].1.clone())
-            } else {
-                inter[rest].as_ref().and_then(|r| {
-                    let g = clean(r.intersection(&parts[low].1));
-                    (geodesic_km2(&g) > noise).then_some(g)
-                })
-            };
-            inter[mask] = g;
-        }
-        for (mask, g) in inter.iter().enumerate() {
-            let Some(g) = g.as_ref().filter(|_| mask.count_ones() >= 2) else {
+    let mut cells = vec![Cell {
+        owners: Vec::new(),
+        areas: commune.0.iter().map(geodesic_polygon_km2).collect(),
+        geometry: commune.clone(),
+        uncut: true,
+    }];
+    for (k, territory) in partial {
+        let mut next = Vec::with_capacity(cells.len() + 1);
+        for mut cell in cells {
+            let Some(r) = cell.geometry.bounding_rect() else {
                 continue;
             };
-            let others: Vec<&Polygon<f64>> = (0..n)
-                .filter(|k| mask & (1 << k) == 0)
-                .flat_map(|k| parts[k].1 .0.iter())
+            let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+            // only the territory's polygons that reach the cell's box can cover any of it
+            let near: Vec<&Polygon<f64>> = territory
+                .iter()
+                .copied()
+                .filter(|p| {
+                    p.bounding_rect().is_some_and(|b| {
+                        b.min().x <= r.max().x
+                            && b.max().x >= r.min().x
+                            && b.min().y <= r.max().y
+                            && b.max().y >= r.min().y
+                    })
+                })
                 .collect();
-            let exact = if others.is_empty() {
-                g.clone()
+            if near.is_empty() {
+                next.push(cell);
+                continue;
+            }
+            if !near.iter().any(|p| polygon_crosses_box(p, &env)) {
+                // no edge of the territory in the cell's box: inside or outside whole,
+                // and any vertex of the cell tells which
+                let inside = cell
+                    .geometry
+                    .0
+                    .first()
+                    .and_then(|p| p.exterior().0.first())
+                    .is_some_and(|c| near.iter().any(|p| p.contains(&geo::Point::from(*c))));
+                if inside {
+                    cell.owners.push(*k);
+                }
+                next.push(cell);
+                continue;
+            }
+            let (inside, outside) = split(&cell.geometry, &near, r);
+            let (inside, inside_areas) = measured(inside);
+            let (outside, outside_areas) = measured(outside);
+            let inside_area: f64 = inside_areas.iter().sum();
+            let outside_area: f64 = outside_areas.iter().sum();
+            if outside_area <= noise {
+                if inside_area > noise {
+                    cell.owners.push(*k);
+                }
+                next.push(cell);
+            } else if inside_area <= noise {
+                next.push(cell);
             } else {
-                clean(g.difference(&unary_union(others)))
-            };
-            let a = geodesic_km2(&exact);
-            if a > noise {
-                overlap_km2 += a;
-                let owners = (0..n)
-                    .filter(|k| mask & (1 << k) != 0)
-                    .map(|k| parts[k].0)
-                    .collect();
-                fragments.push(Fragment {
-                    commune: i,
+                let mut owners = cell.owners.clone();
+                owners.push(*k);
+                next.push(Cell {
                     owners,
-                    geometry: exact,
+                    geometry: inside,
+                    areas: inside_areas,
+                    uncut: false,
+                });
+                next.push(Cell {
+                    owners: cell.owners,
+                    geometry: outside,
+                    areas: outside_areas,
+                    uncut: false,
                 });
             }
+        }
+        cells = next;
+    }
+    cells
+}
+
+/// One commune's coverage from its cells (geodesic km², not yet scaled to the
+/// tables) and its fragments: its white cell and its cells of two or more owners.
+/// `whole`: the CPTS covering the whole commune.
+fn commune_of_cells(
+    i: u32,
+    area: f64,
+    whole: &[u32],
+    cells: Vec<Cell>,
+) -> (CommuneOverlay, Vec<Fragment>) {
+    let mut shares: BTreeMap<u32, f64> = whole.iter().map(|&k| (k, area)).collect();
+    let (mut covered_km2, mut overlap_km2) = (0.0, 0.0);
+    let mut fragments = Vec::new();
+    for cell in cells {
+        let a = cell.area();
+        for &k in &cell.owners {
+            *shares.entry(k).or_default() += a;
+        }
+        let mut owners = cell.owners;
+        owners.extend_from_slice(whole);
+        owners.sort_unstable();
+        if !owners.is_empty() {
+            covered_km2 += a;
+        }
+        if owners.len() > 1 {
+            overlap_km2 += a;
+        }
+        if owners.len() != 1 {
+            fragments.push(Fragment {
+                commune: i,
+                owners,
+                geometry: cell.geometry,
+                areas: cell.areas,
+            });
         }
     }
     (
         CommuneOverlay {
-            shares,
+            shares: shares.into_iter().collect(),
             covered_km2,
             overlap_km2,
         },
         fragments,
     )
+}
+
+/// `subject` ∩ `clip` and `subject` − `clip`, both extracted from one overlay graph
+/// (i_overlay, as `geo`'s boolean operations: even-odd fill, OGC-valid output).
+///
+/// `bounds` is the subject's bounding box. The clip's rings are first cut to that
+/// box, widened by a margin, with Sutherland–Hodgman's half-plane passes (linear,
+/// no boolean operation): a half-plane pass keeps the winding number of every point
+/// strictly inside its half-plane, so within the box the clipped rings fill exactly
+/// what the rings did, and the engine only sorts the edges near the subject. What a
+/// pass may add (edges along the widened box) lies outside the subject.
+fn split(
+    subject: &MultiPolygon<f64>,
+    clip: &[&Polygon<f64>],
+    bounds: geo::Rect<f64>,
+) -> (MultiPolygon<f64>, MultiPolygon<f64>) {
+    use i_overlay::core::extract::BooleanExtractionBuffer;
+    use i_overlay::core::fill_rule::FillRule;
+    use i_overlay::core::overlay_rule::OverlayRule;
+    use i_overlay::float::overlay::{FloatOverlay, OverlayOptions};
+    fn paths<'a>(polygons: impl Iterator<Item = &'a Polygon<f64>>) -> Vec<Vec<[f64; 2]>> {
+        polygons
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .map(|r| {
+                // geo's rings repeat their first point at the end; i_overlay's paths do not
+                let open = r.0.len().saturating_sub(1);
+                r.0.iter().take(open).map(|c| [c.x, c.y]).collect()
+            })
+            .collect()
+    }
+    let subj = paths(subject.0.iter());
+    let margin = 1e-3 * bounds.width().max(bounds.height()) + 1e-9;
+    let (lo, hi) = (bounds.min(), bounds.max());
+    let window = [lo.x - margin, lo.y - margin, hi.x + margin, hi.y + margin];
+    let clip: Vec<Vec<[f64; 2]>> = paths(clip.iter().copied())
+        .into_iter()
+        .map(|path| clip_to_window(path, window))
+        .filter(|path| path.len() >= 3)
+        .collect();
+    let mut overlay = FloatOverlay::with_subj_and_clip_custom(
+        &subj,
+        &clip,
+        OverlayOptions::ogc(),
+        Default::default(),
+    );
+    let Some(graph) = overlay.build_graph_view(FillRule::EvenOdd) else {
+        return (MultiPolygon::new(Vec::new()), MultiPolygon::new(Vec::new()));
+    };
+    let mut buffer = BooleanExtractionBuffer::default();
+    let to_geo = |shapes: Vec<Vec<Vec<[f64; 2]>>>| {
+        MultiPolygon::new(
+            shapes
+                .into_iter()
+                .map(|shape| {
+                    let mut rings = shape.into_iter().map(|path| {
+                        let mut ring: geo::LineString<f64> =
+                            path.into_iter().map(|[x, y]| geo::Coord { x, y }).collect();
+                        ring.close();
+                        ring
+                    });
+                    let exterior = rings
+                        .next()
+                        .unwrap_or_else(|| geo::LineString::new(Vec::new()));
+                    Polygon::new(exterior, rings.collect())
+                })
+                .collect(),
+        )
+    };
+    let inside = to_geo(graph.extract_shapes(OverlayRule::Intersect, &mut buffer));
+    let outside = to_geo(graph.extract_shapes(OverlayRule::Difference, &mut buffer));
+    (inside, outside)
+}
+
+/// A closed path (first point not repeated) cut to the window `[xmin, ymin, xmax,
+/// ymax]` by four half-plane passes (Sutherland–Hodgman). The result may run along
+/// the window's sides, and is empty when the path lies wholly outside.
+fn clip_to_window(mut path: Vec<[f64; 2]>, window: [f64; 4]) -> Vec<[f64; 2]> {
+    // (axis, bound, keep the side above the bound)
+    let passes = [
+        (0, window[0], true),
+        (1, window[1], true),
+        (0, window[2], false),
+        (1, window[3], false),
+    ];
+    let mut out = Vec::with_capacity(path.len() + 4);
+    for (axis, bound, above) in passes {
+        let inside = |p: &[f64; 2]| {
+            if above {
+                p[axis] >= bound
+            } else {
+                p[axis] <= bound
+            }
+        };
+        if path.iter().all(inside) {
+            continue;
+        }
+        out.clear();
+        let Some(&last) = path.last() else {
+            return path;
+        };
+        let mut s = last;
+        for &e in &path {
+            let (s_in, e_in) = (inside(&s), inside(&e));
+            if s_in != e_in {
+                // the edge crosses the bound (its two ends are on either side)
+                let t = (bound - s[axis]) / (e[axis] - s[axis]);
+                let other = 1 - axis;
+                let mut q = [0.0; 2];
+                q[axis] = bound;
+                q[other] = s[other] + t * (e[other] - s[other]);
+                out.push(q);
+            }
+            if e_in {
+                out.push(e);
+            }
+            s = e;
+        }
+        std::mem::swap(&mut path, &mut out);
+    }
+    path
+}
+
+/// [`clean`] with the geodesic area of each polygon kept, km² (polygons of no area dropped).
+fn measured(m: MultiPolygon<f64>) -> (MultiPolygon<f64>, Vec<f64>) {
+    let mut areas = Vec::with_capacity(m.0.len());
+    let polygons =
+        m.0.into_iter()
+            .filter(|p| p.exterior().0.len() >= 4)
+            .filter_map(|p| {
+                let (ext, holes) = p.into_inner();
+                let p = oriented(Polygon::new(
+                    ext,
+                    holes.into_iter().filter(|h| h.0.len() >= 4).collect(),
+                ));
+                let a = geodesic_polygon_km2(&p);
+                (a > 0.0).then(|| {
+                    areas.push(a);
+                    p
+                })
+            })
+            .collect();
+    (MultiPolygon::new(polygons), areas)
 }
 
 /// The pieces of one owner set (none: gaps), computed globally from the original
@@ -626,7 +817,7 @@ fn pieces_of(
     for f in &frags {
         // each polygon of a fragment lies in one piece: find it by an interior point
         // (R-tree candidates, then point in polygon)
-        for p in &f.geometry.0 {
+        for (p, &a) in f.geometry.0.iter().zip(&f.areas) {
             let Some(fr) = p.bounding_rect() else {
                 continue;
             };
@@ -651,7 +842,6 @@ fn pieces_of(
                     k
                 }
             };
-            let a = geodesic_polygon_km2(p);
             let piece = &mut pieces[k];
             let i = f.commune as usize;
             if geodesic_areas[i] > 0.0 {
@@ -726,4 +916,86 @@ fn nearest(pieces: &[Piece], candidates: &[u32], p: &Polygon<f64>) -> Option<usi
         })
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(k, _)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{polygon, Area};
+
+    /// The split with the clip cut to the subject's box gives what `geo`'s boolean
+    /// operations give with the whole clip: a comb that leaves the box and comes
+    /// back (the passes' edges along the box), a hole across the box's side, a
+    /// polygon far away and one containing the box whole.
+    #[test]
+    fn a_split_with_the_clip_cut_to_the_box_is_the_plain_overlay() {
+        let subject = MultiPolygon::new(vec![polygon![
+            (x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.3, y: 1.0), (x: 0.0, y: 0.6)
+        ]]);
+        // teeth going down through the bottom of the box and up past its top
+        let mut comb = vec![(-0.5, 2.0)];
+        for k in 0..5 {
+            let x = -0.2 + 0.3 * k as f64;
+            comb.extend([(x, -1.0), (x + 0.1, -1.0), (x + 0.1, 1.5), (x + 0.2, 1.5)]);
+        }
+        comb.push((2.0, 2.0));
+        let comb = Polygon::new(
+            comb.into_iter().collect(),
+            vec![vec![(0.05, 1.7), (0.05, 1.8), (0.3, 1.8), (0.3, 1.7)].into()],
+        );
+        let holed = Polygon::new(
+            vec![(1.5, -0.5), (3.0, -0.5), (3.0, 2.0), (1.5, 2.0)].into(),
+            vec![vec![(1.6, 0.1), (2.5, 0.1), (2.5, 0.4), (1.6, 0.4)].into()],
+        );
+        let ring_across = Polygon::new(
+            vec![(0.9, 0.2), (1.4, 0.2), (1.4, 0.5), (0.9, 0.5)].into(),
+            vec![vec![(0.95, 0.3), (1.2, 0.3), (1.2, 0.4), (0.95, 0.4)].into()],
+        );
+        let far = polygon![(x: 10.0, y: 10.0), (x: 11.0, y: 10.0), (x: 11.0, y: 11.0)];
+        let around = Polygon::new(
+            vec![(-5.0, -5.0), (5.0, -5.0), (5.0, 5.0), (-5.0, 5.0)].into(),
+            vec![vec![(-4.0, -4.0), (-4.0, -3.0), (-3.0, -3.0), (-3.0, -4.0)].into()],
+        );
+        for clip in [
+            vec![&comb],
+            vec![&comb, &ring_across],
+            vec![&holed, &ring_across, &far],
+            vec![&around],
+            vec![&far],
+        ] {
+            let whole = MultiPolygon::new(clip.iter().map(|p| (*p).clone()).collect());
+            let bounds = subject.bounding_rect().unwrap();
+            let (inside, outside) = split(&subject, &clip, bounds);
+            let (a, b) = (
+                subject.intersection(&whole).unsigned_area(),
+                subject.difference(&whole).unsigned_area(),
+            );
+            // equal up to the engine's grid, which is finer for the smaller input
+            assert!(
+                (inside.unsigned_area() - a).abs() < 1e-8,
+                "{} vs {a}",
+                inside.unsigned_area()
+            );
+            assert!(
+                (outside.unsigned_area() - b).abs() < 1e-8,
+                "{} vs {b}",
+                outside.unsigned_area()
+            );
+            assert!(a > 0.0 || b > 0.0);
+        }
+    }
+
+    #[test]
+    fn a_path_is_cut_to_the_window_and_vanishes_outside_it() {
+        let square = vec![[-1.0, -1.0], [2.0, -1.0], [2.0, 2.0], [-1.0, 2.0]];
+        let cut = clip_to_window(square, [0.0, 0.0, 1.0, 1.0]);
+        assert_eq!(cut.len(), 4);
+        assert!(cut
+            .iter()
+            .all(|p| (0.0..=1.0).contains(&p[0]) && (0.0..=1.0).contains(&p[1])));
+        let outside = vec![[3.0, 3.0], [4.0, 3.0], [4.0, 4.0]];
+        assert!(clip_to_window(outside, [0.0, 0.0, 1.0, 1.0]).is_empty());
+        let within = vec![[0.2, 0.2], [0.8, 0.2], [0.5, 0.7]];
+        assert_eq!(clip_to_window(within.clone(), [0.0, 0.0, 1.0, 1.0]), within);
+    }
 }
