@@ -193,9 +193,10 @@ impl Overlay {
                 }
                 // inside the overlay every area is geodesic (drawn edges can be km long);
                 // results are then scaled to the commune's area of the tables
-                let area = geodesic_km2(commune);
+                let areas: Vec<f64> = commune.0.iter().map(geodesic_polygon_km2).collect();
+                let area: f64 = areas.iter().sum();
                 partial.sort_by_key(|p| p.0);
-                let cells = split_commune(commune, area, &partial);
+                let cells = split_commune(commune, areas, &partial);
                 if let [cell] = &cells[..] {
                     if cell.uncut {
                         // every territory covers the commune whole or not at all
@@ -486,15 +487,22 @@ impl Cell {
 /// whole without any boolean operation, and a side under [`NOISE`] × the commune's
 /// area is rounding: the cell stays whole on the other side. Cells are the
 /// non-empty parts of the arrangement, at most one per owner set.
+///
+/// `areas`: the geodesic area of each of the commune's polygons. Both sides of a
+/// cut are measured, never one as the cell's area minus the other: the engine
+/// puts the crossing points on straight lines of longitude/latitude, and with
+/// geodesic edges a vertex added on an edge of a few km moves the area by up to
+/// 1e-5 of the cell's.
 fn split_commune(
     commune: &MultiPolygon<f64>,
-    area: f64,
+    areas: Vec<f64>,
     partial: &[(u32, Vec<&Polygon<f64>>)],
 ) -> Vec<Cell> {
+    let area: f64 = areas.iter().sum();
     let noise = area * NOISE;
     let mut cells = vec![Cell {
         owners: Vec::new(),
-        areas: commune.0.iter().map(geodesic_polygon_km2).collect(),
+        areas,
         geometry: commune.clone(),
         uncut: true,
     }];
@@ -736,7 +744,9 @@ fn clip_to_window(mut path: Vec<[f64; 2]>, window: [f64; 4]) -> Vec<[f64; 2]> {
     path
 }
 
-/// [`clean`] with the geodesic area of each polygon kept, km² (polygons of no area dropped).
+/// The engine's output with the geodesic area of each polygon, km²: rings of fewer
+/// than four points and polygons of no area dropped. i_overlay already orients
+/// exteriors counter-clockwise and holes clockwise, as maillage does (tested).
 fn measured(m: MultiPolygon<f64>) -> (MultiPolygon<f64>, Vec<f64>) {
     let mut areas = Vec::with_capacity(m.0.len());
     let polygons =
@@ -744,10 +754,7 @@ fn measured(m: MultiPolygon<f64>) -> (MultiPolygon<f64>, Vec<f64>) {
             .filter(|p| p.exterior().0.len() >= 4)
             .filter_map(|p| {
                 let (ext, holes) = p.into_inner();
-                let p = oriented(Polygon::new(
-                    ext,
-                    holes.into_iter().filter(|h| h.0.len() >= 4).collect(),
-                ));
+                let p = Polygon::new(ext, holes.into_iter().filter(|h| h.0.len() >= 4).collect());
                 let a = geodesic_polygon_km2(&p);
                 (a > 0.0).then(|| {
                     areas.push(a);
@@ -956,13 +963,29 @@ mod tests {
             vec![(-5.0, -5.0), (5.0, -5.0), (5.0, 5.0), (-5.0, 5.0)].into(),
             vec![vec![(-4.0, -4.0), (-4.0, -3.0), (-3.0, -3.0), (-3.0, -4.0)].into()],
         );
-        for clip in [
-            vec![&comb],
-            vec![&comb, &ring_across],
-            vec![&holed, &ring_across, &far],
-            vec![&around],
-            vec![&far],
-        ] {
+        let holed_subject = MultiPolygon::new(vec![Polygon::new(
+            vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)].into(),
+            vec![vec![(0.41, 0.2), (0.41, 0.6), (0.49, 0.6), (0.49, 0.2)].into()],
+        )]);
+        let mut holes_seen = 0;
+        for (subject, clip) in [
+            (&subject, vec![&comb]),
+            (&holed_subject, vec![&comb]),
+            (&holed_subject, vec![&far]),
+            (&holed_subject, vec![&around]),
+        ]
+        .into_iter()
+        .chain(
+            [
+                vec![&comb],
+                vec![&comb, &ring_across],
+                vec![&holed, &ring_across, &far],
+                vec![&around],
+                vec![&far],
+            ]
+            .into_iter()
+            .map(|clip| (&subject, clip)),
+        ) {
             let whole = MultiPolygon::new(clip.iter().map(|p| (*p).clone()).collect());
             let bounds = subject.bounding_rect().unwrap();
             let (inside, outside) = split(&subject, &clip, bounds);
@@ -982,7 +1005,15 @@ mod tests {
                 outside.unsigned_area()
             );
             assert!(a > 0.0 || b > 0.0);
+            // oriented as maillage's polygons are: exteriors counter-clockwise, holes not
+            use crate::load::signed_twice_area;
+            for p in inside.0.iter().chain(&outside.0) {
+                assert!(signed_twice_area(&p.exterior().0) > 0.0);
+                assert!(p.interiors().iter().all(|h| signed_twice_area(&h.0) < 0.0));
+                holes_seen += p.interiors().len();
+            }
         }
+        assert!(holes_seen >= 2, "{holes_seen}");
     }
 
     #[test]
