@@ -27,7 +27,7 @@
 
 use std::collections::BTreeMap;
 
-use geo::{unary_union, BooleanOps, BoundingRect, Contains, InteriorPoint, MultiPolygon, Polygon};
+use geo::{BooleanOps, BoundingRect, Contains, InteriorPoint, MultiPolygon, Polygon};
 use rayon::prelude::*;
 use rstar::AABB;
 
@@ -35,6 +35,9 @@ use crate::dissolve::dissolve;
 use crate::index::{Adjacency, SpatialIndex};
 use crate::load::{oriented, Communes};
 use crate::progress::Progress;
+
+mod engine;
+use engine::{split, union_op, OverlayRule};
 
 /// Relative area under which a difference within one commune is rounding noise
 /// of the overlay engine (1 ppm: 20 m² of a 20 km² commune).
@@ -624,126 +627,6 @@ fn commune_of_cells(
     )
 }
 
-/// `subject` ∩ `clip` and `subject` − `clip`, both extracted from one overlay graph
-/// (i_overlay, as `geo`'s boolean operations: even-odd fill, OGC-valid output).
-///
-/// `bounds` is the subject's bounding box. The clip's rings are first cut to that
-/// box, widened by a margin, with Sutherland–Hodgman's half-plane passes (linear,
-/// no boolean operation): a half-plane pass keeps the winding number of every point
-/// strictly inside its half-plane, so within the box the clipped rings fill exactly
-/// what the rings did, and the engine only sorts the edges near the subject. What a
-/// pass may add (edges along the widened box) lies outside the subject.
-fn split(
-    subject: &MultiPolygon<f64>,
-    clip: &[&Polygon<f64>],
-    bounds: geo::Rect<f64>,
-) -> (MultiPolygon<f64>, MultiPolygon<f64>) {
-    use i_overlay::core::extract::BooleanExtractionBuffer;
-    use i_overlay::core::fill_rule::FillRule;
-    use i_overlay::core::overlay_rule::OverlayRule;
-    use i_overlay::float::overlay::{FloatOverlay, OverlayOptions};
-    fn paths<'a>(polygons: impl Iterator<Item = &'a Polygon<f64>>) -> Vec<Vec<[f64; 2]>> {
-        polygons
-            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-            .map(|r| {
-                // geo's rings repeat their first point at the end; i_overlay's paths do not
-                let open = r.0.len().saturating_sub(1);
-                r.0.iter().take(open).map(|c| [c.x, c.y]).collect()
-            })
-            .collect()
-    }
-    let subj = paths(subject.0.iter());
-    let margin = 1e-3 * bounds.width().max(bounds.height()) + 1e-9;
-    let (lo, hi) = (bounds.min(), bounds.max());
-    let window = [lo.x - margin, lo.y - margin, hi.x + margin, hi.y + margin];
-    let clip: Vec<Vec<[f64; 2]>> = paths(clip.iter().copied())
-        .into_iter()
-        .map(|path| clip_to_window(path, window))
-        .filter(|path| path.len() >= 3)
-        .collect();
-    let mut overlay = FloatOverlay::with_subj_and_clip_custom(
-        &subj,
-        &clip,
-        OverlayOptions::ogc(),
-        Default::default(),
-    );
-    let Some(graph) = overlay.build_graph_view(FillRule::EvenOdd) else {
-        return (MultiPolygon::new(Vec::new()), MultiPolygon::new(Vec::new()));
-    };
-    let mut buffer = BooleanExtractionBuffer::default();
-    let to_geo = |shapes: Vec<Vec<Vec<[f64; 2]>>>| {
-        MultiPolygon::new(
-            shapes
-                .into_iter()
-                .map(|shape| {
-                    let mut rings = shape.into_iter().map(|path| {
-                        let mut ring: geo::LineString<f64> =
-                            path.into_iter().map(|[x, y]| geo::Coord { x, y }).collect();
-                        ring.close();
-                        ring
-                    });
-                    let exterior = rings
-                        .next()
-                        .unwrap_or_else(|| geo::LineString::new(Vec::new()));
-                    Polygon::new(exterior, rings.collect())
-                })
-                .collect(),
-        )
-    };
-    let inside = to_geo(graph.extract_shapes(OverlayRule::Intersect, &mut buffer));
-    let outside = to_geo(graph.extract_shapes(OverlayRule::Difference, &mut buffer));
-    (inside, outside)
-}
-
-/// A closed path (first point not repeated) cut to the window `[xmin, ymin, xmax,
-/// ymax]` by four half-plane passes (Sutherland–Hodgman). The result may run along
-/// the window's sides, and is empty when the path lies wholly outside.
-fn clip_to_window(mut path: Vec<[f64; 2]>, window: [f64; 4]) -> Vec<[f64; 2]> {
-    // (axis, bound, keep the side above the bound)
-    let passes = [
-        (0, window[0], true),
-        (1, window[1], true),
-        (0, window[2], false),
-        (1, window[3], false),
-    ];
-    let mut out = Vec::with_capacity(path.len() + 4);
-    for (axis, bound, above) in passes {
-        let inside = |p: &[f64; 2]| {
-            if above {
-                p[axis] >= bound
-            } else {
-                p[axis] <= bound
-            }
-        };
-        if path.iter().all(inside) {
-            continue;
-        }
-        out.clear();
-        let Some(&last) = path.last() else {
-            return path;
-        };
-        let mut s = last;
-        for &e in &path {
-            let (s_in, e_in) = (inside(&s), inside(&e));
-            if s_in != e_in {
-                // the edge crosses the bound (its two ends are on either side)
-                let t = (bound - s[axis]) / (e[axis] - s[axis]);
-                let other = 1 - axis;
-                let mut q = [0.0; 2];
-                q[axis] = bound;
-                q[other] = s[other] + t * (e[other] - s[other]);
-                out.push(q);
-            }
-            if e_in {
-                out.push(e);
-            }
-            s = e;
-        }
-        std::mem::swap(&mut path, &mut out);
-    }
-    path
-}
-
 /// The engine's output with the geodesic area of each polygon, km²: rings of fewer
 /// than four points and polygons of no area dropped. i_overlay already orients
 /// exteriors counter-clockwise and holes clockwise, as maillage does (tested).
@@ -783,28 +666,64 @@ fn pieces_of(
     let mut touched: Vec<u32> = frags.iter().map(|f| f.commune).collect();
     touched.sort_unstable();
     touched.dedup();
-    let mut region = dissolve(
-        &touched
-            .iter()
-            .map(|&i| &communes.get(i).geometry)
-            .collect::<Vec<_>>(),
-    );
-    for &k in &owners {
-        region = clean(region.intersection(&shapes[k as usize]));
-    }
-    let Some(r) = region.bounding_rect() else {
+    let communes_polygons: Vec<&Polygon<f64>> = touched
+        .iter()
+        .flat_map(|&i| communes.get(i).geometry.0.iter())
+        .collect();
+    let Some(bounds) = communes_polygons
+        .iter()
+        .filter_map(|p| p.bounding_rect())
+        .reduce(|a, b| {
+            geo::Rect::new(
+                (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+                (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+            )
+        })
+    else {
         return Vec::new();
     };
-    let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+    let env = AABB::from_corners(
+        [bounds.min().x, bounds.min().y],
+        [bounds.max().x, bounds.max().y],
+    );
+    // each step one operation, the communes and the territories each counted as
+    // their union (non-zero fill), every territory cut to the communes' box first
+    let mut region: Option<MultiPolygon<f64>> = None;
+    for &k in &owners {
+        let subject: Vec<&Polygon<f64>> = match &region {
+            Some(r) => r.0.iter().collect(),
+            None => communes_polygons.clone(),
+        };
+        let owner: Vec<&Polygon<f64>> = shapes[k as usize].0.iter().collect();
+        region = Some(clean(union_op(
+            &subject,
+            &owner,
+            bounds,
+            OverlayRule::Intersect,
+        )));
+    }
     let others: Vec<&Polygon<f64>> = index
         .query(&env)
         .into_iter()
         .filter(|k| owners.binary_search(k).is_err())
         .flat_map(|k| shapes[k as usize].0.iter())
         .collect();
-    if !others.is_empty() {
-        region = clean(region.difference(&unary_union(others)));
-    }
+    let region = match (region, others.is_empty()) {
+        (Some(r), true) => r,
+        (None, true) => clean(union_op(
+            &communes_polygons,
+            &[],
+            bounds,
+            OverlayRule::Union,
+        )),
+        (r, false) => {
+            let subject: Vec<&Polygon<f64>> = match &r {
+                Some(r) => r.0.iter().collect(),
+                None => communes_polygons.clone(),
+            };
+            clean(union_op(&subject, &others, bounds, OverlayRule::Difference))
+        }
+    };
     let mut pieces: Vec<Piece> = region
         .0
         .into_iter()
@@ -923,110 +842,4 @@ fn nearest(pieces: &[Piece], candidates: &[u32], p: &Polygon<f64>) -> Option<usi
         })
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(k, _)| k)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use geo::{polygon, Area};
-
-    /// The split with the clip cut to the subject's box gives what `geo`'s boolean
-    /// operations give with the whole clip: a comb that leaves the box and comes
-    /// back (the passes' edges along the box), a hole across the box's side, a
-    /// polygon far away and one containing the box whole.
-    #[test]
-    fn a_split_with_the_clip_cut_to_the_box_is_the_plain_overlay() {
-        let subject = MultiPolygon::new(vec![polygon![
-            (x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.3, y: 1.0), (x: 0.0, y: 0.6)
-        ]]);
-        // teeth going down through the bottom of the box and up past its top
-        let mut comb = vec![(-0.5, 2.0)];
-        for k in 0..5 {
-            let x = -0.2 + 0.3 * k as f64;
-            comb.extend([(x, -1.0), (x + 0.1, -1.0), (x + 0.1, 1.5), (x + 0.2, 1.5)]);
-        }
-        comb.push((2.0, 2.0));
-        let comb = Polygon::new(
-            comb.into_iter().collect(),
-            vec![vec![(0.05, 1.7), (0.05, 1.8), (0.3, 1.8), (0.3, 1.7)].into()],
-        );
-        let holed = Polygon::new(
-            vec![(1.5, -0.5), (3.0, -0.5), (3.0, 2.0), (1.5, 2.0)].into(),
-            vec![vec![(1.6, 0.1), (2.5, 0.1), (2.5, 0.4), (1.6, 0.4)].into()],
-        );
-        let ring_across = Polygon::new(
-            vec![(0.9, 0.2), (1.4, 0.2), (1.4, 0.5), (0.9, 0.5)].into(),
-            vec![vec![(0.95, 0.3), (1.2, 0.3), (1.2, 0.4), (0.95, 0.4)].into()],
-        );
-        let far = polygon![(x: 10.0, y: 10.0), (x: 11.0, y: 10.0), (x: 11.0, y: 11.0)];
-        let around = Polygon::new(
-            vec![(-5.0, -5.0), (5.0, -5.0), (5.0, 5.0), (-5.0, 5.0)].into(),
-            vec![vec![(-4.0, -4.0), (-4.0, -3.0), (-3.0, -3.0), (-3.0, -4.0)].into()],
-        );
-        let holed_subject = MultiPolygon::new(vec![Polygon::new(
-            vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)].into(),
-            vec![vec![(0.41, 0.2), (0.41, 0.6), (0.49, 0.6), (0.49, 0.2)].into()],
-        )]);
-        let mut holes_seen = 0;
-        for (subject, clip) in [
-            (&subject, vec![&comb]),
-            (&holed_subject, vec![&comb]),
-            (&holed_subject, vec![&far]),
-            (&holed_subject, vec![&around]),
-        ]
-        .into_iter()
-        .chain(
-            [
-                vec![&comb],
-                vec![&comb, &ring_across],
-                vec![&holed, &ring_across, &far],
-                vec![&around],
-                vec![&far],
-            ]
-            .into_iter()
-            .map(|clip| (&subject, clip)),
-        ) {
-            let whole = MultiPolygon::new(clip.iter().map(|p| (*p).clone()).collect());
-            let bounds = subject.bounding_rect().unwrap();
-            let (inside, outside) = split(&subject, &clip, bounds);
-            let (a, b) = (
-                subject.intersection(&whole).unsigned_area(),
-                subject.difference(&whole).unsigned_area(),
-            );
-            // equal up to the engine's grid, which is finer for the smaller input
-            assert!(
-                (inside.unsigned_area() - a).abs() < 1e-8,
-                "{} vs {a}",
-                inside.unsigned_area()
-            );
-            assert!(
-                (outside.unsigned_area() - b).abs() < 1e-8,
-                "{} vs {b}",
-                outside.unsigned_area()
-            );
-            assert!(a > 0.0 || b > 0.0);
-            // oriented as maillage's polygons are: exteriors counter-clockwise, holes not
-            use crate::load::signed_twice_area;
-            for p in inside.0.iter().chain(&outside.0) {
-                assert!(signed_twice_area(&p.exterior().0) > 0.0);
-                assert!(p.interiors().iter().all(|h| signed_twice_area(&h.0) < 0.0));
-                holes_seen += p.interiors().len();
-            }
-        }
-        assert!(holes_seen >= 2, "{holes_seen}");
-    }
-
-    #[test]
-    fn a_path_is_cut_to_the_window_and_vanishes_outside_it() {
-        let square = vec![[-1.0, -1.0], [2.0, -1.0], [2.0, 2.0], [-1.0, 2.0]];
-        let cut = clip_to_window(square, [0.0, 0.0, 1.0, 1.0]);
-        assert_eq!(cut.len(), 4);
-        assert!(cut
-            .iter()
-            .all(|p| (0.0..=1.0).contains(&p[0]) && (0.0..=1.0).contains(&p[1])));
-        let outside = vec![[3.0, 3.0], [4.0, 3.0], [4.0, 4.0]];
-        assert!(clip_to_window(outside, [0.0, 0.0, 1.0, 1.0]).is_empty());
-        let within = vec![[0.2, 0.2], [0.8, 0.2], [0.5, 0.7]];
-        assert_eq!(clip_to_window(within.clone(), [0.0, 0.0, 1.0, 1.0]), within);
-    }
 }
