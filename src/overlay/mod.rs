@@ -423,9 +423,9 @@ fn polygon_crosses_box(p: &Polygon<f64>, b: &AABB<[f64; 2]>) -> bool {
 fn boundaries_meet(cell: &MultiPolygon<f64>, near: &[&Polygon<f64>], r: geo::Rect<f64>) -> bool {
     use geo::Intersects;
     let box_of = |a: geo::Coord<f64>, b: geo::Coord<f64>| {
-        (a.x.min(b.x), a.y.min(b.y), a.x.max(b.x), a.y.max(b.y))
+        [a.x.min(b.x), a.y.min(b.y), a.x.max(b.x), a.y.max(b.y)]
     };
-    let cell_edges: Vec<(geo::Line<f64>, (f64, f64, f64, f64))> = cell
+    let cell_edges: Vec<(geo::Line<f64>, [f64; 4])> = cell
         .0
         .iter()
         .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
@@ -440,12 +440,16 @@ fn boundaries_meet(cell: &MultiPolygon<f64>, near: &[&Polygon<f64>], r: geo::Rec
         .flat_map(|ring| ring.0.windows(2))
         .any(|w| {
             let b = box_of(w[0], w[1]);
-            if b.2 < r.min().x || b.0 > r.max().x || b.3 < r.min().y || b.1 > r.max().y {
+            if b[2] < r.min().x || b[0] > r.max().x || b[3] < r.min().y || b[1] > r.max().y {
                 return false;
             }
             let edge = geo::Line::new(w[0], w[1]);
             cell_edges.iter().any(|(e, eb)| {
-                eb.0 <= b.2 && b.0 <= eb.2 && eb.1 <= b.3 && b.1 <= eb.3 && e.intersects(&edge)
+                eb[0] <= b[2]
+                    && b[0] <= eb[2]
+                    && eb[1] <= b[3]
+                    && b[1] <= eb[3]
+                    && e.intersects(&edge)
             })
         })
 }
