@@ -541,7 +541,40 @@ fn gpkg_table(
     let mut stmt = conn
         .prepare(&format!("SELECT * FROM {} ORDER BY rowid", quoted(&table)))
         .map_err(sql)?;
-    let fields: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    // rusqlite's column_name(s) panic on a name that is not UTF-8 (found by
+    // fuzzing): the names are read as values from the table's schema, in the
+    // order of `SELECT *`, and one that is not UTF-8 is refused with its position
+    let fields: Vec<String> = {
+        let mut info = conn
+            .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
+            .map_err(sql)?;
+        let mut rows = info.query([&table]).map_err(sql)?;
+        let mut names = Vec::new();
+        while let Some(row) = rows.next().map_err(sql)? {
+            let bytes = row
+                .get_ref(0)
+                .map_err(sql)?
+                .as_bytes()
+                .map_err(|e| sql(e.into()))?;
+            let name = std::str::from_utf8(bytes).map_err(|_| {
+                err(
+                    source,
+                    format!(
+                        "table {table}: column {} has a name that is not UTF-8",
+                        names.len() + 1
+                    ),
+                )
+            })?;
+            names.push(name.to_owned());
+        }
+        names
+    };
+    if fields.len() != stmt.column_count() {
+        return Err(err(
+            source,
+            format!("table {table}: its columns could not be listed"),
+        ));
+    }
     let slots = match_slots(ctx, &fields);
     let geom_at = fields
         .iter()
