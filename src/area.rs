@@ -222,26 +222,14 @@ fn short_midpoint(a: &Vertex, b: &Vertex, origin: Coord<f64>) -> Coord<f64> {
     };
     let (sa, ca, sb, cb) = (a.sin_beta, a.cos_beta, b.sin_beta, b.cos_beta);
     let dl = b.lambda - a.lambda;
-    let u = [ca, 0.0, sa];
-    let mut v = [cb * cos_small(dl), cb * sin_small(dl), sb];
-    let mut shift = 0.0;
-    for _ in 0..2 {
-        let (cx, cy, cz) = (
-            u[1] * v[2] - u[2] * v[1],
-            u[2] * v[0] - u[0] * v[2],
-            u[0] * v[1] - u[1] * v[0],
-        );
-        let sin_sigma = (cx * cx + cy * cy + cz * cz).sqrt();
-        // σ is below 90° (a short edge): its arc is the arcsine of its sine
-        shift = if sin_sigma > 0.0 {
-            F * cz / sin_sigma * asin_small(sin_sigma)
-        } else {
-            0.0
-        };
-        let dw = dl + shift;
-        v = [cb * cos_small(dw), cb * sin_small(dw), sb];
-    }
-    let m = [u[0] + v[0], u[1] + v[1], u[2] + v[2]];
+    // σ is below 90° (a short edge): its arc is the arcsine of its sine
+    let (m, shift) = shifted_great_circle(
+        (sa, ca),
+        (sb, cb),
+        dl,
+        |x| (sin_small(x), cos_small(x)),
+        |sin_sigma, _| asin_small(sin_sigma),
+    );
     let horizontal = (1.0 - F) * (m[0] * m[0] + m[1] * m[1]).sqrt();
     // tan φ = tan β / (1 − f), as a sine
     let sin_phi = m[2] / (m[2] * m[2] + horizontal * horizontal).sqrt();
@@ -267,8 +255,38 @@ fn geodesic_midpoint(a: Coord<f64>, b: Coord<f64>) -> Coord<f64> {
     let ((sa, ca), (sb, cb)) = (parametric(a), parametric(b));
     // longitudes relative to a's, so that no wrap-around can occur
     let dl = (b.x - a.x).to_radians();
+    let (m, shift) = shifted_great_circle(
+        (sa, ca),
+        (sb, cb),
+        dl,
+        |x| (x.sin(), x.cos()),
+        |sin_sigma, cos_sigma| sin_sigma.atan2(cos_sigma),
+    );
+    let horizontal = m[0].hypot(m[1]);
+    // back from parametric to geodetic latitude: tan φ = tan β / (1 − f)
+    let phi = m[2].atan2((1.0 - F) * horizontal);
+    Coord {
+        x: a.x + (m[1].atan2(m[0]) - shift / 2.0).to_degrees(),
+        y: phi.to_degrees(),
+    }
+}
+
+/// The great circle from `a` to `b` on the sphere of parametric latitudes (each
+/// as sine and cosine of β, `b` at longitude `dl` from `a`), its longitude span
+/// lengthened twice by the first-order shift `f · sin α0 · σ`: the sum of the two
+/// unit vectors (pointing at the midpoint) and the shift. `sin_cos` and `arc`
+/// (σ from its sine and cosine) are the functions of [`geodesic_midpoint`] or
+/// their series for short edges.
+fn shifted_great_circle(
+    (sa, ca): (f64, f64),
+    (sb, cb): (f64, f64),
+    dl: f64,
+    sin_cos: impl Fn(f64) -> (f64, f64),
+    arc: impl Fn(f64, f64) -> f64,
+) -> ([f64; 3], f64) {
     let u = [ca, 0.0, sa];
-    let mut v = [cb * dl.cos(), cb * dl.sin(), sb];
+    let (s, c) = sin_cos(dl);
+    let mut v = [cb * c, cb * s, sb];
     let mut shift = 0.0;
     for _ in 0..2 {
         // u × v: its length is sin σ, its z component sin σ · sin α0
@@ -278,23 +296,16 @@ fn geodesic_midpoint(a: Coord<f64>, b: Coord<f64>) -> Coord<f64> {
             u[0] * v[1] - u[1] * v[0],
         );
         let sin_sigma = (cx * cx + cy * cy + cz * cz).sqrt();
-        let sigma = sin_sigma.atan2(u[0] * v[0] + u[1] * v[1] + u[2] * v[2]);
+        let sigma = arc(sin_sigma, u[0] * v[0] + u[1] * v[1] + u[2] * v[2]);
         shift = if sin_sigma > 0.0 {
             F * cz / sin_sigma * sigma
         } else {
             0.0
         };
-        let dw = dl + shift;
-        v = [cb * dw.cos(), cb * dw.sin(), sb];
+        let (s, c) = sin_cos(dl + shift);
+        v = [cb * c, cb * s, sb];
     }
-    let m = [u[0] + v[0], u[1] + v[1], u[2] + v[2]];
-    let horizontal = m[0].hypot(m[1]);
-    // back from parametric to geodetic latitude: tan φ = tan β / (1 − f)
-    let phi = m[2].atan2((1.0 - F) * horizontal);
-    Coord {
-        x: a.x + (m[1].atan2(m[0]) - shift / 2.0).to_degrees(),
-        y: phi.to_degrees(),
-    }
+    ([u[0] + v[0], u[1] + v[1], u[2] + v[2]], shift)
 }
 
 /// `(λ, q(φ))`, λ in radians, with the authalic function
