@@ -114,12 +114,13 @@ fn geodesic_ring_m2(ring: &LineString<f64>) -> f64 {
     let Some(&first) = pts.first() else {
         return 0.0;
     };
-    let origin = Vertex::new(first, Coord { x: 0.0, y: 0.0 });
+    // the first vertex is the origin: measured once, at (0, 0)
+    let mut prev = Vertex::new(first, Coord { x: 0.0, y: 0.0 });
     let origin = Coord {
-        x: origin.lambda,
-        y: origin.q,
+        x: prev.lambda,
+        y: prev.q,
     };
-    let mut prev = Vertex::new(first, origin);
+    prev.at = Coord { x: 0.0, y: 0.0 };
     let mut twice = 0.0;
     for &c in &pts[1..] {
         let cur = Vertex::new(c, origin);

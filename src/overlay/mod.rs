@@ -192,19 +192,20 @@ impl Overlay {
                 }
                 let table_area = communes.area_km2[i as usize];
                 if partial.is_empty() {
-                    return whole_commune(i, commune, table_area, whole);
+                    return whole_commune(i, commune, table_area, whole, None);
                 }
                 // inside the overlay every area is geodesic (drawn edges can be km long);
                 // results are then scaled to the commune's area of the tables
                 let areas: Vec<f64> = commune.0.iter().map(geodesic_polygon_km2).collect();
                 let area: f64 = areas.iter().sum();
                 partial.sort_by_key(|p| p.0);
-                let cells = split_commune(commune, areas, &partial);
-                if let [cell] = &cells[..] {
+                let mut cells = split_commune(commune, areas, &partial);
+                if let [cell] = &mut cells[..] {
                     if cell.uncut {
                         // every territory covers the commune whole or not at all
                         whole.extend_from_slice(&cell.owners);
-                        return whole_commune(i, commune, table_area, whole);
+                        let areas = std::mem::take(&mut cell.areas);
+                        return whole_commune(i, commune, table_area, whole, Some(areas));
                     }
                 }
                 let (mut o, f) = commune_of_cells(i, area, &whole, cells);
@@ -456,12 +457,14 @@ fn boundaries_meet(cell: &MultiPolygon<f64>, near: &[&Polygon<f64>], r: geo::Rec
 
 /// A commune covered whole by each of `owners` (sorted): shares and covered area are
 /// the commune's, and with two or more owners the whole commune is one overlap
-/// fragment. The geodesic area reported is 0: no fragment needs it.
+/// fragment. The geodesic area reported is 0 when there is no fragment to need it.
+/// `areas`: the geodesic areas of the commune's polygons, if already measured.
 fn whole_commune(
     i: u32,
     commune: &MultiPolygon<f64>,
     area: f64,
     mut owners: Vec<u32>,
+    areas: Option<Vec<f64>>,
 ) -> (CommuneOverlay, Vec<Fragment>, f64) {
     owners.sort_unstable();
     let overlap_km2 = if owners.len() > 1 { area } else { 0.0 };
@@ -471,7 +474,7 @@ fn whole_commune(
     let mut geodesic = 0.0;
     if owners.len() != 1 {
         // a white commune (no owner) or an overlapped one: the whole commune is a fragment
-        let areas: Vec<f64> = commune.0.iter().map(geodesic_polygon_km2).collect();
+        let areas = areas.unwrap_or_else(|| commune.0.iter().map(geodesic_polygon_km2).collect());
         geodesic = areas.iter().sum();
         fragments.push(Fragment {
             commune: i,
@@ -595,9 +598,8 @@ fn split_commune(
                     // no edge of the territory meets the cell's: each polygon of the
                     // cell lies inside or outside whole, and one of its vertices (off
                     // the territory's boundary) tells which; nothing to cut or measure
-                    let areas = cell.areas.clone();
                     let (mut i, mut o) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
-                    for (p, a) in cell.geometry.0.iter().zip(areas) {
+                    for (p, &a) in cell.geometry.0.iter().zip(&cell.areas) {
                         let side = if vertex_inside(p) { &mut i } else { &mut o };
                         side.0.push(p.clone());
                         side.1.push(a);
@@ -742,11 +744,18 @@ fn pieces_of(
     // each step one operation, the communes and the territories each counted as
     // their union (non-zero fill), every territory cut to the communes' box first
     let mut region: Option<MultiPolygon<f64>> = None;
-    for &k in &owners {
-        let subject: Vec<&Polygon<f64>> = match &region {
+    // what the next step cuts: the region so far, or the communes themselves
+    fn subject_of<'a>(
+        region: &'a Option<MultiPolygon<f64>>,
+        communes: &[&'a Polygon<f64>],
+    ) -> Vec<&'a Polygon<f64>> {
+        match region {
             Some(r) => r.0.iter().collect(),
-            None => communes_polygons.clone(),
-        };
+            None => communes.to_vec(),
+        }
+    }
+    for &k in &owners {
+        let subject = subject_of(&region, &communes_polygons);
         let owner: Vec<&Polygon<f64>> = shapes[k as usize].0.iter().collect();
         region = Some(clean(union_op(
             &subject,
@@ -769,13 +778,12 @@ fn pieces_of(
             bounds,
             OverlayRule::Union,
         )),
-        (r, false) => {
-            let subject: Vec<&Polygon<f64>> = match &r {
-                Some(r) => r.0.iter().collect(),
-                None => communes_polygons.clone(),
-            };
-            clean(union_op(&subject, &others, bounds, OverlayRule::Difference))
-        }
+        (r, false) => clean(union_op(
+            &subject_of(&r, &communes_polygons),
+            &others,
+            bounds,
+            OverlayRule::Difference,
+        )),
     };
     let mut pieces: Vec<Piece> = region
         .0
