@@ -483,6 +483,12 @@ mod coords {
 
     type R<T> = Result<T, SyntaxError>;
 
+    /// 10^0 to 10^22, each exact in an `f64`.
+    const POWERS_OF_TEN: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+
     pub(super) struct Parser<'a> {
         b: &'a [u8],
         i: usize,
@@ -548,25 +554,79 @@ mod coords {
             }
         }
 
+        /// A JSON number. Most coordinates have few digits (`5.54554`): their
+        /// digits are gathered as an integer while scanning, and when it and the
+        /// power of ten are both exact in an `f64` (at most 2^53 and 10^22), one
+        /// multiplication or division gives the correctly rounded value, as the
+        /// standard library's own fast path does (Clinger). Other numbers go
+        /// through `str::parse`, so the value is always the standard one.
         fn number(&mut self) -> R<f64> {
             self.peek();
-            let start = self.i;
-            while self.i < self.b.len()
-                && matches!(
-                    self.b[self.i],
-                    b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'
-                )
-            {
-                self.i += 1;
+            let (b, start) = (self.b, self.i);
+            let fail = SyntaxError {
+                message: "expected a finite number",
+                offset: start,
+            };
+            let mut i = start;
+            let negative = b.get(i) == Some(&b'-');
+            i += usize::from(negative);
+            let mut mantissa: u64 = 0;
+            let digits = |i: &mut usize, mantissa: &mut u64| {
+                let from = *i;
+                while let Some(&d) = b.get(*i).filter(|d| d.is_ascii_digit()) {
+                    *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+                    *i += 1;
+                }
+                *i - from
+            };
+            let whole = digits(&mut i, &mut mantissa);
+            // JSON: a digit first, and no leading zero before other digits
+            if whole == 0 || (whole > 1 && b.get(i - whole) == Some(&b'0')) {
+                return Err(fail);
             }
-            std::str::from_utf8(&self.b[start..self.i])
-                .ok()
+            let mut fraction = 0;
+            if b.get(i) == Some(&b'.') {
+                i += 1;
+                fraction = digits(&mut i, &mut mantissa);
+                if fraction == 0 {
+                    return Err(fail);
+                }
+            }
+            let mut exponent: i64 = 0;
+            if matches!(b.get(i), Some(b'e' | b'E')) {
+                i += 1;
+                let minus = b.get(i) == Some(&b'-');
+                i += usize::from(matches!(b.get(i), Some(b'-' | b'+')));
+                let from = i;
+                while let Some(&d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+                    exponent = (exponent * 10 + i64::from(d - b'0')).min(1 << 20);
+                    i += 1;
+                }
+                if i == from {
+                    return Err(fail);
+                }
+                if minus {
+                    exponent = -exponent;
+                }
+            }
+            self.i = i;
+            // at most 19 digits cannot overflow a u64
+            let power = exponent - fraction as i64;
+            if whole + fraction <= 19 && mantissa <= 1 << 53 && (-22..=22).contains(&power) {
+                let m = mantissa as f64;
+                // `power` is within 0..=22 here: the index is in bounds
+                let scaled = if power >= 0 {
+                    m * POWERS_OF_TEN[power as usize]
+                } else {
+                    m / POWERS_OF_TEN[(-power) as usize]
+                };
+                return Ok(if negative { -scaled } else { scaled });
+            }
+            b.get(start..i)
+                .and_then(|t| std::str::from_utf8(t).ok())
                 .and_then(|t| t.parse::<f64>().ok())
                 .filter(|x| x.is_finite())
-                .ok_or(SyntaxError {
-                    message: "expected a finite number",
-                    offset: start,
-                })
+                .ok_or(fail)
         }
 
         fn position(&mut self) -> R<Coord<f64>> {
@@ -592,6 +652,78 @@ mod coords {
 
         pub fn multi_polygon(&mut self) -> R<Vec<Vec<Vec<Coord<f64>>>>> {
             self.list(Self::polygon)
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::Parser;
+
+        fn parse(t: &str) -> Option<f64> {
+            Parser::new(t).number().ok()
+        }
+
+        #[test]
+        fn numbers_are_the_standard_library_s_to_the_bit() {
+            let mut cases: Vec<String> = [
+                "0",
+                "-0",
+                "0.1",
+                "5.54554",
+                "45.71359",
+                "-61.80947",
+                "1e22",
+                "1e23",
+                "1E-22",
+                "123456789012345678",
+                "9007199254740992",
+                "9007199254740993",
+                "12345678901234567890123",
+                "0.30000000000000004",
+                "2.2250738585072014e-308",
+                "1.7976931348623157e308",
+                "6543210.123456789",
+                "-0.0000001",
+                "1e-400",
+                "4.9e-324",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            // pseudo-random coordinates of every length the layers carry
+            let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+            for _ in 0..20_000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let decimals = (x % 18) as usize;
+                let whole = (x >> 8) % 1_000_000;
+                let fraction = format!("{:018}", x >> 3);
+                let sign = if x & 1 == 1 { "-" } else { "" };
+                cases.push(match decimals {
+                    0 => format!("{sign}{whole}"),
+                    d => format!("{sign}{whole}.{}", &fraction[..d]),
+                });
+            }
+            for t in &cases {
+                let expected: f64 = t.parse().unwrap();
+                match parse(t) {
+                    Some(v) => assert_eq!(v.to_bits(), expected.to_bits(), "{t}"),
+                    None => assert!(!expected.is_finite(), "{t} refused"),
+                }
+            }
+        }
+
+        #[test]
+        fn what_json_does_not_allow_is_refused() {
+            for t in [
+                "01", "-01", "1.", ".5", "-", "+1", "1e", "1e+", "--1", "1.e5", "e5",
+            ] {
+                let mut p = Parser::new(t);
+                let read = p.number().ok().map(|_| p.i == t.len());
+                assert_ne!(read, Some(true), "{t} accepted whole");
+            }
+            assert_eq!(parse("1e999"), None, "infinite");
         }
     }
 }
