@@ -158,6 +158,34 @@ pub(crate) fn polygons(
     }
 }
 
+/// The rings of the Polygon or MultiPolygon coordinates that start at byte `at` of
+/// `text`, not yet checked by serde: the parser is strict JSON in what it reads.
+/// Gives the nesting depth (3 for a Polygon, 4 for a MultiPolygon, as
+/// [`polygons`] wants them) and where the coordinates end; `None` for anything
+/// else. For the streamed reader, which leaves any problem to the whole one.
+pub(crate) fn coordinates_at(text: &[u8], at: usize) -> Option<(usize, RawPolygons, usize)> {
+    let mut parser = coords::Parser::at(text, at);
+    let depth = parser.depth();
+    let rings = match depth {
+        3 => vec![parser.polygon().ok()?],
+        4 => parser.multi_polygon().ok()?,
+        _ => return None,
+    };
+    Some((depth, rings, parser.offset()))
+}
+
+/// The wanted properties of the `properties` value at the start of `text`
+/// (`None` for `null`), and the length of that value's text; `None` when it is
+/// not JSON or not an object.
+pub(crate) fn properties_at(text: &[u8], ctx: &Ctx) -> Option<(Option<Vec<Found>>, usize)> {
+    let mut values = serde_json::Deserializer::from_slice(text).into_iter::<&RawValue>();
+    let raw = values.next()?.ok()?;
+    let end = values.byte_offset();
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    let props = OptionSeed(PropsSeed { ctx }).deserialize(&mut de).ok()?;
+    Some((props, end))
+}
+
 /// The properties wanted from each feature: for each slot, the names tried in order.
 pub(crate) struct Ctx {
     pub slots: Vec<Vec<String>>,
@@ -483,6 +511,11 @@ mod coords {
 
     type R<T> = Result<T, SyntaxError>;
 
+    /// JSON's whitespace (not form feed or vertical tab).
+    fn is_blank(c: &u8) -> bool {
+        matches!(c, b' ' | b'\n' | b'\r' | b'\t')
+    }
+
     /// 10^0 to 10^22, each exact in an `f64`.
     const POWERS_OF_TEN: [f64; 23] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
@@ -502,11 +535,23 @@ mod coords {
             }
         }
 
+        /// A parser of the coordinates that start at byte `at` of `text`.
+        pub fn at(text: &'a [u8], at: usize) -> Self {
+            Parser { b: text, i: at }
+        }
+
+        /// Where the parser is: after the last value read.
+        pub fn offset(&self) -> usize {
+            self.i
+        }
+
         /// How many `[` open before the first number (1 for `[]`).
         pub fn depth(&self) -> usize {
             self.b
+                .get(self.i..)
+                .unwrap_or_default()
                 .iter()
-                .filter(|c| !c.is_ascii_whitespace())
+                .filter(|c| !is_blank(c))
                 .take_while(|&&c| c == b'[')
                 .count()
         }
@@ -519,7 +564,7 @@ mod coords {
         }
 
         fn peek(&mut self) -> Option<u8> {
-            while self.i < self.b.len() && self.b[self.i].is_ascii_whitespace() {
+            while self.b.get(self.i).is_some_and(is_blank) {
                 self.i += 1;
             }
             self.b.get(self.i).copied()

@@ -23,11 +23,9 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use rayon::prelude::*;
-use serde::de::DeserializeSeed;
-
-use super::geojson::{polygons, Ctx, FeatureSeed, Found, RawPolygons};
+use super::geojson::{coordinates_at, properties_at, Ctx, Found, RawPolygons};
 use super::source::inflate_limit;
+use rayon::prelude::*;
 
 /// Size of the decompressed chunks and, roughly, of the feature batches.
 const CHUNK: usize = 4 << 20;
@@ -125,19 +123,154 @@ struct Batch {
 fn parse(b: Batch, ctx: &Ctx) -> Option<(usize, Vec<Feature>)> {
     let mut out = Vec::with_capacity(b.spans.len());
     for &(start, end) in &b.spans {
-        let text = b.text.get(start..end)?;
-        let mut de = serde_json::Deserializer::from_slice(text);
-        let f = FeatureSeed { ctx }.deserialize(&mut de).ok()?;
-        de.end().ok()?;
-        let mut rings = polygons(f.geometry.as_ref(), "", text).ok()?;
+        let (props, mut rings) = feature(b.text.get(start..end)?, ctx)?;
         // the parser grows its vectors by doubling: give the slack back, the
         // coordinates are most of what a large layer keeps
         for ring in rings.iter_mut().flatten() {
             ring.shrink_to_fit();
         }
-        out.push((f.props, rings));
+        out.push((props, rings));
     }
     Some((b.index, out))
+}
+
+/// Values nested deeper than this are left to the whole reader, whose serde
+/// pass counts the depth from the top of the file.
+const MAX_NESTING: usize = 64;
+
+/// One feature's text read in a single pass: the members found by hand, the
+/// properties by serde, the coordinates straight by their own parser (they are
+/// most of the text, and serde would only have skipped them). `None` at
+/// anything unexpected: an escaped or repeated key, a geometry that is not a
+/// Polygon or MultiPolygon, text that is not JSON.
+fn feature(text: &[u8], ctx: &Ctx) -> Option<Feature> {
+    let mut r = Members { b: text, i: 0 };
+    let (mut props, mut rings) = (None, None);
+    r.object(|r, key| match key {
+        b"properties" => {
+            let (found, len) = properties_at(r.rest(), ctx)?;
+            r.value(len)?;
+            once(
+                &mut props,
+                found.unwrap_or_else(|| vec![None; ctx.slots.len()]),
+            )
+        }
+        b"geometry" => {
+            let g = r.geometry()?;
+            once(&mut rings, g)
+        }
+        _ => r.skip(),
+    })?;
+    r.blank();
+    (r.i == text.len()).then_some(())?;
+    Some((props.unwrap_or_else(|| vec![None; ctx.slots.len()]), rings?))
+}
+
+/// Sets `slot` unless a repeated key already did (serde would keep the last one:
+/// rare enough to leave to the whole reader).
+fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    slot.is_none().then_some(())?;
+    *slot = Some(value);
+    Some(())
+}
+
+/// A cursor over a JSON object's members.
+struct Members<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Members<'a> {
+    fn blank(&mut self) {
+        while matches!(self.b.get(self.i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        self.blank();
+        let found = self.b.get(self.i) == Some(&c);
+        self.i += usize::from(found);
+        found
+    }
+
+    fn rest(&self) -> &'a [u8] {
+        self.b.get(self.i..).unwrap_or_default()
+    }
+
+    /// Steps over a value of `len` bytes, refusing deep nesting.
+    fn value(&mut self, len: usize) -> Option<()> {
+        let text = self.rest().get(..len)?;
+        let mut lex = Lexer::default();
+        for &c in text {
+            lex.step(c)?;
+            (lex.depth <= MAX_NESTING).then_some(())?;
+        }
+        self.i += len;
+        Some(())
+    }
+
+    /// Steps over any JSON value, checked by serde.
+    fn skip(&mut self) -> Option<()> {
+        let mut values =
+            serde_json::Deserializer::from_slice(self.rest()).into_iter::<serde::de::IgnoredAny>();
+        values.next()?.ok()?;
+        let len = values.byte_offset();
+        self.value(len)
+    }
+
+    /// A key without escapes or control characters, in UTF-8.
+    fn key(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"').then_some(())?;
+        let rest = self.rest();
+        let len = rest
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        (rest.get(len) == Some(&b'"')).then_some(())?;
+        let key = rest.get(..len)?;
+        std::str::from_utf8(key).ok()?;
+        self.i += len + 1;
+        Some(key)
+    }
+
+    /// An object's members, each handed to `member` with the cursor on its value.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        self.eat(b'{').then_some(())?;
+        if self.eat(b'}') {
+            return Some(());
+        }
+        loop {
+            let key = self.key()?;
+            self.eat(b':').then_some(())?;
+            self.blank();
+            member(self, key)?;
+            if !self.eat(b',') {
+                return self.eat(b'}').then_some(());
+            }
+        }
+    }
+
+    /// A Polygon or MultiPolygon geometry object; `None` for anything else
+    /// (including `null`: the whole reader says what is missing).
+    fn geometry(&mut self) -> Option<RawPolygons> {
+        let (mut kind, mut coordinates) = (None, None);
+        self.object(|r, key| match key {
+            b"type" => {
+                let k = r.key()?;
+                once(&mut kind, k)
+            }
+            b"coordinates" => {
+                let (depth, rings, end) = coordinates_at(r.b, r.i)?;
+                r.i = end;
+                once(&mut coordinates, (depth, rings))
+            }
+            _ => r.skip(),
+        })?;
+        match (kind?, coordinates?) {
+            (b"Polygon", (3, rings)) | (b"MultiPolygon", (4, rings)) => Some(rings),
+            _ => None,
+        }
+    }
 }
 
 /// The members of the collection other than its features.
@@ -479,6 +612,40 @@ mod tests {
             ),
             (format!("{good}]"), false),
             (good.replace("[[[5,45]", "[[[5,45"), false),
+            // read by hand within a feature: what serde would have accepted streams,
+            // anything else is left to the whole reader
+            (
+                good.replace(
+                    r#"{"type":"Polygon","coordinates":[[[5,45],[5.1,45],[5.1,45.1],[5,45]]]}"#,
+                    r#"{ "coordinates" : [ [ [5,45] , [5.1,45],[5.1,45.1],[5,45]]] , "bbox":[5,45,5.1,45.1],"type":"Polygon" }"#,
+                ),
+                true,
+            ),
+            (
+                good.replace(r#""properties":"#, r#""properties":null,"properties":"#),
+                false,
+            ),
+            (good.replace(r#""properties""#, r#""prop\u0065rties""#), false),
+            (good.replace(r#""geometry":{"#, r#""geometry":null,"x":{"#), false),
+            (good.replace("[5,45],[5.1,45]", "[5,45],\u{c}[5.1,45]"), false),
+            (good.replace("[5,45],[5.1,45]", "[05,45],[5.1,45]"), false),
+            (good.replace("[5,45],[5.1,45]", "[+5,45],[5.1,45]"), false),
+            (good.replace("[5,45],[5.1,45]", "[5,45],[5.1,45],"), false),
+            (good.replace(r#""Polygon""#, r#""MultiPolygon""#), false),
+            (
+                good.replace(
+                    r#""code":"01001""#,
+                    &format!(r#""code":"01001","deep":{}1{}"#, "[".repeat(70), "]".repeat(70)),
+                ),
+                false,
+            ),
+            (
+                good.replace(
+                    r#""code":"01001""#,
+                    &format!(r#""code":"01001","deep":{}1{}"#, "[".repeat(20), "]".repeat(20)),
+                ),
+                true,
+            ),
         ];
         for (k, (text, ok)) in cases.iter().enumerate() {
             let path = dir.join(format!("{k}.geojson"));
