@@ -588,10 +588,10 @@ fn coverage(opts: Opts, draw: Draw, mode: Mode) -> anyhow::Result<ExitCode> {
     let files = match &out {
         Some(dir) => {
             // every output of the run lands together, or none does
-            let mut staging = Staging::new(dir)?;
+            let staging = Staging::new(dir)?;
             if mode != Mode::Map {
                 progress.start("writing the tables and layers", 0);
-                maillage::export::stage_all(&mut staging, &analysis, formats.clone())?;
+                maillage::export::stage_all(&staging, &analysis, formats.clone())?;
             }
             let map = draw.map || mode == Mode::Map;
             if map || draw.report {
@@ -603,7 +603,7 @@ fn coverage(opts: Opts, draw: Draw, mode: Mode) -> anyhow::Result<ExitCode> {
                 };
                 progress.start("drawing", 0);
                 Renderer::new(&analysis)?.stage(
-                    &mut staging,
+                    &staging,
                     map.then_some(&map_options),
                     draw.report.then_some(&report),
                 )?;
@@ -730,7 +730,7 @@ fn check_candidate(opts: Opts, draw: Draw, files: &[PathBuf]) -> anyhow::Result<
     let report = CandidateReport::compute(&before, &after, &ids);
     let written = match &opts.out {
         Some(dir) => {
-            let mut staging = Staging::new(dir)?;
+            let staging = Staging::new(dir)?;
             let path = dir.join("candidate.json");
             let mut value = serde_json::to_value(&report)?;
             if let Some(o) = value.as_object_mut() {
@@ -745,7 +745,7 @@ fn check_candidate(opts: Opts, draw: Draw, files: &[PathBuf]) -> anyhow::Result<
                     })
             })?;
             if draw.map {
-                Renderer::new(&after)?.stage(&mut staging, Some(&map_options), None)?;
+                Renderer::new(&after)?.stage(&staging, Some(&map_options), None)?;
             }
             Some((dir.clone(), staging.commit()?))
         }
@@ -820,8 +820,8 @@ fn propose(opts: Opts, args: ProposeArgs, draw: Draw) -> anyhow::Result<ExitCode
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("maillage-out"));
-    let mut staging = Staging::new(&dir)?;
-    proposal.stage(&mut staging, &before, &after)?;
+    let staging = Staging::new(&dir)?;
+    proposal.stage(&staging, &before, &after)?;
     if draw.map || draw.report {
         let report = ReportOptions {
             title: map_options.title.clone(),
@@ -830,7 +830,7 @@ fn propose(opts: Opts, args: ProposeArgs, draw: Draw) -> anyhow::Result<ExitCode
             width: map_options.width,
         };
         Renderer::new(&after)?.stage(
-            &mut staging,
+            &staging,
             draw.map.then_some(&map_options),
             draw.report.then_some(&report),
         )?;
@@ -959,8 +959,8 @@ fn access(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<ExitCode> 
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("maillage-out"));
-    let mut staging = Staging::new(&dir)?;
-    acc.stage(&mut staging, &analysis, table_format(&opts.format)?)?;
+    let staging = Staging::new(&dir)?;
+    acc.stage(&staging, &analysis, table_format(&opts.format)?)?;
     if draw.map || draw.report {
         progress.start("drawing", 0);
         if map_options.title.is_none() {
@@ -982,7 +982,7 @@ fn access(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<ExitCode> 
                 acc.score.iter().map(|s| s.map(|s| s * 1e5)).collect(),
             )?
             .stage(
-                &mut staging,
+                &staging,
                 draw.map.then_some(&map_options),
                 draw.report.then_some(&report),
             )?;

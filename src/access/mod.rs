@@ -657,12 +657,7 @@ impl Accessibility {
     ///
     /// # Errors
     /// [`Error::Io`] or [`Error::Table`].
-    pub fn stage(
-        &self,
-        staging: &mut Staging,
-        analysis: &Analysis,
-        format: TableFormat,
-    ) -> Result<()> {
+    pub fn stage(&self, staging: &Staging, analysis: &Analysis, format: TableFormat) -> Result<()> {
         write_table_with(
             staging,
             "access",

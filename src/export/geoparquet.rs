@@ -99,7 +99,7 @@ fn frame(layer: &Layer) -> Result<(DataFrame, String)> {
 ///
 /// # Errors
 /// [`Error::Table`] or [`Error::Io`].
-pub fn stage(staging: &mut Staging, analysis: &Analysis, stats: &Stats) -> Result<()> {
+pub fn stage(staging: &Staging, analysis: &Analysis, stats: &Stats) -> Result<()> {
     let layers = feature_layers(analysis, stats)?;
     let frames: Vec<(DataFrame, String)> = layers.par_iter().map(frame).collect::<Result<_>>()?;
     for (layer, (mut df, geo)) in layers.iter().zip(frames) {

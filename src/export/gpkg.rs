@@ -524,7 +524,7 @@ pub fn write_file(
 /// # Errors
 /// As [`write_file`].
 pub fn stage(
-    staging: &mut Staging,
+    staging: &Staging,
     analysis: &Analysis,
     stats: &Stats,
     options: &GpkgOptions,

@@ -96,7 +96,7 @@ pub(crate) fn table_err(
 /// # Errors
 /// [`Error::Io`] or [`Error::Table`].
 pub fn write_table(
-    staging: &mut Staging,
+    staging: &Staging,
     stem: &str,
     df: &DataFrame,
     format: TableFormat,
@@ -110,7 +110,7 @@ pub fn write_table(
 /// # Errors
 /// [`Error::Io`] or [`Error::Table`].
 pub fn write_table_with(
-    staging: &mut Staging,
+    staging: &Staging,
     stem: &str,
     df: &DataFrame,
     format: TableFormat,
@@ -197,8 +197,8 @@ struct PieceProps {
 /// # Errors
 /// [`Error::Io`] or [`Error::Table`]; then no output file has been replaced.
 pub fn write(analysis: &Analysis, dir: &Path, formats: impl Into<Formats>) -> Result<Vec<PathBuf>> {
-    let mut staging = Staging::new(dir)?;
-    stage_all(&mut staging, analysis, formats)?;
+    let staging = Staging::new(dir)?;
+    stage_all(&staging, analysis, formats)?;
     staging.commit()
 }
 
@@ -212,7 +212,7 @@ pub fn write(analysis: &Analysis, dir: &Path, formats: impl Into<Formats>) -> Re
 ///
 /// # Errors
 /// [`Error::Io`] or [`Error::Table`].
-pub fn stage_all(s: &mut Staging, analysis: &Analysis, formats: impl Into<Formats>) -> Result<()> {
+pub fn stage_all(s: &Staging, analysis: &Analysis, formats: impl Into<Formats>) -> Result<()> {
     let formats = formats.into();
     analysis.outlines();
     let stats = analysis.timings.time("stats", || analysis.stats())?;
@@ -230,7 +230,7 @@ pub fn stage_all(s: &mut Staging, analysis: &Analysis, formats: impl Into<Format
 
 /// Everything [`stage_all`] writes but the GeoPackage.
 fn stage_files(
-    s: &mut Staging,
+    s: &Staging,
     analysis: &Analysis,
     stats: &crate::stats::Stats,
     formats: &Formats,
@@ -242,149 +242,164 @@ fn stage_files(
         let p = dir.join(name);
         move |e: std::io::Error| Error::io(p, e)
     };
-    s.write("summary.json", |w| {
-        serde_json::to_writer_pretty(&mut *w, &analysis.summary)
-            .map_err(|e| io("summary.json")(e.into()))?;
-        w.write_all(b"\n").map_err(io("summary.json"))
-    })?;
-    s.write("diagnostics.json", |w| {
-        let report = crate::diagnostics::Report::new(&analysis.summary.diagnostics);
-        serde_json::to_writer_pretty(&mut *w, &report)
-            .map_err(|e| io("diagnostics.json")(e.into()))?;
-        w.write_all(b"\n").map_err(io("diagnostics.json"))
-    })?;
-    let tables = formats.tables;
-    // with GeoParquet, communes.parquet is the GeoParquet layer and the other
-    // tables come in Parquet too
-    let plain = match (tables.csv(), tables.parquet() || formats.geoparquet) {
-        (true, true) => TableFormat::Both,
-        (false, true) => TableFormat::Parquet,
-        _ => TableFormat::Csv,
-    };
-    match (formats.geoparquet, tables.csv()) {
-        (false, _) => write_table(s, "communes", &stats.communes, tables)?,
-        (true, true) => write_table(s, "communes", &stats.communes, TableFormat::Csv)?,
-        (true, false) => {}
-    }
-    write_table(s, "cpts", &stats.cpts, plain)?;
-    write_table(s, "departements", &stats.departements, plain)?;
-    write_table(s, "regions", &stats.regions, plain)?;
-
     let (communes, decl, cov) = (
         &analysis.communes,
         &analysis.declarations,
         &analysis.coverage,
     );
     use layers::round6;
-    s.write("territories.geojson", |w| {
-        // the largest output (127 MB for a full-resolution layer): features are
-        // encoded in parallel, a slice of CPTS at a time so that memory holds a
-        // slice and not the file, and written in CPTS order
-        let mut fw = FeatureWriter::new(w).map_err(io("territories.geojson"))?;
-        let all: Vec<usize> = (0..decl.cpts.len()).collect();
-        for slice in all.chunks(64) {
-            let features: Vec<Vec<u8>> = slice
-                .par_iter()
-                .map(|&k| {
-                    let (c, t) = (&decl.cpts[k], &cov.territories[k]);
-                    let props = TerritoryProps {
-                        cpts_id: &c.id,
-                        cpts_name: &c.name,
-                        status: c.status.map_or("", |s| s.as_str()),
-                        communes: t.members.len(),
-                        population: t.population,
-                        area_km2: round6(t.area_km2),
-                        size_class: t.size_class,
-                        parts: t.parts.len(),
-                        departements: t.departements.join("|"),
-                        regions: t.regions.join("|"),
-                    };
-                    let mut buf = Vec::new();
-                    encode_feature(&mut buf, &props, &outlines.territories[k]).map(|_| buf)
-                })
-                .collect::<std::io::Result<_>>()
-                .map_err(io("territories.geojson"))?;
-            for f in &features {
-                fw.encoded(f).map_err(io("territories.geojson"))?;
-            }
-        }
-        fw.finish().map(|_| ()).map_err(io("territories.geojson"))
-    })?;
-    s.write("white_zones.geojson", |w| {
-        let mut fw = FeatureWriter::new(w).map_err(io("white_zones.geojson"))?;
-        for (z, g) in cov.white_zones.iter().zip(&outlines.white_zones) {
-            let codes: Vec<&str> = z
-                .members
-                .iter()
-                .map(|&i| communes.get(i).code.as_str())
-                .collect();
-            let props = ZoneProps {
-                zone_id: z.id,
-                communes: z.members.len(),
-                codes: codes.join("|"),
-                population: z.population,
-                area_km2: round6(z.area_km2),
-            };
-            fw.feature(&props, g).map_err(io("white_zones.geojson"))?;
-        }
-        fw.finish().map(|_| ()).map_err(io("white_zones.geojson"))
-    })?;
-    let ids_of = |owners: &[u32]| layers::join_ids(decl, owners);
-    let codes_of = |members: &[u32]| layers::join_codes(communes, members);
-    let piece_props = |kind: &'static str, k: usize, p: &crate::overlay::Piece| PieceProps {
-        kind,
-        piece_id: k as u32 + 1,
-        cpts_ids: ids_of(&p.owners),
-        communes: p.communes.len(),
-        codes: codes_of(&p.communes),
-        population: p.population.round() as u64,
-        area_km2: round6(p.area_km2),
-    };
-    s.write("overlaps.geojson", |w| {
-        let mut fw = FeatureWriter::new(w).map_err(io("overlaps.geojson"))?;
-        if let Some(overlay) = &cov.overlay {
-            // drawn territories: one feature per overlap piece
-            for (k, p) in overlay.overlaps.iter().enumerate() {
-                fw.feature(&piece_props("overlap", k, p), &p.geometry)
-                    .map_err(io("overlaps.geojson"))?;
-            }
-        } else {
-            // commune lists: one feature per overlapped commune
-            for (i, claim) in cov
-                .claimants
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.len() > 1)
-            {
-                let c = communes.get(i as u32);
-                let props = OverlapProps {
-                    code: &c.code,
-                    name: &c.name,
-                    cpts_ids: ids_of(claim),
-                    population: communes.population[i],
-                    area_km2: round6(communes.area_km2[i]),
-                };
-                fw.feature(&props, &c.geometry)
-                    .map_err(io("overlaps.geojson"))?;
-            }
-        }
-        fw.finish().map(|_| ()).map_err(io("overlaps.geojson"))
-    })?;
-    if let Some(overlay) = &cov.overlay {
-        s.write("slivers.geojson", |w| {
-            let mut fw = FeatureWriter::new(w).map_err(io("slivers.geojson"))?;
-            for (k, p) in overlay.slivers.iter().enumerate() {
-                let kind = if p.owners.is_empty() {
-                    "gap"
-                } else {
-                    "overlap"
-                };
-                fw.feature(&piece_props(kind, k, p), &p.geometry)
-                    .map_err(io("slivers.geojson"))?;
-            }
-            fw.finish().map(|_| ()).map_err(io("slivers.geojson"))
+    // the three groups of files are independent: written side by side (each
+    // file is still written whole by one thread, so the bytes do not change)
+    let tables_and_reports = || -> Result<()> {
+        s.write("summary.json", |w| {
+            serde_json::to_writer_pretty(&mut *w, &analysis.summary)
+                .map_err(|e| io("summary.json")(e.into()))?;
+            w.write_all(b"\n").map_err(io("summary.json"))
         })?;
-    }
+        s.write("diagnostics.json", |w| {
+            let report = crate::diagnostics::Report::new(&analysis.summary.diagnostics);
+            serde_json::to_writer_pretty(&mut *w, &report)
+                .map_err(|e| io("diagnostics.json")(e.into()))?;
+            w.write_all(b"\n").map_err(io("diagnostics.json"))
+        })?;
+        let tables = formats.tables;
+        // with GeoParquet, communes.parquet is the GeoParquet layer and the other
+        // tables come in Parquet too
+        let plain = match (tables.csv(), tables.parquet() || formats.geoparquet) {
+            (true, true) => TableFormat::Both,
+            (false, true) => TableFormat::Parquet,
+            _ => TableFormat::Csv,
+        };
+        match (formats.geoparquet, tables.csv()) {
+            (false, _) => write_table(s, "communes", &stats.communes, tables)?,
+            (true, true) => write_table(s, "communes", &stats.communes, TableFormat::Csv)?,
+            (true, false) => {}
+        }
+        write_table(s, "cpts", &stats.cpts, plain)?;
+        write_table(s, "departements", &stats.departements, plain)?;
+        write_table(s, "regions", &stats.regions, plain)?;
+
+        Ok(())
+    };
+    let territories = || -> Result<()> {
+        s.write("territories.geojson", |w| {
+            // the largest output (127 MB for a full-resolution layer): features are
+            // encoded in parallel, a slice of CPTS at a time so that memory holds a
+            // slice and not the file, and written in CPTS order
+            let mut fw = FeatureWriter::new(w).map_err(io("territories.geojson"))?;
+            let all: Vec<usize> = (0..decl.cpts.len()).collect();
+            for slice in all.chunks(64) {
+                let features: Vec<Vec<u8>> = slice
+                    .par_iter()
+                    .map(|&k| {
+                        let (c, t) = (&decl.cpts[k], &cov.territories[k]);
+                        let props = TerritoryProps {
+                            cpts_id: &c.id,
+                            cpts_name: &c.name,
+                            status: c.status.map_or("", |s| s.as_str()),
+                            communes: t.members.len(),
+                            population: t.population,
+                            area_km2: round6(t.area_km2),
+                            size_class: t.size_class,
+                            parts: t.parts.len(),
+                            departements: t.departements.join("|"),
+                            regions: t.regions.join("|"),
+                        };
+                        let mut buf = Vec::new();
+                        encode_feature(&mut buf, &props, &outlines.territories[k]).map(|_| buf)
+                    })
+                    .collect::<std::io::Result<_>>()
+                    .map_err(io("territories.geojson"))?;
+                for f in &features {
+                    fw.encoded(f).map_err(io("territories.geojson"))?;
+                }
+            }
+            fw.finish().map(|_| ()).map_err(io("territories.geojson"))
+        })?;
+        Ok(())
+    };
+    let zones_and_pieces = || -> Result<()> {
+        s.write("white_zones.geojson", |w| {
+            let mut fw = FeatureWriter::new(w).map_err(io("white_zones.geojson"))?;
+            for (z, g) in cov.white_zones.iter().zip(&outlines.white_zones) {
+                let codes: Vec<&str> = z
+                    .members
+                    .iter()
+                    .map(|&i| communes.get(i).code.as_str())
+                    .collect();
+                let props = ZoneProps {
+                    zone_id: z.id,
+                    communes: z.members.len(),
+                    codes: codes.join("|"),
+                    population: z.population,
+                    area_km2: round6(z.area_km2),
+                };
+                fw.feature(&props, g).map_err(io("white_zones.geojson"))?;
+            }
+            fw.finish().map(|_| ()).map_err(io("white_zones.geojson"))
+        })?;
+        let ids_of = |owners: &[u32]| layers::join_ids(decl, owners);
+        let codes_of = |members: &[u32]| layers::join_codes(communes, members);
+        let piece_props = |kind: &'static str, k: usize, p: &crate::overlay::Piece| PieceProps {
+            kind,
+            piece_id: k as u32 + 1,
+            cpts_ids: ids_of(&p.owners),
+            communes: p.communes.len(),
+            codes: codes_of(&p.communes),
+            population: p.population.round() as u64,
+            area_km2: round6(p.area_km2),
+        };
+        s.write("overlaps.geojson", |w| {
+            let mut fw = FeatureWriter::new(w).map_err(io("overlaps.geojson"))?;
+            if let Some(overlay) = &cov.overlay {
+                // drawn territories: one feature per overlap piece
+                for (k, p) in overlay.overlaps.iter().enumerate() {
+                    fw.feature(&piece_props("overlap", k, p), &p.geometry)
+                        .map_err(io("overlaps.geojson"))?;
+                }
+            } else {
+                // commune lists: one feature per overlapped commune
+                for (i, claim) in cov
+                    .claimants
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.len() > 1)
+                {
+                    let c = communes.get(i as u32);
+                    let props = OverlapProps {
+                        code: &c.code,
+                        name: &c.name,
+                        cpts_ids: ids_of(claim),
+                        population: communes.population[i],
+                        area_km2: round6(communes.area_km2[i]),
+                    };
+                    fw.feature(&props, &c.geometry)
+                        .map_err(io("overlaps.geojson"))?;
+                }
+            }
+            fw.finish().map(|_| ()).map_err(io("overlaps.geojson"))
+        })?;
+        if let Some(overlay) = &cov.overlay {
+            s.write("slivers.geojson", |w| {
+                let mut fw = FeatureWriter::new(w).map_err(io("slivers.geojson"))?;
+                for (k, p) in overlay.slivers.iter().enumerate() {
+                    let kind = if p.owners.is_empty() {
+                        "gap"
+                    } else {
+                        "overlap"
+                    };
+                    fw.feature(&piece_props(kind, k, p), &p.geometry)
+                        .map_err(io("slivers.geojson"))?;
+                }
+                fw.finish().map(|_| ()).map_err(io("slivers.geojson"))
+            })?;
+        }
+        Ok(())
+    };
+    let (first, (second, third)) = rayon::join(tables_and_reports, || {
+        rayon::join(territories, zones_and_pieces)
+    });
+    first.and(second).and(third)?;
     analysis.timings.record("export", t.elapsed());
     if formats.geoparquet {
         analysis

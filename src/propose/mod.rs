@@ -1097,26 +1097,25 @@ impl Proposal {
     /// [`Error::Io`].
     pub fn stage(
         &self,
-        staging: &mut crate::export::Staging,
+        staging: &crate::export::Staging,
         before: &Analysis,
         after: &Analysis,
     ) -> Result<()> {
         let a = before;
         let dir = staging.dir().to_owned();
-        let csv_file =
-            |staging: &mut crate::export::Staging, name: &str, rows: Vec<Vec<String>>| {
-                let path = dir.join(name);
-                staging.write(name, |w| {
-                    let mut c = csv::WriterBuilder::new()
-                        .terminator(csv::Terminator::Any(b'\n'))
-                        .from_writer(w);
-                    for r in rows {
-                        c.write_record(&r)
-                            .map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
-                    }
-                    c.flush().map_err(|e| Error::io(&path, e))
-                })
-            };
+        let csv_file = |staging: &crate::export::Staging, name: &str, rows: Vec<Vec<String>>| {
+            let path = dir.join(name);
+            staging.write(name, |w| {
+                let mut c = csv::WriterBuilder::new()
+                    .terminator(csv::Terminator::Any(b'\n'))
+                    .from_writer(w);
+                for r in rows {
+                    c.write_record(&r)
+                        .map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
+                }
+                c.flush().map_err(|e| Error::io(&path, e))
+            })
+        };
         let ids = |list: &[u32]| {
             list.iter()
                 .map(|&k| a.declarations.cpts[k as usize].id.as_str())

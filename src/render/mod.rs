@@ -290,7 +290,7 @@ impl<'a> Renderer<'a> {
     /// As [`Renderer::map`] and [`Renderer::report`], or [`Error::Io`].
     pub fn stage(
         &self,
-        staging: &mut Staging,
+        staging: &Staging,
         map: Option<&MapOptions>,
         report: Option<&ReportOptions>,
     ) -> Result<()> {
