@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
@@ -256,10 +257,19 @@ impl Coverage {
             })
             .collect();
 
-        let territories: Vec<Territory> = members_of
-            .into_iter()
-            .map(|members| territory(communes, adjacency, members))
+        let white: Vec<u32> = (0..communes.len() as u32)
+            .filter(|&i| verdicts[i as usize] == Verdict::White)
             .collect();
+        // each territory's parts and the white clusters are independent
+        let (territories, white_parts): (Vec<Territory>, _) = rayon::join(
+            || {
+                members_of
+                    .into_par_iter()
+                    .map(|members| territory(communes, adjacency, members))
+                    .collect()
+            },
+            || adjacency.components(&white),
+        );
         for (cpts, t) in decl.cpts.iter().zip(&territories) {
             if t.parts.len() > 1 {
                 let sizes: Vec<String> = t
@@ -289,11 +299,7 @@ impl Coverage {
             }
         }
 
-        let white: Vec<u32> = (0..communes.len() as u32)
-            .filter(|&i| verdicts[i as usize] == Verdict::White)
-            .collect();
-        let white_zones = adjacency
-            .components(&white)
+        let white_zones = white_parts
             .into_iter()
             .enumerate()
             .map(|(k, members)| WhiteZone {
