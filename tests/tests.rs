@@ -71,7 +71,7 @@ fn paca_areas_match_geographiclib() {
         // and geo's own geodesic area (geographiclib in Rust) agrees too
         let geo_km2 = c.geometry.geodesic_area_unsigned() / 1e6;
         assert!(close(a.communes.area_km2[i], geo_km2, 5e-5), "{}", c.code);
-        // the overlay's geodesic-edge measure (parabolic edges on the equal-area
+        // the overlay's geodesic-edge measure (each edge's bow on the equal-area
         // plane) agrees with geographiclib a thousand times more closely
         let fast = maillage::area::geodesic_multi_polygon_km2(&c.geometry);
         assert!(
