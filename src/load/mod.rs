@@ -139,51 +139,74 @@ impl Communes {
     /// Returns the diagnostics of the join: communes missing from the table, table
     /// rows for codes outside the layer, or no population source at all.
     pub fn new(layer: CommuneLayer, table: Option<&PopulationTable>) -> (Self, Vec<Diagnostic>) {
-        let area_km2: Vec<f64> = layer
-            .communes
-            .par_iter()
-            .map(|c| crate::area::multi_polygon_km2(&c.geometry))
-            .collect();
-        let mut diagnostics = Vec::new();
-        let cog = crate::cog::cog();
-        type Lookup<'a> = Box<dyn Fn(&Commune) -> Option<u64> + 'a>;
-        let (primary, lookup): (Option<String>, Lookup<'_>) = match (table, &layer.population_field)
-        {
-            (Some(t), _) => {
-                if !t.notes.is_empty() {
-                    diagnostics.push(Diagnostic::new(
-                        DiagnosticKind::InputFormat,
-                        format!("{}: {}", t.source.display(), t.notes.join("; ")),
-                    ));
+        // the areas (parallel) and the population join (one thread) side by side
+        let (area_km2, (population, population_source, diagnostics)) = rayon::join(
+            || {
+                layer
+                    .communes
+                    .par_iter()
+                    .map(|c| crate::area::multi_polygon_km2(&c.geometry))
+                    .collect::<Vec<f64>>()
+            },
+            || populations(&layer, table),
+        );
+        (
+            Communes {
+                layer,
+                population,
+                population_source,
+                area_km2,
+            },
+            diagnostics,
+        )
+    }
+}
+
+/// Each commune's population (from the table, else the layer's property, else
+/// the bundled COG), where the figures come from, and the join's diagnostics.
+fn populations(
+    layer: &CommuneLayer,
+    table: Option<&PopulationTable>,
+) -> (Vec<u64>, String, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let cog = crate::cog::cog();
+    type Lookup<'a> = Box<dyn Fn(&Commune) -> Option<u64> + 'a>;
+    let (primary, lookup): (Option<String>, Lookup<'_>) = match (table, &layer.population_field) {
+        (Some(t), _) => {
+            if !t.notes.is_empty() {
+                diagnostics.push(Diagnostic::new(
+                    DiagnosticKind::InputFormat,
+                    format!("{}: {}", t.source.display(), t.notes.join("; ")),
+                ));
+            }
+            let in_layer = |k: &str| {
+                layer
+                    .communes
+                    .binary_search_by(|c| c.code.as_str().cmp(k))
+                    .is_ok()
+            };
+            // rows of former communes the layer no longer has (a table older than the
+            // layer) add to the commune that absorbed them
+            let mut folded: std::collections::HashMap<String, u64> = t.by_code.clone();
+            let mut merged = Vec::new();
+            let mut unused = Vec::new();
+            let mut keys: Vec<&String> = t.by_code.keys().collect();
+            keys.sort();
+            for k in keys {
+                if in_layer(k) {
+                    continue;
                 }
-                let in_layer = |k: &str| {
-                    layer
-                        .communes
-                        .binary_search_by(|c| c.code.as_str().cmp(k))
-                        .is_ok()
-                };
-                // rows of former communes the layer no longer has (a table older than the
-                // layer) add to the commune that absorbed them
-                let mut folded: std::collections::HashMap<String, u64> = t.by_code.clone();
-                let mut merged = Vec::new();
-                let mut unused = Vec::new();
-                let mut keys: Vec<&String> = t.by_code.keys().collect();
-                keys.sort();
-                for k in keys {
-                    if in_layer(k) {
-                        continue;
+                match cog.successor(k).filter(|s| in_layer(s)) {
+                    Some(s) => {
+                        let p = folded.remove(k).unwrap_or(0);
+                        *folded.entry(s.to_owned()).or_insert(0) += p;
+                        merged.push(format!("{k} → {s}"));
                     }
-                    match cog.successor(k).filter(|s| in_layer(s)) {
-                        Some(s) => {
-                            let p = folded.remove(k).unwrap_or(0);
-                            *folded.entry(s.to_owned()).or_insert(0) += p;
-                            merged.push(format!("{k} → {s}"));
-                        }
-                        None => unused.push(k.clone()),
-                    }
+                    None => unused.push(k.clone()),
                 }
-                if !merged.is_empty() {
-                    diagnostics.push(Diagnostic::new(
+            }
+            if !merged.is_empty() {
+                diagnostics.push(Diagnostic::new(
                         DiagnosticKind::MergedCode,
                         format!(
                             "{}: {} row(s) of former communes added to the commune that absorbed them ({}): {}",
@@ -193,60 +216,60 @@ impl Communes {
                             sample(&merged, 6)
                         ),
                     ));
-                }
-                if !unused.is_empty() {
-                    diagnostics.push(
-                        Diagnostic::new(
-                            DiagnosticKind::UnusedPopulation,
-                            format!(
-                                "{}: {} row(s) name a code absent from the commune layer: {}",
-                                t.source.display(),
-                                unused.len(),
-                                sample(&unused, 8)
-                            ),
-                        )
-                        .codes(unused),
-                    );
-                }
-                (
-                    Some(t.source.display().to_string()),
-                    Box::new(move |c: &Commune| folded.get(&c.code).copied()),
-                )
             }
-            (None, Some(field)) => (
-                Some(format!("{} ({field})", layer.source.display())),
-                Box::new(|c: &Commune| c.population),
-            ),
-            (None, None) => (None, Box::new(|_: &Commune| None)),
-        };
-        let (mut from_cog, mut missing) = (Vec::new(), Vec::new());
-        let population: Vec<u64> = layer
-            .communes
-            .iter()
-            .map(|c| {
-                lookup(c).unwrap_or_else(|| match cog.current(&c.code).and_then(|e| e.population) {
-                    Some(p) => {
-                        from_cog.push(c.code.clone());
-                        p
-                    }
-                    None => {
-                        missing.push(c.code.clone());
-                        0
-                    }
-                })
+            if !unused.is_empty() {
+                diagnostics.push(
+                    Diagnostic::new(
+                        DiagnosticKind::UnusedPopulation,
+                        format!(
+                            "{}: {} row(s) name a code absent from the commune layer: {}",
+                            t.source.display(),
+                            unused.len(),
+                            sample(&unused, 8)
+                        ),
+                    )
+                    .codes(unused),
+                );
+            }
+            (
+                Some(t.source.display().to_string()),
+                Box::new(move |c: &Commune| folded.get(&c.code).copied()),
+            )
+        }
+        (None, Some(field)) => (
+            Some(format!("{} ({field})", layer.source.display())),
+            Box::new(|c: &Commune| c.population),
+        ),
+        (None, None) => (None, Box::new(|_: &Commune| None)),
+    };
+    let (mut from_cog, mut missing) = (Vec::new(), Vec::new());
+    let population: Vec<u64> = layer
+        .communes
+        .iter()
+        .map(|c| {
+            lookup(c).unwrap_or_else(|| match cog.current(&c.code).and_then(|e| e.population) {
+                Some(p) => {
+                    from_cog.push(c.code.clone());
+                    p
+                }
+                None => {
+                    missing.push(c.code.clone());
+                    0
+                }
             })
-            .collect();
-        drop(lookup);
-        let population_source = match (&primary, from_cog.len()) {
-            (Some(p), 0) => p.clone(),
-            (Some(p), n) => format!(
-                "{p}, and {} (bundled) for {n} commune(s) it lacks",
-                crate::cog::VINTAGE
-            ),
-            (None, _) => format!("{} (bundled)", crate::cog::VINTAGE),
-        };
-        if !from_cog.is_empty() {
-            let message = match &primary {
+        })
+        .collect();
+    drop(lookup);
+    let population_source = match (&primary, from_cog.len()) {
+        (Some(p), 0) => p.clone(),
+        (Some(p), n) => format!(
+            "{p}, and {} (bundled) for {n} commune(s) it lacks",
+            crate::cog::VINTAGE
+        ),
+        (None, _) => format!("{} (bundled)", crate::cog::VINTAGE),
+    };
+    if !from_cog.is_empty() {
+        let message = match &primary {
                 Some(p) => format!(
                     "{p}: {} commune(s) of the layer have no population there; their {} population is used: {}",
                     from_cog.len(),
@@ -259,18 +282,18 @@ impl Communes {
                     from_cog.len()
                 ),
             };
-            diagnostics.push(
-                Diagnostic::new(DiagnosticKind::PopulationSource, message).codes(
-                    if primary.is_some() {
-                        from_cog
-                    } else {
-                        Vec::new()
-                    },
-                ),
-            );
-        }
-        if !missing.is_empty() {
-            diagnostics.push(
+        diagnostics.push(
+            Diagnostic::new(DiagnosticKind::PopulationSource, message).codes(
+                if primary.is_some() {
+                    from_cog
+                } else {
+                    Vec::new()
+                },
+            ),
+        );
+    }
+    if !missing.is_empty() {
+        diagnostics.push(
                 Diagnostic::new(
                     DiagnosticKind::MissingPopulation,
                     format!(
@@ -283,18 +306,11 @@ impl Communes {
                 )
                 .codes(missing),
             );
-        }
-        (
-            Communes {
-                layer,
-                population,
-                population_source,
-                area_km2,
-            },
-            diagnostics,
-        )
     }
+    (population, population_source, diagnostics)
+}
 
+impl Communes {
     /// Number of communes.
     pub fn len(&self) -> usize {
         self.layer.communes.len()
