@@ -262,72 +262,47 @@ fn build_layer(
     let population_field = props
         .iter()
         .find_map(|f| field(&f[POPULATION], &ctx.slots[POPULATION]));
-    let mut normalized: Vec<String> = Vec::new();
-    let codes: Vec<String> = props
-        .iter()
-        .enumerate()
-        .map(|(index, f)| {
-            let raw = f[CODE]
-                .as_ref()
-                .and_then(|(_, v)| text(v))
-                .unwrap_or_default();
-            if raw.is_empty() {
-                return raw;
-            }
-            let (code, why) = super::table::normalize_code(&raw);
-            if let Some(why) = why {
-                normalized.push(format!("feature {index}: {raw:?} → {code} ({why})"));
-            }
-            code
-        })
-        .collect();
-    let label = |index: usize| match codes[index].as_str() {
-        "" => format!("feature {index}"),
-        code => format!("feature {index} ({code})"),
-    };
-    let geometries: Vec<Checked> = geoms
+    // each feature on its own, in parallel: its code, name, population and
+    // geometry; then, in feature order, what needs the others (repeated codes)
+    let rows: Vec<Row> = props
         .into_par_iter()
+        .zip(geoms)
         .enumerate()
-        .map(|(index, g)| geometry(g, &label(index), &source.bytes, &crs))
+        .map(|(index, (f, g))| row(index, f, g, &source.bytes, &crs))
         .collect();
-
     let mut problems = Vec::new();
     let mut unclosed = Vec::new();
-    let mut communes = Vec::with_capacity(props.len());
-    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(props.len());
-    for (index, (f, geometry)) in props.iter().zip(geometries).enumerate() {
-        let (code, label) = (&codes[index], label(index));
-        if code.is_empty() {
+    let mut normalized: Vec<String> = Vec::new();
+    let mut communes = Vec::with_capacity(rows.len());
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+    for (index, r) in rows.into_iter().enumerate() {
+        normalized.extend(r.normalized);
+        let label = label(index, &r.code);
+        if r.code.is_empty() {
             problems.push(format!(
                 "{label}: no {code_field} property (the INSEE code)"
             ));
             continue;
         }
-        if let Some(first) = seen.insert(code, index) {
-            problems.push(format!("{label}: code {code} repeats feature {first}"));
+        if let Some(first) = seen.insert(r.code.clone(), index) {
+            problems.push(format!("{label}: code {} repeats feature {first}", r.code));
             continue;
         }
-        let population = match f[POPULATION].as_ref().map(|(_, v)| v) {
-            None | Some(PropValue::Other) => None,
-            Some(PropValue::Int(i)) if *i >= 0 => Some(*i as u64),
-            Some(PropValue::Float(x)) if *x >= 0.0 && x.fract() == 0.0 => Some(*x as u64),
-            Some(PropValue::Str(s)) if s.trim().parse::<u64>().is_ok() => s.trim().parse().ok(),
-            Some(other) => {
+        let population = match r.population {
+            Ok(p) => p,
+            Err(other) => {
                 problems.push(format!(
-                    "{label}: population {other:?} is not a whole number ≥ 0"
+                    "{label}: population {other} is not a whole number ≥ 0"
                 ));
                 continue;
             }
         };
-        match geometry {
+        match r.geometry {
             Ok((geometry, repaired)) => {
                 unclosed.extend(repaired);
                 communes.push(Commune {
-                    code: code.clone(),
-                    name: f[NAME]
-                        .as_ref()
-                        .and_then(|(_, v)| text(v))
-                        .unwrap_or_default(),
+                    code: r.code,
+                    name: r.name,
                     population,
                     geometry,
                 })
@@ -348,7 +323,7 @@ fn build_layer(
         }
         return Err(Error::Features { path, problems });
     }
-    communes.sort_unstable_by(|a, b| a.code.cmp(&b.code));
+    communes.par_sort_unstable_by(|a, b| a.code.cmp(&b.code));
     let mut diagnostics = Vec::new();
     let mut how = format!(
         "{}: read as {format}; code from {code_field}",
@@ -401,6 +376,58 @@ fn build_layer(
         whole_cities: Vec::new(),
         spare_arrondissements: Vec::new(),
     })
+}
+
+/// A feature read on its own: its code (made whole, with why if it was), name,
+/// population (or the value that is not one) and checked geometry.
+struct Row {
+    code: String,
+    normalized: Option<String>,
+    name: String,
+    population: std::result::Result<Option<u64>, String>,
+    geometry: Checked,
+}
+
+/// How messages name feature `index`.
+fn label(index: usize, code: &str) -> String {
+    match code {
+        "" => format!("feature {index}"),
+        code => format!("feature {index} ({code})"),
+    }
+}
+
+/// Reads feature `index`: its wanted properties `f` and geometry `g`.
+fn row(index: usize, f: Vec<Found>, g: Geometry<'_>, whole: &[u8], crs: &Crs) -> Row {
+    let raw = f[CODE]
+        .as_ref()
+        .and_then(|(_, v)| text(v))
+        .unwrap_or_default();
+    let (code, normalized) = if raw.is_empty() {
+        (raw, None)
+    } else {
+        let (code, why) = super::table::normalize_code(&raw);
+        let note = why.map(|why| format!("feature {index}: {raw:?} → {code} ({why})"));
+        (code, note)
+    };
+    let population = match f[POPULATION].as_ref().map(|(_, v)| v) {
+        None | Some(PropValue::Other) => Ok(None),
+        Some(PropValue::Int(i)) if *i >= 0 => Ok(Some(*i as u64)),
+        Some(PropValue::Float(x)) if *x >= 0.0 && x.fract() == 0.0 => Ok(Some(*x as u64)),
+        Some(PropValue::Str(s)) if s.trim().parse::<u64>().is_ok() => Ok(s.trim().parse().ok()),
+        Some(other) => Err(format!("{other:?}")),
+    };
+    let name = f[NAME]
+        .as_ref()
+        .and_then(|(_, v)| text(v))
+        .unwrap_or_default();
+    let geometry = geometry(g, &label(index, &code), whole, crs);
+    Row {
+        code,
+        normalized,
+        name,
+        population,
+        geometry,
+    }
 }
 
 /// A checked geometry with the rings that were closed, or the problem found.
