@@ -1,7 +1,7 @@
 //! Départements and régions, from a table bundled in the binary (built from the
 //! INSEE Code officiel géographique 2026 by `fixtures/make_fixtures.py`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::OnceLock;
 
 const DEPARTEMENTS: &str = include_str!("data/departements.csv");

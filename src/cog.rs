@@ -10,7 +10,7 @@
 //! population tables of different years disagree on codes; [`crate::vintage`] uses
 //! this table to put them on one vintage.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::io::Read;
 use std::sync::OnceLock;
 
@@ -106,9 +106,9 @@ impl Cog {
                 parent: Some(r[6].to_owned()).filter(|p| !p.is_empty()),
             });
         }
-        let mut current = HashMap::new();
-        let mut former = HashMap::new();
-        let mut arrondissements: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut current = HashMap::default();
+        let mut former = HashMap::default();
+        let mut arrondissements: HashMap<String, Vec<usize>> = HashMap::default();
         for (i, e) in entries.iter().enumerate() {
             match e.kind {
                 Kind::Current => {
