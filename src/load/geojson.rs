@@ -579,12 +579,22 @@ mod coords {
             }
         }
 
-        fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> R<T>) -> R<Vec<T>> {
-            self.expect(b'[', "expected [")?;
+        fn list<T>(&mut self, item: impl FnMut(&mut Self) -> R<T>) -> R<Vec<T>> {
             let mut out = Vec::new();
+            self.list_into(&mut out, item)?;
+            Ok(out)
+        }
+
+        /// The items of a JSON array, pushed onto `out`.
+        fn list_into<T>(
+            &mut self,
+            out: &mut Vec<T>,
+            mut item: impl FnMut(&mut Self) -> R<T>,
+        ) -> R<()> {
+            self.expect(b'[', "expected [")?;
             if self.peek() == Some(b']') {
                 self.i += 1;
-                return Ok(out);
+                return Ok(());
             }
             loop {
                 out.push(item(self)?);
@@ -592,7 +602,7 @@ mod coords {
                     Some(b',') => self.i += 1,
                     Some(b']') => {
                         self.i += 1;
-                        return Ok(out);
+                        return Ok(());
                     }
                     _ => return Err(self.err("expected , or ]")),
                 }
@@ -687,8 +697,22 @@ mod coords {
             Ok(Coord { x, y })
         }
 
+        /// A ring, read into a buffer the thread keeps and then copied once at
+        /// its size: growing each ring's own vector by doubling, then giving the
+        /// slack back, cost more allocations than the copy.
         fn ring(&mut self) -> R<Vec<Coord<f64>>> {
-            self.list(Self::position)
+            thread_local! {
+                static RING: std::cell::RefCell<Vec<Coord<f64>>> =
+                    const { std::cell::RefCell::new(Vec::new()) };
+            }
+            RING.with_borrow_mut(|buf| {
+                buf.clear();
+                self.list_into(buf, Self::position)?;
+                let ring = buf.as_slice().to_vec();
+                // a huge ring's buffer is not kept for the next ones
+                buf.shrink_to(1 << 16);
+                Ok(ring)
+            })
         }
 
         pub fn polygon(&mut self) -> R<Vec<Vec<Coord<f64>>>> {

@@ -128,13 +128,9 @@ struct Batch {
 fn parse(b: Batch, ctx: &Ctx) -> Option<(usize, Vec<Feature>)> {
     let mut out = Vec::with_capacity(b.spans.len());
     for &(start, end) in &b.spans {
-        let (props, mut rings) = feature(b.text.get(start..end)?, ctx)?;
-        // the parser grows its vectors by doubling: give the slack back, the
-        // coordinates are most of what a large layer keeps
-        for ring in rings.iter_mut().flatten() {
-            ring.shrink_to_fit();
-        }
-        out.push((props, rings));
+        // each ring comes at its size (the coordinates are most of what a large
+        // layer keeps)
+        out.push(feature(b.text.get(start..end)?, ctx)?);
     }
     Some((b.index, out))
 }
