@@ -333,23 +333,25 @@ impl Analysis {
             t = Instant::now();
         };
         diagnostics.extend(crate::vintage::reconcile(&mut layer, &mut decl, files));
-        let (communes, pop_diags) = Communes::new(layer, table);
-        diagnostics.extend(pop_diags);
-        diagnostics.extend(decl.diagnostics.iter().cloned());
-        if communes.is_empty() {
+        tick("vintage");
+        if layer.communes.is_empty() {
             return Err(Error::Input("the commune layer has no commune".into()));
         }
-        tick("areas");
-        progress.start("adjacency", 0);
-        let geoms = communes.geometries();
-        let index = SpatialIndex::build(&geoms);
-        let adjacency = match communes.adjacency_geometries() {
-            None => Adjacency::build(&geoms, &index),
-            // arrondissements without geometry neighbour through their city's polygon
-            Some(stand_in) => Adjacency::build(&stand_in, &SpatialIndex::build(&stand_in)),
-        };
-        drop(geoms);
-        tick("index");
+        progress.start("areas, populations and adjacency", 0);
+        // the spatial index and adjacency need only the geometries: built beside
+        // the areas and the population join
+        let (communes, pop_diags, adjacency) = Communes::new_beside(layer, table, |layer| {
+            let geoms: Vec<&geo::MultiPolygon<f64>> =
+                layer.communes.iter().map(|c| &c.geometry).collect();
+            match layer.adjacency_geometries() {
+                None => Adjacency::build(&geoms, &SpatialIndex::build(&geoms)),
+                // arrondissements without geometry neighbour through their city's polygon
+                Some(stand_in) => Adjacency::build(&stand_in, &SpatialIndex::build(&stand_in)),
+            }
+        });
+        diagnostics.extend(pop_diags);
+        diagnostics.extend(decl.diagnostics.iter().cloned());
+        tick("areas+index");
         progress.start("coverage", communes.len() as u64);
         // boolean operations on drawn outlines run inside i_overlay, which can panic on
         // some degenerate inputs: turn that into an error, never an abort

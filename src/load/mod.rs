@@ -139,16 +139,32 @@ impl Communes {
     /// Returns the diagnostics of the join: communes missing from the table, table
     /// rows for codes outside the layer, or no population source at all.
     pub fn new(layer: CommuneLayer, table: Option<&PopulationTable>) -> (Self, Vec<Diagnostic>) {
-        // the areas (parallel) and the population join (one thread) side by side
-        let (area_km2, (population, population_source, diagnostics)) = rayon::join(
+        let (communes, diagnostics, ()) = Self::new_beside(layer, table, |_| ());
+        (communes, diagnostics)
+    }
+
+    /// [`Communes::new`], running `beside` on the layer at the same time (the
+    /// analysis builds its spatial index there): the areas are parallel, the
+    /// population join is one thread's work, and `beside` fills what they leave.
+    pub fn new_beside<T: Send>(
+        layer: CommuneLayer,
+        table: Option<&PopulationTable>,
+        beside: impl FnOnce(&CommuneLayer) -> T + Send,
+    ) -> (Self, Vec<Diagnostic>, T) {
+        let ((area_km2, (population, population_source, diagnostics)), other) = rayon::join(
             || {
-                layer
-                    .communes
-                    .par_iter()
-                    .map(|c| crate::area::multi_polygon_km2(&c.geometry))
-                    .collect::<Vec<f64>>()
+                rayon::join(
+                    || {
+                        layer
+                            .communes
+                            .par_iter()
+                            .map(|c| crate::area::multi_polygon_km2(&c.geometry))
+                            .collect::<Vec<f64>>()
+                    },
+                    || populations(&layer, table),
+                )
             },
-            || populations(&layer, table),
+            || beside(&layer),
         );
         (
             Communes {
@@ -158,6 +174,7 @@ impl Communes {
                 area_km2,
             },
             diagnostics,
+            other,
         )
     }
 }
@@ -356,17 +373,23 @@ impl Communes {
     /// arrondissements and the city's neighbours. `None` when no commune needs a
     /// stand-in (then adjacency uses [`Communes::geometries`]).
     pub fn adjacency_geometries(&self) -> Option<Vec<&MultiPolygon<f64>>> {
-        if self.layer.whole_cities.is_empty() {
+        self.layer.adjacency_geometries()
+    }
+}
+
+impl CommuneLayer {
+    /// The geometries that decide adjacency, as [`Communes::adjacency_geometries`].
+    pub fn adjacency_geometries(&self) -> Option<Vec<&MultiPolygon<f64>>> {
+        if self.whole_cities.is_empty() {
             return None;
         }
         let cog = crate::cog::cog();
         let city = |code: &str| {
             let parent = cog.current(code)?.parent.as_deref()?;
-            self.layer.whole_cities.iter().find(|c| c.code == parent)
+            self.whole_cities.iter().find(|c| c.code == parent)
         };
         Some(
-            self.layer
-                .communes
+            self.communes
                 .iter()
                 .map(|c| match city(&c.code) {
                     Some(city) if c.geometry.0.is_empty() => &city.geometry,
