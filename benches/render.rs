@@ -61,9 +61,9 @@ fn render(c: &mut Criterion) {
         });
         g.bench_function(id("map+report"), |b| {
             b.iter(|| {
-                let mut s = Staging::new(dir.path()).expect("staging");
+                let s = Staging::new(dir.path()).expect("staging");
                 Renderer::new(&a)
-                    .and_then(|r| r.stage(&mut s, Some(&map), Some(&report)))
+                    .and_then(|r| r.stage(&s, Some(&map), Some(&report)))
                     .expect("map and report");
                 s.commit().expect("commit")
             })
