@@ -8,9 +8,11 @@
 //!    [`inflate_limit`](super::source::inflate_limit);
 //! 2. a thread splits the chunks into the FeatureCollection's members and its
 //!    features, with a small JSON lexer (strings, escapes, nesting), and sends
-//!    batches of about 4 MiB of features;
-//! 3. rayon parses the batches as they come (serde for properties, the
-//!    coordinate parser for geometry), keeping only properties and coordinates.
+//!    batches of about 1 MiB of features;
+//! 3. rayon parses the batches as they come, each feature in one pass (its
+//!    members found by hand, serde for the properties, the coordinate parser
+//!    straight from the text for the geometry), keeping only properties and
+//!    coordinates.
 //!
 //! This is the fast path of valid files only. At the first thing it does not
 //! expect (any JSON error, any geometry problem, an unreadable or corrupt file) it
