@@ -57,8 +57,13 @@ impl Staging {
         let file = w
             .into_inner()
             .map_err(|e| Error::io(&target, e.into_error()))?;
-        let sync = std::thread::spawn(move || file.sync_all());
-        lock(&self.syncs).push((target, sync));
+        // `spawn` would panic where the system refuses a thread: then sync here
+        let file = std::sync::Arc::new(file);
+        let on_thread = std::sync::Arc::clone(&file);
+        match std::thread::Builder::new().spawn(move || on_thread.sync_all()) {
+            Ok(sync) => lock(&self.syncs).push((target, sync)),
+            Err(_) => file.sync_all().map_err(|e| Error::io(&target, e))?,
+        }
         Ok(())
     }
 
