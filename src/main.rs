@@ -1098,6 +1098,11 @@ impl ProgressLine {
             std::thread::sleep(Duration::from_millis(after));
             while !flag.load(Ordering::Relaxed) {
                 let (stage, n, total) = progress.snapshot();
+                if stage.is_empty() {
+                    // no stage has started yet: nothing to name
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
                 let count = if total > 0 {
                     format!(" {n}/{total} ({:.0} %)", 100.0 * n as f64 / total as f64)
                 } else {
