@@ -497,10 +497,17 @@ fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// A small parser for GeoJSON coordinate arrays whose nesting depth is known. The
-/// text has already been checked to be valid JSON by serde_json; this only checks
-/// the shape (positions of 2 or 3 numbers, nesting) and builds `geo` coordinates.
+/// JSON's whitespace (not form feed or vertical tab).
+pub(crate) fn is_blank(c: &u8) -> bool {
+    matches!(c, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+/// A small parser for GeoJSON coordinate arrays whose nesting depth is known: it
+/// checks the shape (positions of 2 or 3 numbers, nesting) and builds `geo`
+/// coordinates. It reads strict JSON (its whitespace, its numbers), so the
+/// streamed reader can use it on text serde has not seen.
 mod coords {
+    use super::is_blank;
     use geo::Coord;
 
     /// A shape problem at a byte offset of the coordinates text.
@@ -510,11 +517,6 @@ mod coords {
     }
 
     type R<T> = Result<T, SyntaxError>;
-
-    /// JSON's whitespace (not form feed or vertical tab).
-    fn is_blank(c: &u8) -> bool {
-        matches!(c, b' ' | b'\n' | b'\r' | b'\t')
-    }
 
     /// 10^0 to 10^22, each exact in an `f64`.
     const POWERS_OF_TEN: [f64; 23] = [

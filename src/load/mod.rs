@@ -177,157 +177,7 @@ impl Communes {
             other,
         )
     }
-}
 
-/// Each commune's population (from the table, else the layer's property, else
-/// the bundled COG), where the figures come from, and the join's diagnostics.
-fn populations(
-    layer: &CommuneLayer,
-    table: Option<&PopulationTable>,
-) -> (Vec<u64>, String, Vec<Diagnostic>) {
-    let mut diagnostics = Vec::new();
-    let cog = crate::cog::cog();
-    type Lookup<'a> = Box<dyn Fn(&Commune) -> Option<u64> + 'a>;
-    let (primary, lookup): (Option<String>, Lookup<'_>) = match (table, &layer.population_field) {
-        (Some(t), _) => {
-            if !t.notes.is_empty() {
-                diagnostics.push(Diagnostic::new(
-                    DiagnosticKind::InputFormat,
-                    format!("{}: {}", t.source.display(), t.notes.join("; ")),
-                ));
-            }
-            let in_layer = |k: &str| {
-                layer
-                    .communes
-                    .binary_search_by(|c| c.code.as_str().cmp(k))
-                    .is_ok()
-            };
-            // rows of former communes the layer no longer has (a table older than the
-            // layer) add to the commune that absorbed them
-            let mut folded: std::collections::HashMap<String, u64> = t.by_code.clone();
-            let mut merged = Vec::new();
-            let mut unused = Vec::new();
-            let mut keys: Vec<&String> = t.by_code.keys().collect();
-            keys.sort();
-            for k in keys {
-                if in_layer(k) {
-                    continue;
-                }
-                match cog.successor(k).filter(|s| in_layer(s)) {
-                    Some(s) => {
-                        let p = folded.remove(k).unwrap_or(0);
-                        *folded.entry(s.to_owned()).or_insert(0) += p;
-                        merged.push(format!("{k} → {s}"));
-                    }
-                    None => unused.push(k.clone()),
-                }
-            }
-            if !merged.is_empty() {
-                diagnostics.push(Diagnostic::new(
-                        DiagnosticKind::MergedCode,
-                        format!(
-                            "{}: {} row(s) of former communes added to the commune that absorbed them ({}): {}",
-                            t.source.display(),
-                            merged.len(),
-                            crate::cog::VINTAGE,
-                            sample(&merged, 6)
-                        ),
-                    ));
-            }
-            if !unused.is_empty() {
-                diagnostics.push(
-                    Diagnostic::new(
-                        DiagnosticKind::UnusedPopulation,
-                        format!(
-                            "{}: {} row(s) name a code absent from the commune layer: {}",
-                            t.source.display(),
-                            unused.len(),
-                            sample(&unused, 8)
-                        ),
-                    )
-                    .codes(unused),
-                );
-            }
-            (
-                Some(t.source.display().to_string()),
-                Box::new(move |c: &Commune| folded.get(&c.code).copied()),
-            )
-        }
-        (None, Some(field)) => (
-            Some(format!("{} ({field})", layer.source.display())),
-            Box::new(|c: &Commune| c.population),
-        ),
-        (None, None) => (None, Box::new(|_: &Commune| None)),
-    };
-    let (mut from_cog, mut missing) = (Vec::new(), Vec::new());
-    let population: Vec<u64> = layer
-        .communes
-        .iter()
-        .map(|c| {
-            lookup(c).unwrap_or_else(|| match cog.current(&c.code).and_then(|e| e.population) {
-                Some(p) => {
-                    from_cog.push(c.code.clone());
-                    p
-                }
-                None => {
-                    missing.push(c.code.clone());
-                    0
-                }
-            })
-        })
-        .collect();
-    drop(lookup);
-    let population_source = match (&primary, from_cog.len()) {
-        (Some(p), 0) => p.clone(),
-        (Some(p), n) => format!(
-            "{p}, and {} (bundled) for {n} commune(s) it lacks",
-            crate::cog::VINTAGE
-        ),
-        (None, _) => format!("{} (bundled)", crate::cog::VINTAGE),
-    };
-    if !from_cog.is_empty() {
-        let message = match &primary {
-                Some(p) => format!(
-                    "{p}: {} commune(s) of the layer have no population there; their {} population is used: {}",
-                    from_cog.len(),
-                    crate::cog::VINTAGE,
-                    sample(&from_cog, 8)
-                ),
-                None => format!(
-                    "no population table (--population) and no population property in the layer: populations are those of the bundled {} ({} communes)",
-                    crate::cog::VINTAGE,
-                    from_cog.len()
-                ),
-            };
-        diagnostics.push(
-            Diagnostic::new(DiagnosticKind::PopulationSource, message).codes(
-                if primary.is_some() {
-                    from_cog
-                } else {
-                    Vec::new()
-                },
-            ),
-        );
-    }
-    if !missing.is_empty() {
-        diagnostics.push(
-                Diagnostic::new(
-                    DiagnosticKind::MissingPopulation,
-                    format!(
-                        "{} commune(s) of the layer have no population in {} nor in {} and count as 0 (a former commune's inhabitants are counted in the commune that absorbed it): {}",
-                        missing.len(),
-                        primary.as_deref().unwrap_or("any input"),
-                        crate::cog::VINTAGE,
-                        sample(&missing, 8)
-                    ),
-                )
-                .codes(missing),
-            );
-    }
-    (population, population_source, diagnostics)
-}
-
-impl Communes {
     /// Number of communes.
     pub fn len(&self) -> usize {
         self.layer.communes.len()
@@ -398,4 +248,152 @@ impl CommuneLayer {
                 .collect(),
         )
     }
+}
+
+/// Each commune's population (from the table, else the layer's property, else
+/// the bundled COG), where the figures come from, and the join's diagnostics.
+fn populations(
+    layer: &CommuneLayer,
+    table: Option<&PopulationTable>,
+) -> (Vec<u64>, String, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let cog = crate::cog::cog();
+    type Lookup<'a> = Box<dyn Fn(&Commune) -> Option<u64> + 'a>;
+    let (primary, lookup): (Option<String>, Lookup<'_>) = match (table, &layer.population_field) {
+        (Some(t), _) => {
+            if !t.notes.is_empty() {
+                diagnostics.push(Diagnostic::new(
+                    DiagnosticKind::InputFormat,
+                    format!("{}: {}", t.source.display(), t.notes.join("; ")),
+                ));
+            }
+            let in_layer = |k: &str| {
+                layer
+                    .communes
+                    .binary_search_by(|c| c.code.as_str().cmp(k))
+                    .is_ok()
+            };
+            // rows of former communes the layer no longer has (a table older than the
+            // layer) add to the commune that absorbed them
+            let mut folded: std::collections::HashMap<String, u64> = t.by_code.clone();
+            let mut merged = Vec::new();
+            let mut unused = Vec::new();
+            let mut keys: Vec<&String> = t.by_code.keys().collect();
+            keys.sort();
+            for k in keys {
+                if in_layer(k) {
+                    continue;
+                }
+                match cog.successor(k).filter(|s| in_layer(s)) {
+                    Some(s) => {
+                        let p = folded.remove(k).unwrap_or(0);
+                        *folded.entry(s.to_owned()).or_insert(0) += p;
+                        merged.push(format!("{k} → {s}"));
+                    }
+                    None => unused.push(k.clone()),
+                }
+            }
+            if !merged.is_empty() {
+                diagnostics.push(Diagnostic::new(
+                    DiagnosticKind::MergedCode,
+                    format!(
+                        "{}: {} row(s) of former communes added to the commune that absorbed them ({}): {}",
+                        t.source.display(),
+                        merged.len(),
+                        crate::cog::VINTAGE,
+                        sample(&merged, 6)
+                    ),
+                ));
+            }
+            if !unused.is_empty() {
+                diagnostics.push(
+                    Diagnostic::new(
+                        DiagnosticKind::UnusedPopulation,
+                        format!(
+                            "{}: {} row(s) name a code absent from the commune layer: {}",
+                            t.source.display(),
+                            unused.len(),
+                            sample(&unused, 8)
+                        ),
+                    )
+                    .codes(unused),
+                );
+            }
+            (
+                Some(t.source.display().to_string()),
+                Box::new(move |c: &Commune| folded.get(&c.code).copied()),
+            )
+        }
+        (None, Some(field)) => (
+            Some(format!("{} ({field})", layer.source.display())),
+            Box::new(|c: &Commune| c.population),
+        ),
+        (None, None) => (None, Box::new(|_: &Commune| None)),
+    };
+    let (mut from_cog, mut missing) = (Vec::new(), Vec::new());
+    let population: Vec<u64> = layer
+        .communes
+        .iter()
+        .map(|c| {
+            lookup(c).unwrap_or_else(|| match cog.current(&c.code).and_then(|e| e.population) {
+                Some(p) => {
+                    from_cog.push(c.code.clone());
+                    p
+                }
+                None => {
+                    missing.push(c.code.clone());
+                    0
+                }
+            })
+        })
+        .collect();
+    drop(lookup);
+    let population_source = match (&primary, from_cog.len()) {
+        (Some(p), 0) => p.clone(),
+        (Some(p), n) => format!(
+            "{p}, and {} (bundled) for {n} commune(s) it lacks",
+            crate::cog::VINTAGE
+        ),
+        (None, _) => format!("{} (bundled)", crate::cog::VINTAGE),
+    };
+    if !from_cog.is_empty() {
+        let message = match &primary {
+            Some(p) => format!(
+                "{p}: {} commune(s) of the layer have no population there; their {} population is used: {}",
+                from_cog.len(),
+                crate::cog::VINTAGE,
+                sample(&from_cog, 8)
+            ),
+            None => format!(
+                "no population table (--population) and no population property in the layer: populations are those of the bundled {} ({} communes)",
+                crate::cog::VINTAGE,
+                from_cog.len()
+            ),
+        };
+        diagnostics.push(
+            Diagnostic::new(DiagnosticKind::PopulationSource, message).codes(
+                if primary.is_some() {
+                    from_cog
+                } else {
+                    Vec::new()
+                },
+            ),
+        );
+    }
+    if !missing.is_empty() {
+        diagnostics.push(
+            Diagnostic::new(
+                DiagnosticKind::MissingPopulation,
+                format!(
+                    "{} commune(s) of the layer have no population in {} nor in {} and count as 0 (a former commune's inhabitants are counted in the commune that absorbed it): {}",
+                    missing.len(),
+                    primary.as_deref().unwrap_or("any input"),
+                    crate::cog::VINTAGE,
+                    sample(&missing, 8)
+                ),
+            )
+            .codes(missing),
+        );
+    }
+    (population, population_source, diagnostics)
 }

@@ -25,9 +25,10 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use super::geojson::{coordinates_at, properties_at, Ctx, Found, RawPolygons};
-use super::source::inflate_limit;
 use rayon::prelude::*;
+
+use super::geojson::{coordinates_at, is_blank, properties_at, Ctx, Found, RawPolygons};
+use super::source::inflate_limit;
 
 /// Size of the decompressed chunks.
 const CHUNK: usize = 4 << 20;
@@ -185,7 +186,7 @@ struct Members<'a> {
 
 impl<'a> Members<'a> {
     fn blank(&mut self) {
-        while matches!(self.b.get(self.i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        while self.b.get(self.i).is_some_and(is_blank) {
             self.i += 1;
         }
     }
@@ -362,7 +363,7 @@ fn split(rx: Receiver<Vec<u8>>, tx: SyncSender<Batch>) -> Option<TopLevel> {
         spans: Vec::new(),
     };
     let mut feature_start = 0;
-    let ws = |b: u8| matches!(b, b' ' | b'\n' | b'\r' | b'\t');
+    let ws = |b: u8| is_blank(&b);
     for chunk in rx {
         let bytes: &[u8] = &chunk;
         let mut i = 0;
