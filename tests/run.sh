@@ -5,11 +5,21 @@
 # with those tests required rather than skipped.
 #
 #   bash tests/run.sh [cargo test arguments]
+#   bash tests/run.sh --national [test filter]     # the national tier
 #
 # `cargo test --release` alone also works: the tests whose tools are missing say
 # so and pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The national tier: the tests marked `#[ignore = "national tier: …"]`, which read
+# the national commune layer of ../shared/data (or of MAILLAGE_NATIONAL_DATA). They
+# need no tool beyond cargo.
+if [ "${1:-}" = --national ]; then
+  shift
+  export MAILLAGE_NATIONAL_DATA="${MAILLAGE_NATIONAL_DATA:-$PWD/../shared/data}"
+  exec cargo test --release --test tests -- --ignored "$@"
+fi
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -11,6 +11,23 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// The national commune layer (35,357 communes), read only by the national tier
+/// (tests marked `#[ignore = "national tier: …"]`, run by `bash tests/run.sh
+/// --national`): from `MAILLAGE_NATIONAL_DATA` when set, else `../shared/data`
+/// beside the repository.
+pub fn national_layer() -> PathBuf {
+    let dir = std::env::var_os("MAILLAGE_NATIONAL_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    let path = dir.join("communes-france-2018.geojson.gz");
+    assert!(
+        path.is_file(),
+        "the national tier needs {}: set MAILLAGE_NATIONAL_DATA to the folder holding it",
+        path.display()
+    );
+    path
+}
+
 /// The PACA communes, populations and demo declarations, as files.
 pub fn paca_inputs() -> Inputs {
     Inputs::from_paths(
