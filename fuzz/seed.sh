@@ -3,8 +3,15 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 f=../fixtures
-mkdir -p corpus/communes corpus/declarations corpus/population corpus/pipeline corpus/stream
+mkdir -p corpus/communes corpus/declarations corpus/population corpus/pipeline corpus/stream \
+  corpus/workbook_xlsx corpus/workbook_ods corpus/workbook_xls
 cp $f/adminexpress/*.zip $f/adminexpress/*.gpkg $f/adminexpress/*.parquet $f/adminexpress/l93-05.geojson.gz corpus/communes/
+# workbook targets: the real ARS-style workbooks (the xlsx and ods targets take
+# the sheet's XML, zipped back by the target)
+unzip -p $f/paca/declarations.xlsx xl/worksheets/sheet2.xml > corpus/workbook_xlsx/sheet2.xml
+unzip -p $f/paca/declarations.xlsx xl/worksheets/sheet1.xml > corpus/workbook_xlsx/sheet1.xml
+unzip -p $f/paca/declarations.ods content.xml > corpus/workbook_ods/content.xml
+cp $f/paca/declarations.xls corpus/workbook_xls/
 python3 - "$f" <<'PY'
 import gzip, json, sys
 f = sys.argv[1]

@@ -14,6 +14,7 @@ mod spreadsheet;
 mod stream;
 mod table;
 mod territories;
+mod workbook_guard;
 
 pub use access_inputs::{
     load_costs, load_points, load_supply, parse_number, CostMatrix, CostRow, PointRow, PointsTable,

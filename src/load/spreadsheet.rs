@@ -50,29 +50,19 @@ pub(crate) fn as_csv(source: &Source, sheet: Option<&str>) -> Result<(Source, St
         path: source.name.clone(),
         message,
     };
-    let mut book = open_workbook_auto_from_rs(Cursor::new(&source.bytes[..]))
-        .map_err(|e| fail(format!("not a readable workbook (xlsx, xls, ods): {e}")))?;
-    let names = book.sheet_names();
-    let name = match sheet {
-        Some(s) => names
-            .iter()
-            .find(|n| n.as_str() == s)
-            .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(s)))
-            .cloned()
-            .ok_or_else(|| {
-                fail(format!(
-                    "no sheet named {s:?} (sheets: {})",
-                    names.join(", ")
-                ))
-            })?,
-        None => names
-            .first()
-            .cloned()
-            .ok_or_else(|| fail("the workbook has no sheet".into()))?,
+    // the structure first: calamine trusts what the file says (see workbook_guard)
+    super::workbook_guard::check(&source.bytes).map_err(fail)?;
+    // and a defect calamine still has ends as an error, not an abort of the run
+    let read = std::panic::catch_unwind(|| read_sheet(&source.bytes, sheet));
+    let (range, name, names) = match read {
+        Ok(r) => r.map_err(fail)?,
+        Err(_) => {
+            return Err(fail(
+                "the workbook reader failed on this file (damaged?); save it again from a spreadsheet program, or as CSV"
+                    .into(),
+            ))
+        }
     };
-    let range = book
-        .worksheet_range(&name)
-        .map_err(|e| fail(format!("sheet {name:?}: {e}")))?;
     let mut text = String::new();
     if let Some((row0, col0)) = range.start() {
         // blank lines keep line numbers equal to the sheet's row numbers
@@ -102,6 +92,32 @@ pub(crate) fn as_csv(source: &Source, sheet: Option<&str>) -> Result<(Source, St
         deferred: false,
     };
     Ok((csv_source, note))
+}
+
+/// The chosen sheet's cells, its name and every sheet's name.
+fn read_sheet(
+    bytes: &[u8],
+    sheet: Option<&str>,
+) -> std::result::Result<(calamine::Range<Data>, String, Vec<String>), String> {
+    let mut book = open_workbook_auto_from_rs(Cursor::new(bytes))
+        .map_err(|e| format!("not a readable workbook (xlsx, xls, ods): {e}"))?;
+    let names = book.sheet_names();
+    let name = match sheet {
+        Some(s) => names
+            .iter()
+            .find(|n| n.as_str() == s)
+            .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(s)))
+            .cloned()
+            .ok_or_else(|| format!("no sheet named {s:?} (sheets: {})", names.join(", ")))?,
+        None => names
+            .first()
+            .cloned()
+            .ok_or_else(|| "the workbook has no sheet".to_owned())?,
+    };
+    let range = book
+        .worksheet_range(&name)
+        .map_err(|e| format!("sheet {name:?}: {e}"))?;
+    Ok((range, name, names))
 }
 
 /// One cell as CSV text: whole numbers without `.0` (a code typed as a number stays
