@@ -549,29 +549,7 @@ impl Analysis {
         };
         let _ = writeln!(out, "  one-CPTS-per-territory rule: {verdict}");
         let report = crate::diagnostics::Report::new(&s.diagnostics);
-        let kinds: Vec<String> = report
-            .by_kind
-            .iter()
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
-        let _ = writeln!(
-            out,
-            "\ndiagnostics: {} ({} normalisation(s) or problem(s)){}{}",
-            report.count,
-            report.problems,
-            if kinds.is_empty() { "" } else { ": " },
-            kinds.join(", ")
-        );
-        for d in s.diagnostics.iter().take(max_diagnostics) {
-            let _ = writeln!(out, "  [{}] {}", d.kind.name(), d.message);
-        }
-        if s.diagnostics.len() > max_diagnostics {
-            let _ = writeln!(
-                out,
-                "  … {} more in diagnostics.json",
-                s.diagnostics.len() - max_diagnostics
-            );
-        }
+        let _ = write!(out, "\n{}", report.text(max_diagnostics));
         out
     }
 }

@@ -69,7 +69,7 @@ pub fn size_class(population: u64) -> u8 {
 }
 
 /// One CPTS territory, as the communes of the layer it declares.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Territory {
     /// Its communes (positions in [`Communes`]), sorted.
     pub members: Vec<u32>,

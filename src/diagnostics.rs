@@ -159,6 +159,39 @@ impl<'a> Report<'a> {
     }
 }
 
+impl Report<'_> {
+    /// The terminal text: counts by kind, then at most `max` diagnostics and how
+    /// many more `diagnostics.json` holds.
+    pub fn text(&self, max: usize) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let kinds: Vec<String> = self
+            .by_kind
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "diagnostics: {} ({} normalisation(s) or problem(s)){}{}",
+            self.count,
+            self.problems,
+            if kinds.is_empty() { "" } else { ": " },
+            kinds.join(", ")
+        );
+        for d in self.diagnostics.iter().take(max) {
+            let _ = writeln!(out, "  [{}] {}", d.kind.name(), d.message);
+        }
+        if self.diagnostics.len() > max {
+            let _ = writeln!(
+                out,
+                "  … {} more in diagnostics.json",
+                self.diagnostics.len() - max
+            );
+        }
+        out
+    }
+}
+
 impl Diagnostic {
     pub(crate) fn new(kind: DiagnosticKind, message: impl Into<String>) -> Self {
         Diagnostic {

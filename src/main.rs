@@ -16,6 +16,31 @@ use maillage::progress::Progress;
 use maillage::render::{Breaks, Choropleth, ColorBy, MapOptions, Renderer, ReportOptions};
 use maillage::{Analysis, FieldNames, Inputs, TableFormat};
 
+/// Prints to stdout. Once stdout is closed (`maillage check … | head` after
+/// head has read enough), prints nothing more and the run goes on: its files are
+/// still written and its exit status is still the verdict's; no panic, no
+/// backtrace. (Rust ignores SIGPIPE, so the closed pipe shows as a write error.)
+macro_rules! say {
+    ($($t:tt)*) => { say_fmt(format_args!($($t)*)) };
+}
+
+/// `say!` and a line end.
+macro_rules! sayln {
+    ($($t:tt)*) => {{ say_fmt(format_args!($($t)*)); say_fmt(format_args!("\n")) }};
+}
+
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+fn say_fmt(args: std::fmt::Arguments) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if out.write_fmt(args).and_then(|()| out.flush()).is_err() {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    }
+}
+
 #[derive(Parser)]
 #[command(
     name = "maillage",
@@ -98,6 +123,16 @@ struct ProposeArgs {
     /// A zone blanche of at least this many inhabitants is proposed as new CPTS.
     #[arg(long, value_name = "POPULATION", default_value_t = maillage::propose::DEFAULT_NEW_CPTS_MIN)]
     new_cpts_min: u64,
+    /// Language of the reasons and the terminal summary (column names stay the
+    /// same): fr or en.
+    #[arg(long, value_enum, default_value_t = LangChoice::Fr)]
+    lang: LangChoice,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LangChoice {
+    Fr,
+    En,
 }
 
 /// Accessibility.
@@ -614,9 +649,9 @@ fn coverage(opts: Opts, draw: Draw, mode: Mode) -> anyhow::Result<ExitCode> {
     };
     drop(display);
     if !opts.quiet {
-        print!("{}", analysis.report(opts.max_diagnostics));
+        say!("{}", analysis.report(opts.max_diagnostics));
         if let Some(dir) = &out {
-            println!("\nwrote {} files to {}", files.len(), dir.display());
+            sayln!("\nwrote {} files to {}", files.len(), dir.display());
         }
     }
     print_timings_with(&opts, &analysis, Some(read));
@@ -728,6 +763,35 @@ fn check_candidate(opts: Opts, draw: Draw, files: &[PathBuf]) -> anyhow::Result<
         .collect();
     strict(&opts, &own)?;
     let report = CandidateReport::compute(&before, &after, &ids);
+    // a candidate naming no commune of the layer has nothing to check: refused,
+    // so that a script gating on the exit status does not let it through
+    let empty: Vec<&str> = report
+        .candidates
+        .iter()
+        .filter(|c| c.communes.is_empty())
+        .map(|c| c.cpts_id.as_str())
+        .collect();
+    if !empty.is_empty() {
+        let unknown: Vec<&str> = own
+            .iter()
+            .filter(|d| d.kind == maillage::DiagnosticKind::UnknownCode)
+            .map(|d| d.message.as_str())
+            .collect();
+        anyhow::bail!(
+            "{}: candidate CPTS {} names no commune of the layer; nothing to check{}",
+            files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            empty.join(", "),
+            if unknown.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", unknown.join("; "))
+            }
+        );
+    }
     let written = match &opts.out {
         Some(dir) => {
             let staging = Staging::new(dir)?;
@@ -753,12 +817,12 @@ fn check_candidate(opts: Opts, draw: Draw, files: &[PathBuf]) -> anyhow::Result<
     };
     drop(display);
     if !opts.quiet {
-        print!("{}", report.text());
+        say!("{}", report.text());
         for d in own.iter().take(opts.max_diagnostics) {
-            println!("  [{}] {}", d.kind.name(), d.message);
+            sayln!("  [{}] {}", d.kind.name(), d.message);
         }
         if let Some((dir, files)) = written {
-            println!("\nwrote {} files to {}", files.len(), dir.display());
+            sayln!("\nwrote {} files to {}", files.len(), dir.display());
         }
     }
     print_timings(&opts, &before);
@@ -780,6 +844,15 @@ fn propose(opts: Opts, args: ProposeArgs, draw: Draw) -> anyhow::Result<ExitCode
     if opts.communes.is_some() && opts.cpts.is_empty() {
         anyhow::bail!("--communes needs --cpts (the declarations to fix)");
     }
+    // options propose cannot honour are refused, not ignored
+    if table_format(&opts.format)? != TableFormat::Csv {
+        anyhow::bail!("--format: propose writes CSV tables only (proposals.csv, moves.csv…)");
+    }
+    if draw.choropleth.is_some() {
+        anyhow::bail!(
+            "--choropleth: propose draws the proposal's territories; map a column with `maillage map` on its declarations.csv"
+        );
+    }
     let (progress, display) = setup(&opts)?;
     let inputs = inputs(&opts, &progress)?;
     let before = Analysis::run(&inputs)?;
@@ -789,32 +862,17 @@ fn propose(opts: Opts, args: ProposeArgs, draw: Draw) -> anyhow::Result<ExitCode
         strategy,
         whole_clusters: args.whole_clusters,
         new_cpts_min: args.new_cpts_min,
+        lang: match args.lang {
+            LangChoice::Fr => maillage::Lang::Fr,
+            LangChoice::En => maillage::Lang::En,
+        },
     };
     let t = Instant::now();
     let proposal = Proposal::compute(&before, &options)?;
     before.timings.record("propose", t.elapsed());
     // the proposal analysed again: its figures, and its map
     let t = Instant::now();
-    let mut text = String::from("cpts_id,cpts_name,commune_code,status\n");
-    {
-        let mut w = csv::WriterBuilder::new()
-            .has_headers(false)
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_writer(Vec::new());
-        for r in proposal.declarations(&before) {
-            w.write_record(&r)?;
-        }
-        text.push_str(&String::from_utf8(
-            w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?,
-        )?);
-    }
-    let source = maillage::Source::from_bytes("proposal:declarations.csv", text.into_bytes())?;
-    let decl = maillage::load::load_cpts_with(&[source], &inputs.tables)?;
-    let after = before.with_declarations(
-        decl,
-        &["proposal:declarations.csv".to_owned()],
-        inputs.min_area_km2,
-    )?;
+    let after = proposal.apply(&before)?;
     before.timings.record("after", t.elapsed());
     let dir = opts
         .out
@@ -838,38 +896,8 @@ fn propose(opts: Opts, args: ProposeArgs, draw: Draw) -> anyhow::Result<ExitCode
     let files = staging.commit()?;
     drop(display);
     if !opts.quiet {
-        let s = proposal.summary(&before, &after);
-        println!(
-            "maillage propose ({}{}): {} chevauchement(s) given to one claimant, {} white commune(s) given to a CPTS, {} new CPTS, {} zone(s) unresolved",
-            s.strategy,
-            if s.whole_clusters { ", whole zones" } else { "" },
-            s.overlaps_resolved,
-            s.whites_assigned,
-            s.new_cpts,
-            s.unresolved.len()
-        );
-        println!(
-            "  before: {} white ({} inhabitants), {} overlapping; after: {} white ({} inhabitants), {} overlapping",
-            s.before.communes_white,
-            s.before.population_white,
-            s.before.communes_overlap,
-            s.after.communes_white,
-            s.after.population_white,
-            s.after.communes_overlap
-        );
-        println!(
-            "  ACI class changes {}, département crossings {}, moves away from the commune's EPCI {}, EPCI split {} → {}, claimants cut in two {}",
-            s.size_class_changes,
-            s.departement_crossings,
-            s.epci_splitting_moves,
-            s.before.epci_split,
-            s.after.epci_split,
-            s.cuts_claimant
-        );
-        for u in &s.unresolved {
-            println!("  unresolved: {}", u.reason);
-        }
-        println!("\nwrote {} files to {}", files.len(), dir.display());
+        say!("{}", proposal.text(&before, &after, opts.max_diagnostics));
+        say!("\nwrote {} files to {}\n", files.len(), dir.display());
     }
     print_timings(&opts, &before);
     Ok(ExitCode::SUCCESS)
@@ -990,8 +1018,8 @@ fn access(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<ExitCode> 
     let files = staging.commit()?;
     drop(display);
     if !opts.quiet {
-        print!("{}", access_report(&acc, &analysis, opts.max_diagnostics));
-        println!("\nwrote {} files to {}", files.len(), dir.display());
+        say!("{}", access_report(&acc, &analysis, opts.max_diagnostics));
+        sayln!("\nwrote {} files to {}", files.len(), dir.display());
     }
     print_timings(&opts, &analysis);
     Ok(ExitCode::SUCCESS)

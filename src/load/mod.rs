@@ -85,6 +85,11 @@ pub fn load_cpts_with(sources: &[Source], options: &TableOptions) -> crate::Resu
             d.cpts.iter_mut().for_each(|c| c.file = file);
             (d.cpts, d.diagnostics)
         };
+        if found.is_empty() {
+            return Err(crate::Error::Input(format!(
+                "{name}: no CPTS declared there (no row under the header, or no feature); nothing to check"
+            )));
+        }
         diagnostics.extend(diags);
         for c in found {
             if let Some(first) = seen.get(&c.id) {

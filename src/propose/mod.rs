@@ -37,9 +37,11 @@ use std::str::FromStr;
 use geo::{Geodesic, Length};
 use serde::Serialize;
 
+use crate::admin::{departement_of, region_of_departement};
 use crate::analysis::Analysis;
 use crate::coverage::{size_class, Verdict};
 use crate::error::{Error, Result};
+use crate::lang::Lang;
 use crate::topology::{Topology, OUTSIDE};
 
 /// How the CPTS a commune could go to are ranked.
@@ -111,6 +113,8 @@ pub struct ProposeOptions {
     pub whole_clusters: bool,
     /// A zone blanche of at least this population becomes new CPTS.
     pub new_cpts_min: u64,
+    /// The language of the reasons.
+    pub lang: Lang,
 }
 
 impl Default for ProposeOptions {
@@ -119,7 +123,48 @@ impl Default for ProposeOptions {
             strategy: Strategy::Balanced,
             whole_clusters: false,
             new_cpts_min: DEFAULT_NEW_CPTS_MIN,
+            lang: Lang::Fr,
         }
+    }
+}
+
+/// Every flag a proposal row can carry, in the order they are listed.
+pub const FLAGS: [&str; 8] = [
+    "new_cpts",
+    "unresolved",
+    "sole_commune",
+    "crosses_departement",
+    "crosses_region",
+    "splits_epci",
+    "class_change",
+    "cuts_claimant",
+];
+
+/// What a flag means, for people (the flag itself is the stable code written in
+/// `proposals.csv`).
+pub fn flag_label(flag: &str, lang: Lang) -> &'static str {
+    match flag {
+        "new_cpts" => lang.pick("nouvelle CPTS", "new CPTS"),
+        "unresolved" => lang.pick("non résolu", "unresolved"),
+        "sole_commune" => lang.pick(
+            "seule commune d'une CPTS existante",
+            "the only commune of an existing CPTS",
+        ),
+        "crosses_departement" => lang.pick(
+            "seule commune de son département dans sa CPTS",
+            "the only commune of its département in its CPTS",
+        ),
+        "crosses_region" => lang.pick(
+            "seule commune de sa région dans sa CPTS",
+            "the only commune of its région in its CPTS",
+        ),
+        "splits_epci" => lang.pick(
+            "rejoint une CPTS sans autre commune de son EPCI",
+            "joins a CPTS holding none of its EPCI",
+        ),
+        "class_change" => lang.pick("change une classe ACI", "changes an ACI class"),
+        "cuts_claimant" => lang.pick("coupe un demandeur en deux", "cuts a claimant in two"),
+        _ => "",
     }
 }
 
@@ -147,11 +192,14 @@ pub struct ProposalRow {
     pub proposed: Target,
     /// The next best choice, if there was one.
     pub runner_up: Option<Target>,
-    /// Which rule decided.
+    /// Which rule decided, in the options' language.
     pub reason: String,
-    /// `crosses_departement`, `splits_epci`, `class_change`, `cuts_claimant`,
-    /// `new_cpts`, `unresolved`.
+    /// Codes from [`FLAGS`], in that order: `crosses_departement` and
+    /// `crosses_region` are read from the final declarations (the commune is the
+    /// only one of its département or région in the CPTS it ends in).
     pub flags: Vec<&'static str>,
+    /// The zone blanche of a white commune (its number), none for a chevauchement.
+    pub zone: Option<u32>,
 }
 
 /// A proposed new CPTS, made of (part of) a large zone blanche.
@@ -169,11 +217,14 @@ pub struct NewCpts {
     pub zone: u32,
 }
 
-/// White communes left without CPTS, and why.
+/// Communes the proposal leaves as they are, and why: a zone blanche no CPTS can
+/// take, or a chevauchement whose claimants would each vanish without it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Unresolved {
-    /// The zone blanche.
-    pub zone: u32,
+    /// `zone_blanche` or `chevauchement`.
+    pub kind: &'static str,
+    /// The zone blanche (its number), none for a chevauchement.
+    pub zone: Option<u32>,
     /// Its communes' codes.
     pub codes: Vec<String>,
     /// Their population.
@@ -244,6 +295,7 @@ fn key_names(strategy: Strategy) -> &'static [&'static str] {
 /// Why the winner beat the runner-up: the first part of the key that differs.
 fn reason(
     strategy: Strategy,
+    lang: Lang,
     win: &Facts,
     next: Option<&Facts>,
     names: &dyn Fn(u32) -> String,
@@ -257,34 +309,55 @@ fn reason(
         .zip(&kn)
         .position(|(a, b)| a != b)
         .map_or("id", |p| key_names(strategy)[p]);
-    let km = |m: f64| format!("{:.1} km", m / 1000.0);
-    match part {
-        "class" => format!(
-            "keeps ACI classes ({} change(s); {} would make {})",
-            win.class_changes,
-            names(next.k),
+    let km = |m: f64| format!("{} km", lang.decimal(m / 1000.0, 1));
+    let other = names(next.k);
+    match (part, lang) {
+        ("class", Lang::Fr) => format!(
+            "garde les classes ACI ({} ; {other} : {})",
+            lang.count(win.class_changes.into(), "changement", "changements"),
+            lang.count(next.class_changes.into(), "changement", "changements")
+        ),
+        ("class", Lang::En) => format!(
+            "keeps ACI classes ({}; {other} would make {})",
+            lang.count(win.class_changes.into(), "change", "changes"),
             next.class_changes
         ),
-        "epci" => format!(
-            "holds {} commune(s) of its EPCI ({} holds {})",
-            win.epci_mates,
-            names(next.k),
+        ("epci", Lang::Fr) => format!(
+            "compte {} de son EPCI ({other} : {})",
+            lang.count(win.epci_mates.into(), "commune", "communes"),
             next.epci_mates
         ),
-        "departement" => format!("in its département ({} is not)", names(next.k)),
-        "border" => format!(
-            "longest border: {} ({} {})",
+        ("epci", Lang::En) => format!(
+            "holds {} of its EPCI ({other} holds {})",
+            lang.count(win.epci_mates.into(), "commune", "communes"),
+            next.epci_mates
+        ),
+        ("departement", Lang::Fr) => {
+            format!("a déjà des communes de son département ({other} n'en a pas)")
+        }
+        ("departement", Lang::En) => format!("in its département ({other} is not)"),
+        ("border", Lang::Fr) => format!(
+            "plus longue frontière commune : {} ({other} : {})",
             km(win.border),
-            names(next.k),
             km(next.border)
         ),
-        "population" => format!(
-            "smaller population: {} ({} {})",
-            win.population,
-            names(next.k),
-            next.population
+        ("border", Lang::En) => format!(
+            "longest border: {} ({other} {})",
+            km(win.border),
+            km(next.border)
         ),
-        _ => format!("tie with {}: first CPTS id", names(next.k)),
+        ("population", Lang::Fr) => format!(
+            "plus petite population : {} ({other} : {})",
+            lang.count(win.population, "habitant", "habitants"),
+            lang.int(next.population)
+        ),
+        ("population", Lang::En) => format!(
+            "smaller population: {} ({other} {})",
+            lang.int(win.population),
+            lang.int(next.population)
+        ),
+        (_, Lang::Fr) => format!("à égalité avec {other} : premier identifiant"),
+        (_, Lang::En) => format!("tie with {other}: first CPTS id"),
     }
 }
 
@@ -498,9 +571,7 @@ impl<'a> State<'a> {
 
     fn flags(&self, win: &Facts, unit: &[u32]) -> Vec<&'static str> {
         let mut flags = Vec::new();
-        if win.crosses == 1 {
-            flags.push("crosses_departement");
-        }
+        // (département and région crossings are read from the final declarations)
         // the unit's EPCI has other communes, the winner holds none of them
         let has_mates = unit.iter().any(|&i| {
             self.epci[i as usize].is_some_and(|e| {
@@ -544,16 +615,57 @@ impl Proposal {
             )));
         }
         let a = analysis;
-        let strategy = options.strategy;
+        let (strategy, lang) = (options.strategy, options.lang);
         let mut st = State::new(a);
         let mut rows: Vec<ProposalRow> = Vec::new();
+        let mut unresolved: Vec<Unresolved> = Vec::new();
 
-        // 1. chevauchements, by code: each to one claimant, never cutting another
+        // 1. chevauchements, by code: each to one claimant, never cutting another,
+        //    never taking from a CPTS its last commune
         for (i, claims) in a.coverage.claimants.iter().enumerate() {
             if claims.len() < 2 {
                 continue;
             }
             let i = i as u32;
+            let name_list = |st: &State<'_>, ks: &[u32]| {
+                ks.iter()
+                    .map(|&k| st.cpts_name(k))
+                    .collect::<Vec<_>>()
+                    .join(lang.pick(" et ", " and "))
+            };
+            // claimants for which this commune is all that is left
+            let sole: Vec<u32> = claims
+                .iter()
+                .copied()
+                .filter(|&k| st.members[k as usize].len() == 1)
+                .collect();
+            if sole.len() >= 2 {
+                let why = lang
+                    .pick(
+                        "seule commune de {} : aucune ne peut la céder sans disparaître ; le chevauchement reste, à arbitrer",
+                        "the only commune of {}: none can give it up without vanishing; the chevauchement stays, to be settled",
+                    )
+                    .replace("{}", &name_list(&st, &sole));
+                st.owner[i as usize] = Some(Target::Unresolved);
+                rows.push(ProposalRow {
+                    commune: i,
+                    before: Verdict::Overlap,
+                    claimants: claims.clone(),
+                    proposed: Target::Unresolved,
+                    runner_up: None,
+                    reason: why.clone(),
+                    flags: vec!["unresolved", "sole_commune"],
+                    zone: None,
+                });
+                unresolved.push(Unresolved {
+                    kind: "chevauchement",
+                    zone: None,
+                    codes: vec![a.communes.get(i).code.clone()],
+                    population: st.pop(i),
+                    reason: why,
+                });
+                continue;
+            }
             let keeps_whole = |st: &State<'_>, k: u32| {
                 claims
                     .iter()
@@ -565,7 +677,9 @@ impl Proposal {
                 .copied()
                 .filter(|&k| keeps_whole(&st, k))
                 .collect();
-            let (pool, cuts) = if safe.is_empty() {
+            let (pool, cuts) = if let [only] = sole.as_slice() {
+                (vec![*only], !keeps_whole(&st, *only))
+            } else if safe.is_empty() {
                 (claims.clone(), true)
             } else {
                 (safe, false)
@@ -579,10 +693,21 @@ impl Proposal {
             if cuts {
                 flags.push("cuts_claimant");
             }
-            let why = if pool.len() == 1 && claims.len() > 1 && !cuts {
-                "the only claimant whose choice cuts no other in two".to_owned()
+            let why = if !sole.is_empty() {
+                flags.push("sole_commune");
+                lang.pick(
+                    "seule commune de {} : la lui retirer dissoudrait cette CPTS",
+                    "the only commune of {}: taking it away would dissolve that CPTS",
+                )
+                .replace("{}", &st.cpts_name(win.k))
+            } else if pool.len() == 1 && claims.len() > 1 && !cuts {
+                lang.pick(
+                    "le seul demandeur dont le choix ne coupe aucun autre en deux",
+                    "the only claimant whose choice cuts no other in two",
+                )
+                .to_owned()
             } else {
-                reason(strategy, &win, ranked.get(1), &|k| st.cpts_name(k))
+                reason(strategy, lang, &win, ranked.get(1), &|k| st.cpts_name(k))
             };
             for &o in claims.iter().filter(|&&o| o != win.k) {
                 st.members[o as usize].remove(&i);
@@ -597,12 +722,12 @@ impl Proposal {
                 runner_up: ranked.get(1).map(|f| Target::Cpts(f.k)),
                 reason: why,
                 flags,
+                zone: None,
             });
         }
 
         // 2. zones blanches
         let mut new_cpts: Vec<NewCpts> = Vec::new();
-        let mut unresolved: Vec<Unresolved> = Vec::new();
         for z in &a.coverage.white_zones {
             let zpop: u64 = z.members.iter().map(|&i| st.pop(i)).sum();
             let touching = |st: &State<'_>, i: u32| -> Vec<u32> {
@@ -620,10 +745,9 @@ impl Proposal {
                 ks
             };
             if zpop >= options.new_cpts_min {
-                for (k, part) in partition(a, &z.members, options.new_cpts_min)
-                    .into_iter()
-                    .enumerate()
-                {
+                let parts = partition(a, &z.members, options.new_cpts_min, &st.epci);
+                let n = parts.len() as u64;
+                for (k, part) in parts.into_iter().enumerate() {
                     let t = new_cpts.len() as u32;
                     let population = part.iter().map(|&i| st.pop(i)).sum();
                     let head = part
@@ -631,6 +755,24 @@ impl Proposal {
                         .copied()
                         .max_by(|&x, &y| st.pop(x).cmp(&st.pop(y)).then(y.cmp(&x)))
                         .unwrap_or(part[0]);
+                    let why = match lang {
+                        Lang::Fr => format!(
+                            "zone blanche {} de {} (≥ {}) : nouvelle CPTS {} sur {n}, {}",
+                            z.id,
+                            lang.count(zpop, "habitant", "habitants"),
+                            lang.int(options.new_cpts_min),
+                            k + 1,
+                            lang.count(population, "habitant", "habitants"),
+                        ),
+                        Lang::En => format!(
+                            "zone blanche {} of {} inhabitants (≥ {}): new CPTS {} of {n}, {} inhabitants",
+                            z.id,
+                            lang.int(zpop),
+                            lang.int(options.new_cpts_min),
+                            k + 1,
+                            lang.int(population),
+                        ),
+                    };
                     for &i in &part {
                         st.owner[i as usize] = Some(Target::New(t));
                         rows.push(ProposalRow {
@@ -639,15 +781,9 @@ impl Proposal {
                             claimants: Vec::new(),
                             proposed: Target::New(t),
                             runner_up: None,
-                            reason: format!(
-                                "zone blanche {} of {} inhabitants (≥ {}): new CPTS {} of {}",
-                                z.id,
-                                zpop,
-                                options.new_cpts_min,
-                                k + 1,
-                                population
-                            ),
+                            reason: why.clone(),
                             flags: vec!["new_cpts"],
+                            zone: Some(z.id),
                         });
                     }
                     new_cpts.push(NewCpts {
@@ -663,10 +799,20 @@ impl Proposal {
             let neighbours: BTreeSet<u32> =
                 z.members.iter().flat_map(|&i| touching(&st, i)).collect();
             if neighbours.is_empty() {
-                let reason = format!(
-                    "zone blanche {} touches no CPTS (an island, or bordered only by the sea, a border or the edge of the layer) and has {} inhabitants, under the {} a new CPTS needs",
-                    z.id, zpop, options.new_cpts_min
-                );
+                let reason = match lang {
+                    Lang::Fr => format!(
+                        "la zone blanche {} ne touche aucune CPTS (une île, ou bordée seulement par la mer, une frontière ou le bord de la couche) et compte {}, moins que les {} d'une nouvelle CPTS",
+                        z.id,
+                        lang.count(zpop, "habitant", "habitants"),
+                        lang.int(options.new_cpts_min)
+                    ),
+                    Lang::En => format!(
+                        "zone blanche {} touches no CPTS (an island, or bordered only by the sea, a border or the edge of the layer) and has {} inhabitants, under the {} a new CPTS needs",
+                        z.id,
+                        lang.int(zpop),
+                        lang.int(options.new_cpts_min)
+                    ),
+                };
                 for &i in &z.members {
                     st.owner[i as usize] = Some(Target::Unresolved);
                     rows.push(ProposalRow {
@@ -677,10 +823,12 @@ impl Proposal {
                         runner_up: None,
                         reason: reason.clone(),
                         flags: vec!["unresolved"],
+                        zone: Some(z.id),
                     });
                 }
                 unresolved.push(Unresolved {
-                    zone: z.id,
+                    kind: "zone_blanche",
+                    zone: Some(z.id),
                     codes: z
                         .members
                         .iter()
@@ -697,11 +845,16 @@ impl Proposal {
                 let win = ranked[0];
                 let flags = st.flags(&win, &z.members);
                 let why = if ranked.len() == 1 {
-                    "the only neighbouring CPTS (whole zone)".to_owned()
+                    lang.pick(
+                        "la seule CPTS voisine (zone entière)",
+                        "the only neighbouring CPTS (whole zone)",
+                    )
+                    .to_owned()
                 } else {
                     format!(
-                        "whole zone: {}",
-                        reason(strategy, &win, ranked.get(1), &|k| st.cpts_name(k))
+                        "{}{}",
+                        lang.pick("zone entière : ", "whole zone: "),
+                        reason(strategy, lang, &win, ranked.get(1), &|k| st.cpts_name(k))
                     )
                 };
                 for &i in &z.members {
@@ -714,6 +867,7 @@ impl Proposal {
                         runner_up: ranked.get(1).map(|f| Target::Cpts(f.k)),
                         reason: why.clone(),
                         flags: flags.clone(),
+                        zone: Some(z.id),
                     });
                 }
                 continue;
@@ -735,9 +889,10 @@ impl Proposal {
                     let win = ranked[0];
                     let flags = st.flags(&win, &[i]);
                     let why = if ranked.len() == 1 {
-                        "the only CPTS it touches".to_owned()
+                        lang.pick("la seule CPTS qu'elle touche", "the only CPTS it touches")
+                            .to_owned()
                     } else {
-                        reason(strategy, &win, ranked.get(1), &|k| st.cpts_name(k))
+                        reason(strategy, lang, &win, ranked.get(1), &|k| st.cpts_name(k))
                     };
                     st.give(i, win.k);
                     rows.push(ProposalRow {
@@ -748,20 +903,49 @@ impl Proposal {
                         runner_up: ranked.get(1).map(|f| Target::Cpts(f.k)),
                         reason: why,
                         flags,
+                        zone: Some(z.id),
                     });
                     left.retain(|&x| x != i);
                 }
             }
         }
+
+        // 3. département and région crossings, read from the final declarations:
+        //    a commune is the only one of its département (région) in its CPTS
+        let members: Vec<Vec<u32>> = st
+            .members
+            .into_iter()
+            .map(|m| m.into_iter().collect())
+            .collect();
+        for r in &mut rows {
+            let list: &[u32] = match r.proposed {
+                Target::Cpts(k) => &members[k as usize],
+                Target::New(t) => &new_cpts[t as usize].members,
+                Target::Unresolved => continue,
+            };
+            let (dep, reg) = place(a, r.commune);
+            let others = list.iter().copied().filter(|&j| j != r.commune);
+            let (mut same_dep, mut same_reg, mut any) = (false, false, false);
+            for j in others {
+                let (d, g) = place(a, j);
+                any = true;
+                same_dep |= d == dep;
+                same_reg |= g == reg;
+            }
+            if any && !same_dep {
+                r.flags.push("crosses_departement");
+            }
+            if any && !same_reg {
+                r.flags.push("crosses_region");
+            }
+            r.flags
+                .sort_by_key(|f| FLAGS.iter().position(|g| g == f).unwrap_or(FLAGS.len()));
+        }
         rows.sort_by_key(|r| r.commune);
         Ok(Proposal {
             options: options.clone(),
             rows,
-            members: st
-                .members
-                .into_iter()
-                .map(|m| m.into_iter().collect())
-                .collect(),
+            members,
             new_cpts,
             unresolved,
         })
@@ -796,6 +980,75 @@ impl Proposal {
         }
         out.sort();
         out
+    }
+
+    /// The proposal applied: the analysis of [`Proposal::declarations`] on the same
+    /// layer and populations (what `analyze` would say of `declarations.csv`).
+    ///
+    /// ```
+    /// use maillage::propose::{Proposal, ProposeOptions};
+    /// use maillage::{Analysis, Inputs};
+    ///
+    /// let before = Analysis::run(&Inputs::demo())?;
+    /// let proposal = Proposal::compute(&before, &ProposeOptions::default())?;
+    /// let after = proposal.apply(&before)?;
+    /// assert_eq!(after.summary.communes_overlap, 0);
+    /// // no existing CPTS disappears
+    /// assert!(after.summary.cpts_count >= before.summary.cpts_count);
+    /// # Ok::<(), maillage::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Those of [`Analysis::with_declarations`].
+    pub fn apply(&self, before: &Analysis) -> Result<Analysis> {
+        use crate::load::{Claim, Cpts, Declarations, Status};
+        let a = before;
+        let code = |i: &u32| a.communes.get(*i).code.clone();
+        let mut cpts: Vec<Cpts> = Vec::new();
+        let mut add = |id: &str, name: &str, status: Option<Status>, members: &[u32]| {
+            if members.is_empty() {
+                return;
+            }
+            let mut codes: Vec<String> = members.iter().map(code).collect();
+            codes.sort();
+            cpts.push(Cpts {
+                id: id.to_owned(),
+                name: name.to_owned(),
+                status,
+                claims: codes
+                    .into_iter()
+                    .map(|code| Claim { code, line: 0 })
+                    .collect(),
+                drawn: None,
+                file: 0,
+            });
+        };
+        for (c, m) in a.declarations.cpts.iter().zip(&self.members) {
+            add(&c.id, &c.name, c.status, m);
+        }
+        for t in &self.new_cpts {
+            add(&t.id, &t.name, Some(Status::Projet), &t.members);
+        }
+        cpts.sort_by(|x, y| x.id.cmp(&y.id));
+        // the lines of declarations.csv (header on line 1), as if it were read back
+        let mut line = 2;
+        for c in &mut cpts {
+            for claim in &mut c.claims {
+                claim.line = line;
+                line += 1;
+            }
+        }
+        let source = "proposal:declarations.csv";
+        let decl = Declarations {
+            source: source.into(),
+            cpts,
+            diagnostics: Vec::new(),
+        };
+        a.with_declarations(
+            decl,
+            &[source.to_owned()],
+            crate::analysis::DEFAULT_MIN_AREA_KM2,
+        )
     }
 
     /// The moves: for every commune the proposal decides, the row(s) it should
@@ -840,119 +1093,186 @@ impl Proposal {
     }
 }
 
-/// Cuts a large zone blanche into contiguous territories of viable population:
-/// as many as it takes for none to exceed [`NEW_CPTS_MAX`], grown breadth-first
-/// from seeds spread apart (farthest first, from the most populous commune), the
-/// smallest territory growing first; a territory left under `min` joins its
-/// smallest neighbour. Deterministic: ties go to the smallest code.
-fn partition(a: &Analysis, zone: &[u32], min: u64) -> Vec<Vec<u32>> {
+/// The département and région of commune `i` (the région is `None` for a
+/// département COG 2026 does not know).
+fn place(a: &Analysis, i: u32) -> (&str, Option<&'static str>) {
+    let dep = a.communes.departement(i);
+    (dep, region_of_departement(dep))
+}
+
+/// Cuts a large zone blanche into new CPTS that are plausible CPTS:
+/// - never across régions (each is validated by one ARS): the zone is first cut
+///   by région, and each piece is handled alone;
+/// - along EPCI and département lines where the zone allows: the units grown are
+///   the zone's communes of one EPCI and one département (contiguous pieces of
+///   them), and a unit is split into its communes only when it alone exceeds
+///   [`NEW_CPTS_MAX`];
+/// - never above [`NEW_CPTS_MAX`] (the top of ACI class 3) unless one commune
+///   alone exceeds it: a piece of population P becomes ⌈P / max⌉ territories,
+///   each grown from the edge of what is left (the unit with the fewest free
+///   neighbours), taking the neighbouring unit most bound to it, until it reaches
+///   P / ⌈P / max⌉ or the next unit would pass the cap (a commune above the cap
+///   is a territory of its own, and P counts the others);
+/// - a territory under `min` then joins its smallest neighbour of the same région
+///   when the two stay under the cap; otherwise it stays a (small) new CPTS.
+///
+/// Contiguous by construction; deterministic (ties go to the smallest code).
+fn partition(a: &Analysis, zone: &[u32], min: u64, epci: &[Option<u32>]) -> Vec<Vec<u32>> {
     let pop = |i: u32| a.communes.population[i as usize];
-    let total: u64 = zone.iter().map(|&i| pop(i)).sum();
-    let parts = total.div_ceil(NEW_CPTS_MAX).max(1) as usize;
-    if parts == 1 {
-        return vec![zone.to_vec()];
+    // units: communes of one (région, département, EPCI), cut into connected pieces
+    // (région, département, EPCI, the commune itself when it has no EPCI)
+    type Unit<'a> = (Option<&'a str>, &'a str, Option<u32>, Option<u32>);
+    let mut groups: BTreeMap<Unit<'_>, Vec<u32>> = BTreeMap::new();
+    for &i in zone {
+        let (dep, reg) = place(a, i);
+        let e = epci[i as usize];
+        // a commune without EPCI is a unit of its own
+        let own = if e.is_none() { Some(i) } else { None };
+        groups.entry((reg, dep, e, own)).or_default().push(i);
     }
-    let inside: BTreeSet<u32> = zone.iter().copied().collect();
-    let distances = |from: u32| -> BTreeMap<u32, usize> {
-        let mut d = BTreeMap::new();
-        d.insert(from, 0);
-        let mut queue = std::collections::VecDeque::from([from]);
-        while let Some(x) = queue.pop_front() {
-            let dx = d[&x];
-            for &y in a.adjacency.neighbours(x) {
-                if inside.contains(&y) && !d.contains_key(&y) {
-                    d.insert(y, dx + 1);
-                    queue.push_back(y);
+    let mut units: Vec<Vec<u32>> = Vec::new();
+    for members in groups.into_values() {
+        for piece in a.adjacency.components(&members) {
+            let total: u64 = piece.iter().map(|&i| pop(i)).sum();
+            if total > NEW_CPTS_MAX && piece.len() > 1 {
+                units.extend(piece.iter().map(|&i| vec![i]));
+            } else {
+                units.push(piece);
+            }
+        }
+    }
+    for u in &mut units {
+        u.sort_unstable();
+    }
+    units.sort();
+    let unit_of: HashMap<u32, usize> = units
+        .iter()
+        .enumerate()
+        .flat_map(|(u, m)| m.iter().map(move |&i| (i, u)))
+        .collect();
+    let region = |u: usize| place(a, units[u][0]).1;
+    let upop: Vec<u64> = units
+        .iter()
+        .map(|m| m.iter().map(|&i| pop(i)).sum())
+        .collect();
+    // unit adjacency, within one région, with the number of commune borders shared
+    let links: Vec<BTreeMap<usize, u32>> = (0..units.len())
+        .map(|u| {
+            let mut l: BTreeMap<usize, u32> = BTreeMap::new();
+            for &i in &units[u] {
+                for j in a.adjacency.neighbours(i) {
+                    if let Some(&v) = unit_of.get(j) {
+                        if v != u && region(v) == region(u) {
+                            *l.entry(v).or_default() += 1;
+                        }
+                    }
                 }
             }
+            l
+        })
+        .collect();
+    // pieces of one région: connected components of the unit graph
+    let mut seen = vec![false; units.len()];
+    let mut parts: Vec<Vec<usize>> = Vec::new();
+    for start in 0..units.len() {
+        if seen[start] {
+            continue;
         }
-        d
-    };
-    let first = zone
-        .iter()
-        .copied()
-        .max_by(|&x, &y| pop(x).cmp(&pop(y)).then(y.cmp(&x)))
-        .unwrap_or(zone[0]);
-    let mut seeds = vec![first];
-    let mut nearest = distances(first);
-    while seeds.len() < parts {
-        let far = zone
-            .iter()
-            .copied()
-            .filter(|x| !seeds.contains(x))
-            .max_by(|&x, &y| {
-                nearest
-                    .get(&x)
-                    .copied()
-                    .unwrap_or(0)
-                    .cmp(&nearest.get(&y).copied().unwrap_or(0))
-                    .then(y.cmp(&x))
-            });
-        let Some(far) = far else { break };
-        seeds.push(far);
-        for (x, d) in distances(far) {
-            let e = nearest.entry(x).or_insert(d);
-            *e = (*e).min(d);
+        let mut piece = vec![start];
+        seen[start] = true;
+        let mut k = 0;
+        while k < piece.len() {
+            for &v in links[piece[k]].keys() {
+                if !seen[v] {
+                    seen[v] = true;
+                    piece.push(v);
+                }
+            }
+            k += 1;
+        }
+        // a commune above the cap alone is a territory of its own; the rest is
+        // shared evenly
+        let mut free: BTreeSet<usize> = BTreeSet::new();
+        for u in piece {
+            if upop[u] > NEW_CPTS_MAX {
+                parts.push(vec![u]);
+            } else {
+                free.insert(u);
+            }
+        }
+        let total: u64 = free.iter().map(|&u| upop[u]).sum();
+        let count = total.div_ceil(NEW_CPTS_MAX).max(1);
+        let target = total / count;
+        while let Some(seed) = free.iter().copied().min_by_key(|&u| {
+            let degree = links[u].keys().filter(|v| free.contains(v)).count();
+            (degree, u)
+        }) {
+            free.remove(&seed);
+            let mut part = vec![seed];
+            let mut size = upop[seed];
+            // free neighbours of the part, with the borders they share with it
+            let mut frontier: BTreeMap<usize, u32> = BTreeMap::new();
+            for (&v, &n) in &links[seed] {
+                if free.contains(&v) {
+                    *frontier.entry(v).or_default() += n;
+                }
+            }
+            while size < target {
+                let next = frontier
+                    .iter()
+                    .filter(|(&v, _)| size + upop[v] <= NEW_CPTS_MAX)
+                    .max_by(|(&v, &n), (&w, &m)| n.cmp(&m).then(w.cmp(&v)))
+                    .map(|(&v, _)| v);
+                let Some(v) = next else { break };
+                frontier.remove(&v);
+                free.remove(&v);
+                part.push(v);
+                size += upop[v];
+                for (&w, &n) in &links[v] {
+                    if free.contains(&w) {
+                        *frontier.entry(w).or_default() += n;
+                    }
+                }
+            }
+            parts.push(part);
         }
     }
-    let mut owner: BTreeMap<u32, usize> = BTreeMap::new();
-    let mut regions: Vec<Vec<u32>> = seeds.iter().map(|&s| vec![s]).collect();
-    let mut size: Vec<u64> = seeds.iter().map(|&s| pop(s)).collect();
-    for (r, &s) in seeds.iter().enumerate() {
-        owner.insert(s, r);
-    }
+    // small territories join their smallest neighbour (same région, under the cap)
+    let psize = |p: &[usize]| p.iter().map(|&u| upop[u]).sum::<u64>();
     loop {
-        // the smallest region that can still grow takes its smallest free neighbour
-        let mut order: Vec<usize> = (0..regions.len()).collect();
-        order.sort_by_key(|&r| (size[r], r));
-        let mut grew = false;
-        for r in order {
-            let next = regions[r]
-                .iter()
-                .flat_map(|&x| a.adjacency.neighbours(x).iter().copied())
-                .filter(|y| inside.contains(y) && !owner.contains_key(y))
-                .min();
-            if let Some(y) = next {
-                owner.insert(y, r);
-                regions[r].push(y);
-                size[r] += pop(y);
-                grew = true;
-                break;
+        let mut owner: HashMap<usize, usize> = HashMap::new();
+        for (p, part) in parts.iter().enumerate() {
+            for &u in part {
+                owner.insert(u, p);
             }
         }
-        if !grew {
-            break;
-        }
+        let merge = (0..parts.len())
+            .filter(|&p| psize(&parts[p]) < min)
+            .find_map(|p| {
+                let size = psize(&parts[p]);
+                parts[p]
+                    .iter()
+                    .flat_map(|&u| links[u].keys())
+                    .filter_map(|v| owner.get(v).copied())
+                    .filter(|&q| q != p && size + psize(&parts[q]) <= NEW_CPTS_MAX)
+                    .min_by_key(|&q| (psize(&parts[q]), q))
+                    .map(|q| (p, q))
+            });
+        let Some((p, q)) = merge else { break };
+        let moved = std::mem::take(&mut parts[p]);
+        parts[q].extend(moved);
+        parts.remove(p);
     }
-    // communes no seed reached (the zone is connected: none), then small regions
-    // join their smallest neighbour
-    while let Some(r) = (0..regions.len()).find(|&r| size[r] < min && regions.len() > 1) {
-        let next = regions[r]
-            .iter()
-            .flat_map(|&x| a.adjacency.neighbours(x).iter().copied())
-            .filter_map(|y| owner.get(&y).copied())
-            .filter(|&o| o != r)
-            .min_by_key(|&o| (size[o], o));
-        let Some(o) = next else { break };
-        let moved = std::mem::take(&mut regions[r]);
-        for &x in &moved {
-            owner.insert(x, o);
-        }
-        regions[o].extend(moved);
-        size[o] += size[r];
-        regions.remove(r);
-        size.remove(r);
-        for v in owner.values_mut() {
-            if *v > r {
-                *v -= 1;
-            }
-        }
-    }
-    for r in &mut regions {
-        r.sort_unstable();
-    }
-    regions.sort();
-    regions
+    let mut out: Vec<Vec<u32>> = parts
+        .into_iter()
+        .map(|p| {
+            let mut m: Vec<u32> = p.into_iter().flat_map(|u| units[u].clone()).collect();
+            m.sort_unstable();
+            m
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// The figures `summary.json` gives of one side (before or after).
@@ -1025,20 +1345,33 @@ pub struct ProposalSummary {
     pub after: Side,
     /// Chevauchements given to one claimant.
     pub overlaps_resolved: u64,
+    /// Chevauchements left to their claimants: each is the last commune of two
+    /// CPTS or more (see `unresolved`).
+    pub overlaps_unresolved: u64,
     /// White communes given to a CPTS, existing or new.
     pub whites_assigned: u64,
     /// New CPTS proposed.
     pub new_cpts: u64,
     /// CPTS whose ACI class changes.
     pub size_class_changes: u64,
-    /// Decisions crossing a département border.
+    /// Communes that end in a CPTS holding no other commune of their département.
     pub departement_crossings: u64,
+    /// Communes that end in a CPTS holding no other commune of their région.
+    pub region_crossings: u64,
+    /// Input CPTS left with no commune (ids). The proposal never takes a CPTS's
+    /// last commune, so only a CPTS that had none to start with (every code
+    /// unknown) is listed.
+    pub cpts_emptied: Vec<String>,
     /// Decisions giving a commune to a CPTS holding none of its EPCI.
     pub epci_splitting_moves: u64,
     /// Chevauchements that had to cut a claimant in two.
     pub cuts_claimant: u64,
     /// What stays unresolved, and why.
     pub unresolved: Vec<Unresolved>,
+    /// Diagnostics of the inputs (all in `diagnostics.json`).
+    pub diagnostics: usize,
+    /// Their count by kind.
+    pub diagnostics_by_kind: BTreeMap<String, usize>,
 }
 
 impl Proposal {
@@ -1073,7 +1406,12 @@ impl Proposal {
             overlaps_resolved: self
                 .rows
                 .iter()
-                .filter(|r| r.before == Verdict::Overlap)
+                .filter(|r| r.before == Verdict::Overlap && r.proposed != Target::Unresolved)
+                .count() as u64,
+            overlaps_unresolved: self
+                .rows
+                .iter()
+                .filter(|r| r.before == Verdict::Overlap && r.proposed == Target::Unresolved)
                 .count() as u64,
             whites_assigned: self
                 .rows
@@ -1083,14 +1421,161 @@ impl Proposal {
             new_cpts: self.new_cpts.len() as u64,
             size_class_changes,
             departement_crossings: flagged("crosses_departement"),
+            region_crossings: flagged("crosses_region"),
+            cpts_emptied: self
+                .members
+                .iter()
+                .zip(&before.declarations.cpts)
+                .filter(|(m, _)| m.is_empty())
+                .map(|(_, c)| c.id.clone())
+                .collect(),
             epci_splitting_moves: flagged("splits_epci"),
             cuts_claimant: flagged("cuts_claimant"),
             unresolved: self.unresolved.clone(),
+            diagnostics: before.summary.diagnostics.len(),
+            diagnostics_by_kind: crate::diagnostics::Report::new(&before.summary.diagnostics)
+                .by_kind,
         }
     }
 
+    /// The terminal summary, in the options' language: what was decided, the
+    /// figures before and after, what stays unresolved, the inputs' diagnostics
+    /// (at most `max_diagnostics` shown).
+    pub fn text(&self, before: &Analysis, after: &Analysis, max_diagnostics: usize) -> String {
+        use std::fmt::Write as _;
+        let s = self.summary(before, after);
+        let l = self.options.lang;
+        let c = |n: u64, one: &str, many: &str| l.count(n, one, many);
+        let mut out = String::new();
+        match l {
+            Lang::Fr => {
+                let _ = writeln!(
+                    out,
+                    "maillage propose ({}{}) : {} à un seul demandeur, {} à une CPTS, {}, {} non {}",
+                    s.strategy,
+                    if s.whole_clusters { ", zones entières" } else { "" },
+                    c(s.overlaps_resolved, "chevauchement confié", "chevauchements confiés"),
+                    c(s.whites_assigned, "commune blanche confiée", "communes blanches confiées"),
+                    c(s.new_cpts, "nouvelle CPTS", "nouvelles CPTS"),
+                    c(s.unresolved.len() as u64, "cas", "cas"),
+                    if s.unresolved.len() > 1 { "résolus" } else { "résolu" },
+                );
+                let _ = writeln!(
+                    out,
+                    "  avant : {} ({}), {} ; après : {} ({}), {}",
+                    c(
+                        s.before.communes_white,
+                        "commune blanche",
+                        "communes blanches"
+                    ),
+                    c(s.before.population_white, "habitant", "habitants"),
+                    c(
+                        s.before.communes_overlap,
+                        "commune en chevauchement",
+                        "communes en chevauchement"
+                    ),
+                    c(
+                        s.after.communes_white,
+                        "commune blanche",
+                        "communes blanches"
+                    ),
+                    c(s.after.population_white, "habitant", "habitants"),
+                    c(
+                        s.after.communes_overlap,
+                        "commune en chevauchement",
+                        "communes en chevauchement"
+                    ),
+                );
+                let _ = writeln!(
+                    out,
+                    "  classes ACI changées {}, communes seules de leur département dans leur CPTS {}, de leur région {}, communes éloignées de leur EPCI {}, EPCI partagés {} → {}, demandeurs coupés en deux {}",
+                    s.size_class_changes,
+                    s.departement_crossings,
+                    s.region_crossings,
+                    s.epci_splitting_moves,
+                    s.before.epci_split,
+                    s.after.epci_split,
+                    s.cuts_claimant
+                );
+                let _ = writeln!(
+                    out,
+                    "  CPTS existantes : {} avant, toutes gardées{}",
+                    before.declarations.cpts.len(),
+                    if s.cpts_emptied.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " sauf {} sans commune connue dès le départ : {}",
+                            s.cpts_emptied.len(),
+                            s.cpts_emptied.join(", ")
+                        )
+                    }
+                );
+            }
+            Lang::En => {
+                let _ = writeln!(
+                    out,
+                    "maillage propose ({}{}): {} given to one claimant, {} given to a CPTS, {} new CPTS, {} unresolved",
+                    s.strategy,
+                    if s.whole_clusters { ", whole zones" } else { "" },
+                    c(s.overlaps_resolved, "chevauchement", "chevauchements"),
+                    c(s.whites_assigned, "white commune", "white communes"),
+                    s.new_cpts,
+                    s.unresolved.len()
+                );
+                let _ = writeln!(
+                    out,
+                    "  before: {} white ({} inhabitants), {} overlapping; after: {} white ({} inhabitants), {} overlapping",
+                    s.before.communes_white,
+                    l.int(s.before.population_white),
+                    s.before.communes_overlap,
+                    s.after.communes_white,
+                    l.int(s.after.population_white),
+                    s.after.communes_overlap
+                );
+                let _ = writeln!(
+                    out,
+                    "  ACI class changes {}, communes alone of their département in their CPTS {}, of their région {}, moves away from the commune's EPCI {}, EPCI split {} → {}, claimants cut in two {}",
+                    s.size_class_changes,
+                    s.departement_crossings,
+                    s.region_crossings,
+                    s.epci_splitting_moves,
+                    s.before.epci_split,
+                    s.after.epci_split,
+                    s.cuts_claimant
+                );
+                let _ = writeln!(
+                    out,
+                    "  existing CPTS: {} before, all kept{}",
+                    before.declarations.cpts.len(),
+                    if s.cpts_emptied.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " but {} with no known commune to begin with: {}",
+                            s.cpts_emptied.len(),
+                            s.cpts_emptied.join(", ")
+                        )
+                    }
+                );
+            }
+        }
+        for u in &s.unresolved {
+            let _ = writeln!(
+                out,
+                "  {}{}",
+                l.pick("non résolu : ", "unresolved: "),
+                u.reason
+            );
+        }
+        let report = crate::diagnostics::Report::new(&before.summary.diagnostics);
+        let _ = write!(out, "\n{}", report.text(max_diagnostics));
+        out
+    }
+
     /// Stages `proposals.csv`, `moves.csv`, `declarations.csv`, `cpts_effect.csv`,
-    /// `new_cpts.csv`, `new_cpts.geojson` and `summary.json`; `after` is the
+    /// `new_cpts.csv`, `new_cpts.geojson`, `diagnostics.json` (the inputs') and
+    /// `summary.json`; `after` is the
     /// analysis of [`Proposal::declarations`].
     ///
     /// # Errors
@@ -1122,10 +1607,15 @@ impl Proposal {
                 .collect::<Vec<_>>()
                 .join("|")
         };
+        let table = crate::epci::epci();
         let mut rows = vec![[
             "code",
             "name",
             "population",
+            "departement",
+            "epci",
+            "epci_name",
+            "zone_id",
             "before",
             "claimants",
             "proposed_cpts",
@@ -1137,10 +1627,15 @@ impl Proposal {
         .to_vec()];
         for r in &self.rows {
             let c = a.communes.get(r.commune);
+            let e = table.of(&c.code);
             rows.push(vec![
                 c.code.clone(),
                 c.name.clone(),
                 a.communes.population[r.commune as usize].to_string(),
+                departement_of(&c.code).to_owned(),
+                e.map_or(String::new(), |e| e.code.clone()),
+                e.map_or(String::new(), |e| e.name.clone()),
+                r.zone.map_or(String::new(), |z| z.to_string()),
                 r.before.as_str().to_owned(),
                 ids(&r.claimants),
                 self.target_id(a, r.proposed),
@@ -1158,8 +1653,17 @@ impl Proposal {
                 .map(str::to_owned)
                 .collect::<Vec<_>>()
         };
-        let mut rows = vec![header()];
-        rows.extend(self.moves(a).into_iter().map(|r| r.to_vec()));
+        // moves: the rows to add, with where each commune came from
+        let mut rows = vec![header()
+            .into_iter()
+            .chain(["commune_name".to_owned(), "from_cpts".to_owned()])
+            .collect()];
+        for r in self.moves(a) {
+            let i = a.communes.index_of(&r[2]).map_or(0, |i| i as usize);
+            let from = ids(&a.coverage.claimants[i]);
+            let name = a.communes.get(i as u32).name.clone();
+            rows.push(r.into_iter().chain([name, from]).collect());
+        }
         csv_file(staging, "moves.csv", rows)?;
         let mut rows = vec![header()];
         rows.extend(self.declarations(a).into_iter().map(|r| r.to_vec()));
@@ -1173,7 +1677,6 @@ impl Proposal {
             .enumerate()
             .map(|(k, c)| (c.id.as_str(), k))
             .collect();
-        let table = crate::epci::epci();
         let epcis = |an: &Analysis, members: &[u32]| -> String {
             let set: BTreeSet<&str> = members
                 .iter()
@@ -1196,18 +1699,42 @@ impl Proposal {
             "epci_after",
             "departements_before",
             "departements_after",
+            "emptied",
         ]
         .map(str::to_owned)
         .to_vec()];
+        // every input CPTS (one emptied is listed with 0 communes after and
+        // flagged), then the new ones
+        let after_by: BTreeMap<&str, usize> = after
+            .declarations
+            .cpts
+            .iter()
+            .enumerate()
+            .map(|(k, c)| (c.id.as_str(), k))
+            .collect();
+        let empty = crate::coverage::Territory::default();
+        let mut listed: Vec<(
+            &crate::load::Cpts,
+            Option<&crate::coverage::Territory>,
+            &crate::coverage::Territory,
+        )> = Vec::new();
+        for (c, t) in a.declarations.cpts.iter().zip(&a.coverage.territories) {
+            let t_after = after_by
+                .get(c.id.as_str())
+                .map_or(&empty, |&k| &after.coverage.territories[k]);
+            listed.push((c, Some(t), t_after));
+        }
         for (c, t) in after
             .declarations
             .cpts
             .iter()
             .zip(&after.coverage.territories)
         {
-            let b = before_by
-                .get(c.id.as_str())
-                .map(|&k| &a.coverage.territories[k]);
+            if !before_by.contains_key(c.id.as_str()) {
+                listed.push((c, None, t));
+            }
+        }
+        for (c, b, t) in listed {
             rows.push(vec![
                 c.id.clone(),
                 c.name.clone(),
@@ -1223,6 +1750,7 @@ impl Proposal {
                 epcis(after, &t.members),
                 b.map_or(String::new(), |b| b.departements.join("|")),
                 t.departements.join("|"),
+                (t.members.is_empty()).to_string(),
             ]);
         }
         csv_file(staging, "cpts_effect.csv", rows)?;
@@ -1276,6 +1804,13 @@ impl Proposal {
                     .map_err(io)?;
             }
             fw.finish().map(|_| ()).map_err(io)
+        })?;
+        let path = dir.join("diagnostics.json");
+        staging.write("diagnostics.json", |w| {
+            let report = crate::diagnostics::Report::new(&before.summary.diagnostics);
+            serde_json::to_writer_pretty(&mut *w, &report)
+                .map_err(|e| Error::io(&path, e.into()))?;
+            std::io::Write::write_all(w, b"\n").map_err(|e| Error::io(&path, e))
         })?;
         let path = dir.join("summary.json");
         let summary = self.summary(before, after);
