@@ -2,7 +2,10 @@
 # The planner's tools on all of France, side by side in one session: `check`
 # alone, `check --candidate` (a candidate made of the communes of the largest new
 # CPTS that `propose` suggests, so it fills a real zone blanche), and `propose`
-# with each strategy, whose figures are printed side by side.
+# with each strategy, with and without --whole-clusters, whose figures are printed
+# side by side. The strategies run on the national declarations plus two CPTS of
+# one commune each that another CPTS also claims (Bordeaux, Aix-en-Provence), as
+# real declarations have: none may vanish.
 #
 #   bash benches/propose.sh
 #
@@ -17,8 +20,11 @@ args=(--communes ../shared/data/communes-france-2018.geojson.gz
       --cpts fixtures/national/declarations.csv.gz
       --population fixtures/national/population.csv.gz)
 t() { local label=$1; shift; /usr/bin/time -f "$label: %e s wall, %M KiB peak" "$@" > /dev/null 2> "$tmp/err" || true; tail -1 "$tmp/err"; }
+printf 'cpts_id,cpts_name,commune_code,status\nSOLO-33063,Coeur de Bordeaux,33063,aci_signe\nSOLO-13001,Aix,13001,valide\n' > "$tmp/solo.csv"
 for s in balanced longest-border min-population epci; do
-  "$b" propose --quiet "${args[@]}" --strategy "$s" --out "$tmp/$s" > "$tmp/$s.txt"
+  for w in "" --whole-clusters; do
+    "$b" propose --quiet "${args[@]}" --cpts "$tmp/solo.csv" --strategy "$s" $w --out "$tmp/$s$w" > "$tmp/$s$w.txt"
+  done
 done
 python3 - "$tmp" <<'PY' > "$tmp/candidate.csv"
 import csv, sys
@@ -33,13 +39,31 @@ for i in 1 2 3; do
   t "check --candidate run $i" "$b" check --quiet "${args[@]}" --candidate "$tmp/candidate.csv"
   t "propose           run $i" "$b" propose --quiet "${args[@]}" --out "$tmp/p$i"
 done
-printf '%-15s %8s %9s %9s %12s %11s %10s\n' strategy whites overlaps classes dep_crossing epci_moves epci_split
+printf '%-32s %6s %8s %7s %8s %8s %8s %8s %6s %8s %8s %9s\n' strategy whites overlaps classes dep_cross reg_cross epci_mov epci_split kept emptied new_cpts 'new>cap|2reg'
 for s in balanced longest-border min-population epci; do
-  python3 - "$tmp/$s/summary.json" "$s" <<'PY'
-import json, sys
-j = json.load(open(sys.argv[1]))
-print(f'{sys.argv[2]:<15} {j["after"]["communes_white"]:>8} {j["after"]["communes_overlap"]:>9} '
-      f'{j["size_class_changes"]:>9} {j["departement_crossings"]:>12} {j["epci_splitting_moves"]:>11} '
-      f'{j["before"]["epci_split"]:>4} -> {j["after"]["epci_split"]}')
+  for w in "" --whole-clusters; do
+  python3 - "$tmp/$s$w" "$s$w" <<'PY'
+import csv, json, sys
+d = sys.argv[1]
+j = json.load(open(f"{d}/summary.json"))
+effect = list(csv.DictReader(open(f"{d}/cpts_effect.csv")))
+kept = sum(1 for r in effect if not r["cpts_id"].startswith("NOUVELLE-") and r["emptied"] == "false")
+new = list(csv.DictReader(open(f"{d}/new_cpts.csv")))
+over = sum(1 for r in new if int(r["population"]) > 175000 and int(r["communes"]) > 1)
+regions = 0
+reg_of = {}
+for line in open("src/data/departements.csv"):
+    parts = line.strip().split(",")
+    if len(parts) >= 3:
+        reg_of[parts[0]] = parts[-1]
+for r in new:
+    deps = {c[:3] if c.startswith("97") else c[:2] for c in r["codes"].split("|")}
+    if len({reg_of.get(x) for x in deps}) > 1:
+        regions += 1
+print(f'{sys.argv[2]:<32} {j["after"]["communes_white"]:>6} {j["after"]["communes_overlap"]:>8} '
+      f'{j["size_class_changes"]:>7} {j["departement_crossings"]:>8} {j["region_crossings"]:>8} '
+      f'{j["epci_splitting_moves"]:>8} {j["before"]["epci_split"]:>3}->{j["after"]["epci_split"]:<3} '
+      f'{kept:>6} {len(j["cpts_emptied"]):>8} {j["new_cpts"]:>8} {over:>4}|{regions}')
 PY
+  done
 done
