@@ -23,6 +23,35 @@ pub struct Crs {
     pub label: String,
     /// `None` for longitude/latitude in degrees.
     projection: Option<Proj>,
+    /// Where the CRS is meant to be used, as a longitude/latitude box (with a
+    /// margin), and its name: a vertex reprojected outside it is refused.
+    domain: Option<(&'static str, [f64; 4])>,
+}
+
+/// The longest distance from a projection's origin a French layer can have,
+/// metres: beyond it a coordinate is a damaged vertex, not a position.
+const MAX_PROJECTED: f64 = 1e8;
+
+/// The domain of use of the EPSG codes maillage knows (EPSG's area of use, with
+/// a margin of about 1.5°): `[west, south, east, north]`.
+fn domain(code: u32) -> Option<(&'static str, [f64; 4])> {
+    Some(match code {
+        2154 | 3942..=3950 => ("metropolitan France", [-11.5, 39.5, 12.0, 53.0]),
+        5490 => ("Guadeloupe and Martinique", [-64.0, 13.0, -59.0, 19.0]),
+        2972 => ("Guyane", [-56.0, 1.0, -50.0, 7.0]),
+        2975 => ("La Réunion", [54.0, -23.0, 57.5, -19.0]),
+        4471 => ("Mayotte", [44.0, -14.0, 46.0, -11.5]),
+        3857 => ("the Web Mercator world", [-180.0, -86.0, 180.0, 86.0]),
+        32601..=32660 => {
+            let c = -183.0 + 6.0 * f64::from(code - 32600);
+            ("its UTM zone", [c - 9.0, -10.0, c + 9.0, 85.0])
+        }
+        32701..=32760 => {
+            let c = -183.0 + 6.0 * f64::from(code - 32700);
+            ("its UTM zone", [c - 9.0, -81.0, c + 9.0, 10.0])
+        }
+        _ => return None,
+    })
 }
 
 // GRS80 with a null shift to WGS84: the French ITRS realisations.
@@ -89,6 +118,7 @@ impl Crs {
         Crs {
             label: "EPSG:4326 (WGS 84)".to_owned(),
             projection: None,
+            domain: None,
         }
     }
 
@@ -110,12 +140,14 @@ impl Crs {
             return Ok(Crs {
                 label,
                 projection: None,
+                domain: None,
             });
         }
         let projection = Proj::from_proj_string(&proj).map_err(|e| format!("{label}: {e:?}"))?;
         Ok(Crs {
             label,
             projection: Some(projection),
+            domain: domain(code),
         })
     }
 
@@ -199,6 +231,7 @@ impl Crs {
             return Ok(Crs {
                 label: format!("{name} (longitude/latitude)"),
                 projection: None,
+                domain: None,
             });
         }
         let projection = quoted_after(wkt, "PROJECTION[").unwrap_or_default();
@@ -250,24 +283,67 @@ impl Crs {
         Ok(Crs {
             label: format!("{name} (from its WKT)"),
             projection: Some(projection),
+            domain: None,
         })
     }
 
     /// Transforms coordinates in place to longitude/latitude in degrees.
     ///
     /// # Errors
-    /// A sentence when a point cannot be transformed (far outside the projection).
+    /// A sentence when a coordinate is not a finite position (`inf`, `1e308`: a
+    /// damaged vertex), cannot be transformed, or lands outside the CRS's domain
+    /// of use (a wrong CRS, or a damaged vertex that would otherwise be drawn at
+    /// the South Pole).
+    ///
+    /// ```
+    /// use maillage::crs::Crs;
+    /// let l93 = Crs::from_epsg(2154).unwrap();
+    /// let mut ok = [geo::Coord { x: 700_000.0, y: 6_600_000.0 }];
+    /// assert!(l93.to_lon_lat(&mut ok).is_ok());
+    /// let mut far = [geo::Coord { x: -1e15, y: 6_600_000.0 }];
+    /// assert!(l93.to_lon_lat(&mut far).unwrap_err().contains("not a finite position"));
+    /// let mut wrong = [geo::Coord { x: 5_000_000.0, y: 6_600_000.0 }];
+    /// assert!(l93.to_lon_lat(&mut wrong).unwrap_err().contains("metropolitan France"));
+    /// ```
     pub fn to_lon_lat(&self, coords: &mut [Coord<f64>]) -> Result<(), String> {
         let Some(src) = &self.projection else {
             return Ok(());
         };
+        if let Some(c) = coords
+            .iter()
+            .find(|c| !(c.x.abs() <= MAX_PROJECTED && c.y.abs() <= MAX_PROJECTED))
+        {
+            return Err(format!(
+                "coordinate ({}, {}) is not a finite position in {} (a damaged vertex)",
+                c.x, c.y, self.label
+            ));
+        }
+        let original: Option<Vec<Coord<f64>>> = self.domain.map(|_| coords.to_vec());
         let dst = wgs84();
         let mut points = Points(coords);
-        transform(src, dst, &mut points)
-            .map_err(|e| format!("cannot reproject from {}: {e:?}", self.label))?;
+        transform(src, dst, &mut points).map_err(|e| {
+            format!(
+                "cannot reproject from {}: {}",
+                self.label,
+                format!("{e:?}").to_lowercase()
+            )
+        })?;
         for c in points.0.iter_mut() {
             c.x = c.x.to_degrees();
             c.y = c.y.to_degrees();
+        }
+        if let (Some((area, [w, s, e, n])), Some(original)) = (self.domain, original) {
+            if let Some(k) = points
+                .0
+                .iter()
+                .position(|c| !(c.x >= w && c.x <= e && c.y >= s && c.y <= n))
+            {
+                let (o, c) = (original[k], points.0[k]);
+                return Err(format!(
+                    "coordinate ({}, {}) lands at ({:.4}°, {:.4}°), outside the domain of {} ({area}): a damaged vertex, or the layer is in another CRS (--crs)",
+                    o.x, o.y, c.x, c.y, self.label
+                ));
+            }
         }
         Ok(())
     }

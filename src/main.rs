@@ -425,8 +425,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Worker threads, and the progress line on a terminal.
 fn setup(opts: &Opts) -> anyhow::Result<(Arc<Progress>, Option<ProgressLine>)> {
     if let Some(n) = opts.threads {
+        // more threads than cores only costs: --threads 10000 is capped
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
         rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
+            .num_threads(n.clamp(1, cores))
             .build_global()
             .context("setting up worker threads")?;
     }

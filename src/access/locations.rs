@@ -257,8 +257,26 @@ pub fn place_supply(
                 Coord { x: p[0], y: p[1] }
             })
             .collect();
-        crs.to_lon_lat(&mut coords)
-            .map_err(|e| Error::Input(format!("{file}: {e}")))?;
+        // rows without a point stay NaN (found in no commune, reported below)
+        let with: Vec<usize> = (0..coords.len())
+            .filter(|&k| table.rows[k].point.is_some())
+            .collect();
+        let mut pts: Vec<Coord<f64>> = with.iter().map(|&k| coords[k]).collect();
+        if crs.to_lon_lat(&mut pts).is_err() {
+            // name the first row that cannot be placed
+            for &k in &with {
+                let mut one = [coords[k]];
+                if let Err(e) = crs.to_lon_lat(&mut one) {
+                    return Err(Error::Input(format!(
+                        "{file}: line {}: {e}",
+                        table.rows[k].line
+                    )));
+                }
+            }
+        }
+        for (&k, p) in with.iter().zip(pts) {
+            coords[k] = p;
+        }
         let geoms: Vec<&MultiPolygon<f64>> =
             (0..n).map(|i| &communes.get(i as u32).geometry).collect();
         let index = SpatialIndex::build(&geoms);

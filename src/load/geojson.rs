@@ -416,8 +416,10 @@ impl<'de> serde::Deserialize<'de> for PropAny {
                 Ok(PropAny(PropValue::Int(v)))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<PropAny, E> {
+                // above i64: kept as a number (a population that large is then
+                // refused by name, not ignored)
                 Ok(PropAny(
-                    i64::try_from(v).map_or(PropValue::Other, PropValue::Int),
+                    i64::try_from(v).map_or(PropValue::Float(v as f64), PropValue::Int),
                 ))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<PropAny, E> {

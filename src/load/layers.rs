@@ -328,7 +328,10 @@ fn shapefile_parts(
         };
         features.push(BinaryFeature { props, polygons });
     }
+    // an empty .prj says nothing: as if there were none (the coordinates then
+    // tell, or --crs)
     let crs = prj
+        .filter(|w| !w.trim().is_empty())
         .map(|w| Crs::from_wkt(&w).map_err(|e| err(source, format!(".prj: {e}"))))
         .transpose()?;
     Ok(BinaryLayer {

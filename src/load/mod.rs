@@ -29,7 +29,7 @@ pub use communes::{
 pub use declarations::{
     load_declarations, load_declarations_with, Claim, Cpts, Declarations, Status,
 };
-pub use population::{load_population, load_population_with, PopulationTable};
+pub use population::{load_population, load_population_with, PopulationTable, MAX_POPULATION};
 pub use source::Source;
 pub use spreadsheet::TableOptions;
 pub use territories::{load_outline, load_territories, DrawnTerritories, DrawnTerritory};

@@ -3,6 +3,11 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+/// The largest population a commune may have: 100 million, above all of France
+/// (69 million). A larger value is a damaged cell, refused; below it, sums over
+/// every commune of France cannot overflow.
+pub const MAX_POPULATION: u64 = 100_000_000;
+
 use super::source::Source;
 use super::spreadsheet::TableOptions;
 use super::table::{any_of, never, Field, COMMUNE_CODE};
@@ -96,6 +101,14 @@ pub fn load_population_with(source: &Source, options: &TableOptions) -> Result<P
                     format!("population {raw:?} of {code} is not a whole number ≥ 0"),
                 )
             })?;
+        if pop > MAX_POPULATION {
+            return Err(table.error(
+                line,
+                format!(
+                    "population {raw:?} of {code} is more than {MAX_POPULATION} (all of France has 69 million inhabitants): a damaged value"
+                ),
+            ));
+        }
         if let Some((old, old_line)) = by_code.insert(code.to_owned(), (pop, line)) {
             if old != pop {
                 return Err(table.error(

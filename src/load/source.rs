@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// The most a compressed input (a gzip file, a zip entry) may inflate to: 1 GiB,
-/// or 200 times its compressed size when that is more (real layers compress 5 to
+/// or 50 times its compressed size when that is more (real layers compress 5 to
 /// 10 times; a zip bomb, 1000 times and more). `MAILLAGE_MAX_INFLATE_BYTES`
 /// replaces it.
 pub(crate) fn inflate_limit(compressed: u64) -> u64 {
@@ -17,7 +17,7 @@ pub(crate) fn inflate_limit(compressed: u64) -> u64 {
     {
         return v;
     }
-    (1u64 << 30).max(compressed.saturating_mul(200))
+    (1u64 << 30).max(compressed.saturating_mul(50))
 }
 
 /// Reads a decompressing reader to its end, refusing to go past
