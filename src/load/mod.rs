@@ -14,6 +14,7 @@ mod spreadsheet;
 mod stream;
 mod table;
 mod territories;
+mod validity;
 mod workbook_guard;
 
 pub use access_inputs::{

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use geo::{unary_union, Coord, LineString, MultiPolygon, Polygon, Validation};
+use geo::{unary_union, Coord, LineString, MultiPolygon, Polygon};
 use rayon::prelude::*;
 
 use super::communes::oriented;
@@ -327,16 +327,8 @@ fn check(rings: Vec<Vec<Vec<Coord<f64>>>>, label: &str) -> Result<Checked, Strin
             .chain(p.interiors().iter().zip(o.interiors()))
             .filter(|(a, b)| a != b)
             .count();
-        if let Some(problem) = o.validation_errors().into_iter().next() {
-            let why = problem
-                .to_string()
-                .replace("exterior ring", "its exterior ring");
-            let hint = if why.contains("self-intersection") {
-                " (a bow-tie: fix it in QGIS with Fix geometries)"
-            } else {
-                ""
-            };
-            return Err(format!("{label}: polygon {pi}: {why}{hint}"));
+        if let Some(problem) = super::validity::polygon_problem(&o) {
+            return Err(format!("{label}: polygon {pi}: {problem}"));
         }
         out.polygons.push(o);
     }
