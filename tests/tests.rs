@@ -3437,7 +3437,7 @@ mod maps {
         let o = maillage(dir.path(), &["map", "--breaks", "kmeans"]);
         assert_eq!(o.status.code(), Some(2));
         assert!(
-            stderr(&o).contains("quantiles, equal or jenks"),
+            stderr(&o).contains("[possible values: quantiles, equal, jenks]"),
             "{}",
             stderr(&o)
         );

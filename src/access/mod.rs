@@ -992,6 +992,86 @@ fn frame(context: &str, columns: Vec<Column>) -> Result<DataFrame> {
     })
 }
 
+impl Accessibility {
+    /// The terminal summary: inputs, pairs, figures, then the diagnostics of the
+    /// inputs and of the run (at most `max_diagnostics` shown).
+    pub fn text(&self, analysis: &Analysis, max_diagnostics: usize) -> String {
+        use std::fmt::Write as _;
+        let acc = self;
+        let s = &acc.summary;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "maillage access: {} communes ({}), {} ({}), weight {}, max cost {} ({})",
+            analysis.communes.len(),
+            analysis
+                .summary
+                .inputs
+                .get("communes")
+                .map_or("", String::as_str),
+            s.method,
+            s.unit,
+            s.weight,
+            s.max_cost,
+            s.costs
+        );
+        let _ = writeln!(
+            out,
+            "  locations: {}; {} pairs within the maximum cost{}",
+            s.locations,
+            s.pairs,
+            if s.self_pairs_added > 0 {
+                format!(" ({} commune-to-itself pairs added)", s.self_pairs_added)
+            } else {
+                String::new()
+            }
+        );
+        let _ =
+            writeln!(
+        out,
+        "  population {}, supply {} ({} unreached); {} communes scored, {} without a location",
+        s.population, s.supply_total, s.supply_unreached, s.communes_scored, s.communes_unscored
+    );
+        if let Some(m) = s.population_weighted_mean {
+            let _ = writeln!(
+            out,
+            "  population-weighted mean score {m:.6e} ({:.3} per 100,000); supply reached per inhabitant {:.6e}",
+            m * 1e5,
+            s.supply_reached_per_inhabitant.unwrap_or(f64::NAN)
+        );
+        }
+        if let (Some(t), Some(p), Some(c)) = (
+            s.threshold,
+            s.population_below_threshold,
+            s.communes_below_threshold,
+        ) {
+            let _ = writeln!(
+                out,
+                "  under the threshold {t}: {c} communes, {p} inhabitants"
+            );
+        }
+        let mut diags = analysis.summary.diagnostics.clone();
+        diags.extend(acc.diagnostics.iter().cloned());
+        let report = crate::diagnostics::Report::new(&diags);
+        let _ = writeln!(
+            out,
+            "\ndiagnostics: {} ({} normalisation(s) or problem(s))",
+            report.count, report.problems
+        );
+        for d in diags.iter().take(max_diagnostics) {
+            let _ = writeln!(out, "  [{}] {}", d.kind.name(), d.message);
+        }
+        if diags.len() > max_diagnostics {
+            let _ = writeln!(
+                out,
+                "  … {} more in diagnostics.json",
+                diags.len() - max_diagnostics
+            );
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

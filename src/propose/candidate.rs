@@ -13,6 +13,8 @@ use serde::Serialize;
 
 use crate::analysis::Analysis;
 use crate::coverage::Verdict;
+use crate::error::{Error, Result};
+use crate::load::{Source, TableOptions};
 
 /// A commune of the candidate that other CPTS claim too.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -344,4 +346,80 @@ impl CandidateReport {
         );
         s
     }
+}
+
+/// The region with candidate CPTS added: the declarations of `sources` merged
+/// with `before`'s and analysed on the same layer, with the candidates' ids
+/// (what [`CandidateReport::compute`] takes).
+///
+/// ```
+/// use maillage::propose::candidate::{with_candidates, CandidateReport};
+/// use maillage::{Analysis, Inputs, Source};
+///
+/// let before = Analysis::run(&Inputs::demo())?;
+/// let new = Source::from_bytes(
+///     "new.csv",
+///     b"cpts_id,cpts_name,commune_code\nNEW,Nouvelle,06088\n".to_vec(),
+/// )?;
+/// let (after, ids) = with_candidates(&before, &[new], &Default::default(), 0.01)?;
+/// let report = CandidateReport::compute(&before, &after, &ids);
+/// assert_eq!(report.candidates[0].communes, ["06088"]); // Nice, white before
+/// assert!(report.after.communes_white < report.before.communes_white);
+/// # Ok::<(), maillage::Error>(())
+/// ```
+///
+/// # Errors
+/// Those of reading the sources; [`Error::Input`] when they declare no CPTS or
+/// reuse an existing CPTS's id.
+pub fn with_candidates(
+    before: &Analysis,
+    sources: &[Source],
+    tables: &TableOptions,
+    min_area_km2: f64,
+) -> Result<(Analysis, BTreeSet<String>)> {
+    let extra = crate::load::load_cpts_with(sources, tables)?;
+    let files = || {
+        sources
+            .iter()
+            .map(|s| s.name.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if extra.cpts.is_empty() {
+        return Err(Error::Input(format!("{}: no CPTS declared there", files())));
+    }
+    let taken: Vec<&str> = extra
+        .cpts
+        .iter()
+        .filter(|c| before.declarations.cpts.iter().any(|e| e.id == c.id))
+        .map(|c| c.id.as_str())
+        .collect();
+    if !taken.is_empty() {
+        return Err(Error::Input(format!(
+            "{}: candidate id(s) already used by an existing CPTS: {}; give the candidate an id of its own",
+            files(),
+            taken.join(", ")
+        )));
+    }
+    let mut decl = before.declarations.clone();
+    // the files the existing declarations came from, then the candidates'
+    let mut names: Vec<String> = decl
+        .source
+        .display()
+        .to_string()
+        .split(" + ")
+        .map(str::to_owned)
+        .collect();
+    let offset = names.len();
+    names.extend(sources.iter().map(|s| s.name.display().to_string()));
+    let ids = extra.cpts.iter().map(|c| c.id.clone()).collect();
+    for mut c in extra.cpts {
+        c.file += offset;
+        decl.cpts.push(c);
+    }
+    decl.cpts.sort_by(|a, b| a.id.cmp(&b.id));
+    decl.diagnostics.extend(extra.diagnostics);
+    decl.source = names.join(" + ").into();
+    let after = before.with_declarations(decl, &names, min_area_km2)?;
+    Ok((after, ids))
 }

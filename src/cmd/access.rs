@@ -1,0 +1,195 @@
+//! `access`: floating-catchment accessibility.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use maillage::export::Staging;
+use maillage::render::{Choropleth, Renderer, ReportOptions};
+use maillage::Analysis;
+
+use super::*;
+
+/// `--method`.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum MethodChoice {
+    #[value(name = "2sfca")]
+    TwoSfca,
+    #[value(name = "e2sfca")]
+    E2sfca,
+    #[value(name = "3sfca")]
+    ThreeSfca,
+    Gravity,
+    Apl,
+}
+
+/// Accessibility.
+#[derive(Args)]
+pub(crate) struct AccessArgs {
+    /// Supply: a table code,supply per commune (doctors, full-time equivalents,
+    /// consultations; CSV or workbook), or points id,x,y[,supply] in --supply-crs
+    /// (FINESS establishments…), each counted in the commune containing it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) supply: Option<PathBuf>,
+    /// CRS of supply points.
+    #[arg(long, value_name = "EPSG:CODE", default_value = "EPSG:2154")]
+    pub(crate) supply_crs: String,
+    /// Locations: a table code,x,y in --points-crs (population-weighted
+    /// centroids…); default: each commune's centroid in Lambert-93 (overseas: its
+    /// UTM zone).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) points: Option<PathBuf>,
+    /// CRS of --points.
+    #[arg(long, value_name = "EPSG:CODE", default_value = "EPSG:2154")]
+    pub(crate) points_crs: String,
+    /// Travel costs: a matrix origin,dest,cost in long format (origin: where people
+    /// live; dest: where the supply is; minutes or metres), instead of straight-line
+    /// distances. Missing commune-to-itself pairs are added at 0.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) costs: Option<PathBuf>,
+    /// 2sfca, e2sfca, 3sfca, gravity (potential, no competition) or apl (DREES).
+    #[arg(long, value_enum, default_value_t = MethodChoice::E2sfca)]
+    pub(crate) method: MethodChoice,
+    /// Distance decay, in the unit of the costs: gaussian:SIGMA,
+    /// step:D1=W1,D2=W2,… (bounds inclusive), gravity:SCALE,ALPHA[,MIN] or binary.
+    /// Default: PySAL's for the method (e2sfca: step:10000=1,20000=0.68,30000=0.22
+    /// on metres), DREES's bands for apl (step:10=1,15=0.66,20=0.33 minutes).
+    #[arg(long, value_name = "SPEC")]
+    pub(crate) weight: Option<String>,
+    /// Maximum cost, inclusive (default 30000 m; 20 min for apl).
+    #[arg(long, value_name = "COST")]
+    pub(crate) max_cost: Option<f64>,
+    /// Turn straight-line metres into minutes at this speed, km/h (an assumption,
+    /// for apl without a travel-time matrix).
+    #[arg(long, value_name = "KMH")]
+    pub(crate) speed: Option<f64>,
+    /// The score under which a commune is under-served (default 2.5 for apl: the
+    /// sous-dense threshold; none otherwise).
+    #[arg(long, value_name = "SCORE")]
+    pub(crate) threshold: Option<f64>,
+}
+
+/// `access`.
+pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<ExitCode> {
+    use maillage::access::{AccessInputs, AccessOptions, Accessibility, Method, Weight};
+    let method = match args.method {
+        MethodChoice::TwoSfca => Method::TwoStep,
+        MethodChoice::E2sfca => Method::Enhanced,
+        MethodChoice::ThreeSfca => Method::ThreeStep,
+        MethodChoice::Gravity => Method::Gravity,
+        MethodChoice::Apl => Method::Apl,
+    };
+    let weight: Option<Weight> = args
+        .weight
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e: String| anyhow::anyhow!("--weight: {e}"))?;
+    if let Some(m) = args.max_cost {
+        if !(m > 0.0 && m.is_finite()) {
+            anyhow::bail!("--max-cost {m}: give a cost > 0");
+        }
+    }
+    let options = AccessOptions {
+        method,
+        weight,
+        max_cost: args.max_cost,
+        threshold: args.threshold,
+        speed_kmh: args.speed,
+        points_epsg: epsg("--points-crs", &args.points_crs)?,
+        supply_epsg: epsg("--supply-crs", &args.supply_crs)?,
+    };
+    let mut map_options = map_options(&draw)?;
+    if map_options.choropleth.is_none() {
+        // per 100,000 inhabitants reads better than 0.00085; APL is per inhabitant
+        let column = if method == Method::Apl {
+            "score"
+        } else {
+            "score_per_100k"
+        };
+        map_options.choropleth = Some(Choropleth {
+            column: column.into(),
+            breaks: draw.breaks.breaks(),
+            classes: draw.classes,
+        });
+    }
+    if draw.report && opts.cpts.is_empty() && opts.communes.is_some() {
+        anyhow::bail!("--report shows the coverage by CPTS: give --cpts too");
+    }
+    let demo = opts.communes.is_none();
+    let supply_source = match (&args.supply, demo) {
+        (Some(p), _) => maillage::Source::from_path(p)?,
+        (None, true) => maillage::access::demo_supply(),
+        (None, false) => {
+            anyhow::bail!("access needs --supply (a table code,supply or points id,x,y)")
+        }
+    };
+    let (progress, display) = setup(&opts)?;
+    let inputs = inputs(&opts, &progress)?;
+    let tables = inputs.tables.clone();
+    let supply = maillage::load::load_supply(&supply_source, &tables)?;
+    let points = args
+        .points
+        .as_deref()
+        .map(|p| maillage::load::load_points(&maillage::Source::from_path(p)?, &tables))
+        .transpose()?;
+    let costs = args
+        .costs
+        .as_deref()
+        .map(|p| maillage::load::load_costs(&maillage::Source::from_path(p)?, &tables))
+        .transpose()?;
+    let analysis = Analysis::run(&inputs)?;
+    progress.start("accessibility", 0);
+    let acc = Accessibility::compute(
+        &analysis,
+        &AccessInputs {
+            supply: &supply,
+            points: points.as_ref(),
+            costs: costs.as_ref(),
+        },
+        &options,
+    )?;
+    let mut diagnostics = analysis.summary.diagnostics.clone();
+    diagnostics.extend(acc.diagnostics.iter().cloned());
+    strict(&opts, &diagnostics)?;
+    let dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("maillage-out"));
+    let staging = Staging::new(&dir)?;
+    acc.stage(&staging, &analysis, table_format(&opts.format)?)?;
+    if draw.map || draw.report {
+        progress.start("drawing", 0);
+        if map_options.title.is_none() {
+            map_options.title = Some(format!(
+                "Accessibilité ({})",
+                method.as_str().to_uppercase()
+            ));
+        }
+        let report = ReportOptions {
+            title: None,
+            date: map_options.date.clone(),
+            max_diagnostics: 500,
+            width: map_options.width,
+        };
+        Renderer::new(&analysis)?
+            .with_column("score", acc.score.clone())?
+            .with_column(
+                "score_per_100k",
+                acc.score.iter().map(|s| s.map(|s| s * 1e5)).collect(),
+            )?
+            .stage(
+                &staging,
+                draw.map.then_some(&map_options),
+                draw.report.then_some(&report),
+            )?;
+    }
+    let files = staging.commit()?;
+    drop(display);
+    if !opts.quiet {
+        say!("{}", acc.text(&analysis, opts.max_diagnostics));
+        sayln!("\nwrote {} files to {}", files.len(), dir.display());
+    }
+    print_timings(&opts, &analysis);
+    Ok(ExitCode::SUCCESS)
+}
