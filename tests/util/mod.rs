@@ -130,3 +130,29 @@ pub fn diagnostic(a: &Analysis, kind: maillage::DiagnosticKind) -> &maillage::Di
         .find(|d| d.kind == kind)
         .unwrap_or_else(|| panic!("no {kind:?} diagnostic in {:#?}", a.summary.diagnostics))
 }
+
+/// Random declarations over the real PACA layer (fixed seeds): each commune claimed by
+/// none, one or two of 9 CPTS.
+pub fn random_declarations(codes: &[String], seed: u64) -> String {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut csv = String::from("cpts_id,cpts_name,commune_code,status\n");
+    for code in codes {
+        let r = next();
+        let claimants = match r % 10 {
+            0 | 1 => 0,
+            9 => 2,
+            _ => 1,
+        };
+        for k in 0..claimants {
+            let id = (r >> (8 + 4 * k)) % 9;
+            csv.push_str(&format!("R{id},Random {id},{code},projet\n"));
+        }
+    }
+    csv
+}

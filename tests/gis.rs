@@ -1,0 +1,233 @@
+use super::*;
+
+const PARQUET: [&str; 7] = [
+    "communes.parquet",
+    "territories.parquet",
+    "white_zones.parquet",
+    "overlaps.parquet",
+    "cpts.parquet",
+    "departements.parquet",
+    "regions.parquet",
+];
+
+fn paca_args(cpts: &str) -> Vec<String> {
+    vec![
+        "analyze".into(),
+        "--communes".into(),
+        fixture("paca/communes.geojson.gz").display().to_string(),
+        "--population".into(),
+        fixture("paca/population.csv").display().to_string(),
+        "--cpts".into(),
+        cpts.into(),
+        "--quiet".into(),
+    ]
+}
+
+fn run(dir: &Dir, args: &[String], extra: &[&str]) {
+    let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+    all.extend_from_slice(extra);
+    let o = maillage(dir.path(), &all);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn gpkg_and_geoparquet_pass_gdal_geopandas_and_duckdb() {
+    // two monthly runs, partitioned by date: the demo, then the demo without
+    // one CPTS (more zones blanches)
+    let dir = Dir::new();
+    let decl = std::fs::read_to_string(fixture("paca/declarations.csv")).unwrap();
+    let without: Vec<&str> = decl
+        .lines()
+        .filter(|l| !l.starts_with("CPTS-93-001,"))
+        .collect();
+    assert!(without.len() < decl.lines().count());
+    dir.write("later.csv", without.join("\n") + "\n");
+    let first = fixture("paca/declarations.csv").display().to_string();
+    run(
+        &dir,
+        &paca_args(&first),
+        &[
+            "--format",
+            "all",
+            "--date",
+            "2026-11-01",
+            "--out",
+            "runs/run_date=2026-11",
+        ],
+    );
+    run(
+        &dir,
+        &paca_args("later.csv"),
+        &[
+            "--format",
+            "all",
+            "--date",
+            "2026-12-01",
+            "--out",
+            "runs/run_date=2026-12",
+        ],
+    );
+    for run in ["2026-11", "2026-12"] {
+        for f in PARQUET
+            .iter()
+            .chain(&["maillage.gpkg", "communes.csv", "summary.json"])
+        {
+            assert!(
+                dir.path().join(format!("runs/run_date={run}/{f}")).exists(),
+                "{run}/{f}"
+            );
+        }
+    }
+    let python = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import duckdb, duckdb_extension_spatial, geopandas, pyarrow, pyogrio, shapely")
+        .output();
+    if !python.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("MAILLAGE_REQUIRE_PYTHON").is_none(),
+            "MAILLAGE_REQUIRE_PYTHON is set but the readers of tests/requirements.txt are missing"
+        );
+        eprintln!("skipped: pip install -r tests/requirements.txt to run the GDAL, geopandas and DuckDB checks");
+        return;
+    }
+    let o = std::process::Command::new("python3")
+        .arg(fixture("check_gis.py"))
+        .arg(dir.path().join("runs"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    assert!(out.contains("all checks passed"), "{out}");
+    // the DuckDB query found zones blanches in both runs, more in the second
+    let line = out.lines().find(|l| l.starts_with("DuckDB:")).unwrap();
+    let whites: Vec<u64> = line
+        .split("; ")
+        .map(|p| {
+            p.rsplit(": ")
+                .next()
+                .unwrap()
+                .trim_end_matches(" white")
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(whites.len(), 2, "{line}");
+    assert!(whites[1] > whites[0], "{line}");
+}
+
+#[test]
+fn the_geopackage_reads_back_as_the_commune_layer() {
+    let dir = Dir::new();
+    let decl = fixture("paca/declarations.csv").display().to_string();
+    run(&dir, &paca_args(&decl), &["--format", "gpkg", "--out", "a"]);
+    assert!(!dir.path().join("a/communes.parquet").exists());
+    // the GeoPackage's communes layer (one of several tables) as input
+    let o = maillage(
+        dir.path(),
+        &[
+            "analyze",
+            "--communes",
+            "a/maillage.gpkg",
+            "--cpts",
+            &decl,
+            "--quiet",
+            "--out",
+            "b",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let a: serde_json::Value = serde_json::from_str(&dir.read("a/summary.json")).unwrap();
+    let b: serde_json::Value = serde_json::from_str(&dir.read("b/summary.json")).unwrap();
+    for key in [
+        "communes_total",
+        "communes_white",
+        "communes_overlap",
+        "population_total",
+        "population_white",
+        "white_zone_clusters",
+        "area_km2_total",
+        "area_km2_white",
+    ] {
+        assert_eq!(a[key], b[key], "{key}");
+    }
+    assert_eq!(
+        dir.read("a/territories.geojson"),
+        dir.read("b/territories.geojson")
+    );
+}
+
+#[test]
+fn gis_files_do_not_depend_on_threads_or_row_order_and_replace_old_ones() {
+    let dir = Dir::new();
+    let decl = std::fs::read_to_string(fixture("paca/declarations.csv")).unwrap();
+    let mut rows: Vec<&str> = decl.lines().skip(1).collect();
+    shuffle(&mut rows, 11);
+    dir.write(
+        "shuffled.csv",
+        format!(
+            "cpts_id,cpts_name,commune_code,status\n{}\n",
+            rows.join("\n")
+        ),
+    );
+    // an old file in the way is replaced whole, never added to
+    std::fs::create_dir_all(dir.path().join("b")).unwrap();
+    dir.write("b/maillage.gpkg", "not a database");
+    let first = fixture("paca/declarations.csv").display().to_string();
+    run(
+        &dir,
+        &paca_args(&first),
+        &[
+            "--format",
+            "all",
+            "--threads",
+            "1",
+            "--date",
+            "2026-12-01",
+            "--out",
+            "a",
+        ],
+    );
+    run(
+        &dir,
+        &paca_args("shuffled.csv"),
+        &[
+            "--format",
+            "all",
+            "--threads",
+            "2",
+            "--date",
+            "2026-12-01",
+            "--out",
+            "b",
+        ],
+    );
+    for f in PARQUET.iter().chain(&["maillage.gpkg"]) {
+        let (a, b) = (
+            std::fs::read(dir.path().join("a").join(f)).unwrap(),
+            std::fs::read(dir.path().join("b").join(f)).unwrap(),
+        );
+        assert!(a == b, "{f} differs");
+    }
+    let gpkg = std::fs::read(dir.path().join("b/maillage.gpkg")).unwrap();
+    assert!(gpkg.starts_with(b"SQLite format 3\0"));
+    // the GeoPackage application id, big-endian at offset 68: "GPKG"
+    assert_eq!(&gpkg[68..72], b"GPKG");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("b"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+    // a format that does not exist
+    let o = maillage(
+        dir.path(),
+        &["analyze", "--format", "gpkg,shp", "--out", "c"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("\"shp\" is not a format"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("c").exists());
+}
