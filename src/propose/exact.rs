@@ -8,8 +8,11 @@
 //! whose ACI class changes; minus the communes of each commune's EPCI that the
 //! CPTS it goes to holds; communes given to a CPTS holding no other commune of their
 //! département; minus the border (metres) each commune shares with the CPTS it
-//! goes to; the largest claimant population. Assignments that leave a claimant
-//! in more parts than it had are not allowed, unless every assignment does.
+//! goes to; the largest claimant population. Assignments that take a claimant's
+//! last commune are not allowed (the proposal never dissolves a CPTS), nor those
+//! that leave a claimant in more parts than it had, unless every assignment
+//! does. Groups with a chevauchement the proposal leaves unresolved (the last
+//! commune of two CPTS) are not checked: there is nothing to choose.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -110,11 +113,15 @@ pub fn check_overlaps(a: &Analysis, p: &Proposal, max_group: usize) -> Vec<Group
             .map(|&i| &a.coverage.claimants[i as usize])
             .collect();
         let total: u64 = options.iter().map(|o| o.len() as u64).product();
-        if group.len() > max_group || total > 65_536 {
+        if group.len() > max_group
+            || total > 65_536
+            || group.iter().any(|i| !chosen.contains_key(i))
+        {
             continue;
         }
         let claimants: BTreeSet<u32> = options.iter().flat_map(|o| o.iter().copied()).collect();
-        let mut eval = |assign: &[u32]| -> ([f64; 5], bool) {
+        // (objective, cuts a claimant, claimants emptied)
+        let mut eval = |assign: &[u32]| -> ([f64; 5], bool, usize) {
             let mut members: BTreeMap<u32, BTreeSet<u32>> = claimants
                 .iter()
                 .map(|&k| {
@@ -139,6 +146,7 @@ pub fn check_overlaps(a: &Analysis, p: &Proposal, max_group: usize) -> Vec<Group
             }
             let mut class = 0.0;
             let mut cuts = false;
+            let mut emptied = 0;
             let mut largest = 0u64;
             for (&k, m) in &members {
                 let t = &a.coverage.territories[k as usize];
@@ -155,6 +163,9 @@ pub fn check_overlaps(a: &Analysis, p: &Proposal, max_group: usize) -> Vec<Group
                 };
                 if parts > t.parts.len() {
                     cuts = true;
+                }
+                if list.is_empty() && !t.members.is_empty() {
+                    emptied += 1;
                 }
             }
             let (mut splits, mut crossings, mut border) = (0.0, 0.0, 0.0);
@@ -181,25 +192,33 @@ pub fn check_overlaps(a: &Analysis, p: &Proposal, max_group: usize) -> Vec<Group
                     .map(|(_, l)| l)
                     .sum::<f64>();
             }
-            ([class, splits, crossings, -border, largest as f64], cuts)
+            (
+                [class, splits, crossings, -border, largest as f64],
+                cuts,
+                emptied,
+            )
         };
         let proposed_assign: Vec<u32> = group.iter().map(|i| chosen[i]).collect();
-        let (proposed, _) = eval(&proposed_assign);
-        let mut best: Option<([f64; 5], bool)> = None;
+        let (proposed, _, _) = eval(&proposed_assign);
+        let mut best: Option<([f64; 5], bool, usize)> = None;
         let mut assign = vec![0u32; group.len()];
         for mut code in 0..total {
             for (x, o) in options.iter().enumerate() {
                 assign[x] = o[(code % o.len() as u64) as usize];
                 code /= o.len() as u64;
             }
-            let (key, cuts) = eval(&assign);
+            let (key, cuts, emptied) = eval(&assign);
             let better = match &best {
                 None => true,
-                // an assignment that cuts no claimant beats one that does
-                Some((b, bcuts)) => (*bcuts && !cuts) || (*bcuts == cuts && !lex_less_eq(b, &key)),
+                // fewer claimants emptied first, then one that cuts no claimant
+                Some((b, bcuts, bempty)) => {
+                    emptied < *bempty
+                        || (emptied == *bempty
+                            && ((*bcuts && !cuts) || (*bcuts == cuts && !lex_less_eq(b, &key))))
+                }
             };
             if better {
-                best = Some((key, cuts));
+                best = Some((key, cuts, emptied));
             }
         }
         let best = best.map_or(proposed, |b| b.0);
