@@ -324,3 +324,39 @@ fn a_closed_pipe_ends_quietly() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(dir.path().join("o/summary.json").exists());
 }
+
+/// `propose --map --report` shows a proposal as one: its title says so, the
+/// communes given to an existing CPTS are outlined, each new CPTS is outlined,
+/// and the legend counts them.
+#[test]
+fn a_proposal_map_shows_what_changes() {
+    let dir = Dir::new();
+    let o = maillage(
+        dir.path(),
+        &["propose", "--map", "--report", "--out", "p", "--quiet"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let svg = dir.read("p/map.svg");
+    assert!(svg.contains("<title>Proposition — Provence-Alpes-Côte d&#39;Azur"));
+    let summary: serde_json::Value = serde_json::from_str(&dir.read("p/summary.json")).unwrap();
+    let new = summary["new_cpts"].as_u64().unwrap();
+    let moved = summary["overlaps_resolved"].as_u64().unwrap()
+        + summary["whites_assigned"].as_u64().unwrap()
+        - dir
+            .read("p/new_cpts.csv")
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(2).unwrap().parse::<u64>().unwrap())
+            .sum::<u64>();
+    assert!(svg.contains(r#"class="highlight new""#) && new > 0);
+    assert!(svg.contains(r#"class="highlight moved""#) && moved > 0);
+    assert!(
+        svg.contains(&format!("Nouvelles CPTS proposées : {new}")),
+        "{new}"
+    );
+    assert!(
+        svg.contains(&format!("Confiées à une CPTS existante : {moved} commune")),
+        "{moved}"
+    );
+    assert!(dir.read("p/report.html").contains("Proposition — "));
+}

@@ -97,13 +97,25 @@ pub(crate) fn run(opts: Opts, args: ProposeArgs, draw: Draw) -> anyhow::Result<E
     let staging = Staging::new(&dir)?;
     proposal.stage(&staging, &before, &after)?;
     if draw.map || draw.report {
+        // the region after the proposal, what changes outlined, and a title
+        // that says it is a proposal
+        let renderer = Renderer::new(&after)?.with_highlights(proposal.highlights(&before));
+        let mut map_options = map_options.clone();
+        let title = format!(
+            "Proposition — {}",
+            map_options
+                .title
+                .clone()
+                .unwrap_or_else(|| renderer.place())
+        );
+        map_options.title = Some(title.clone());
         let report = ReportOptions {
-            title: map_options.title.clone(),
+            title: Some(title),
             date: map_options.date.clone(),
             max_diagnostics: 500,
             width: map_options.width,
         };
-        Renderer::new(&after)?.stage(
+        renderer.stage(
             &staging,
             draw.map.then_some(&map_options),
             draw.report.then_some(&report),

@@ -1051,6 +1051,63 @@ impl Proposal {
         )
     }
 
+    /// What a map of the proposal outlines (see
+    /// [`Renderer::with_highlights`](crate::render::Renderer::with_highlights)):
+    /// the communes given to an existing CPTS (one group per CPTS), each new
+    /// CPTS, and what stays unresolved; positions are those of `analysis`'s
+    /// communes, the same in the analysis of the proposal applied.
+    pub fn highlights(&self, analysis: &Analysis) -> Vec<crate::render::Highlight> {
+        use crate::render::{Highlight, HighlightKind};
+        let lang = self.options.lang;
+        let mut moved: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        let mut unresolved: Vec<u32> = Vec::new();
+        for r in &self.rows {
+            match r.proposed {
+                Target::Cpts(k) => moved.entry(k).or_default().push(r.commune),
+                Target::Unresolved => unresolved.push(r.commune),
+                Target::New(_) => {}
+            }
+        }
+        let _ = analysis;
+        let count = |n: usize, one: &str, many: &str| lang.count(n as u64, one, many);
+        let moved_n: usize = moved.values().map(Vec::len).sum();
+        let mut out = Vec::new();
+        if moved_n > 0 {
+            out.push(Highlight {
+                kind: HighlightKind::Moved,
+                label: lang
+                    .pick(
+                        "Confiées à une CPTS existante : ",
+                        "Given to an existing CPTS: ",
+                    )
+                    .to_owned()
+                    + &count(moved_n, "commune", "communes"),
+                groups: moved.into_values().collect(),
+            });
+        }
+        if !self.new_cpts.is_empty() {
+            out.push(Highlight {
+                kind: HighlightKind::New,
+                label: lang
+                    .pick("Nouvelles CPTS proposées : ", "New CPTS proposed: ")
+                    .to_owned()
+                    + &self.new_cpts.len().to_string(),
+                groups: self.new_cpts.iter().map(|t| t.members.clone()).collect(),
+            });
+        }
+        if !unresolved.is_empty() {
+            out.push(Highlight {
+                kind: HighlightKind::Unresolved,
+                label: lang
+                    .pick("Non résolu, à arbitrer : ", "Unresolved, to be settled: ")
+                    .to_owned()
+                    + &count(unresolved.len(), "commune", "communes"),
+                groups: vec![unresolved],
+            });
+        }
+        out
+    }
+
     /// The moves: for every commune the proposal decides, the row(s) it should
     /// have. Applying them is removing the input's rows for those communes and
     /// adding these ([`Proposal::declarations`] is the result).

@@ -16,6 +16,7 @@ use super::canvas::{lines_path, loops_path, ring_path, Bounds, Placement};
 use super::classify::{class_of, classify, Breaks};
 use super::shapes::{Layers, Shape};
 use super::simplify::Pt;
+use super::HighlightKind;
 use super::{decimal, escape, thousands, Renderer};
 use crate::coverage::Verdict;
 use crate::error::{Error, Result};
@@ -261,6 +262,46 @@ impl Renderer<'_> {
                 }
                 self.problem_layers(&mut svg, arcs, layers, layout, &mut legend);
             }
+        }
+        // highlights (a proposal's changes), outlined over the fills
+        if !self.highlights.is_empty() {
+            let mut shapes = layers.highlights.iter();
+            svg.push_str(r#"<g id="highlights" fill="none">"#);
+            for h in &self.highlights {
+                let (class, stroke, width, dash) = match h.kind {
+                    HighlightKind::Moved => ("moved", "#111111", 1.6, ""),
+                    HighlightKind::New => ("new", "#6a3d9a", 3.0, ""),
+                    HighlightKind::Unresolved => ("unresolved", "#b2182b", 2.2, "6 3"),
+                };
+                let mut d = String::new();
+                for _ in &h.groups {
+                    if let Some(shape) = shapes.next() {
+                        shape_path(&mut d, arcs, shape);
+                    }
+                }
+                let dash = if dash.is_empty() {
+                    String::new()
+                } else {
+                    let k: Vec<String> = dash
+                        .split(' ')
+                        .map(|x| format!("{:.1}", x.parse::<f64>().unwrap_or(1.0) * u))
+                        .collect();
+                    format!(r#" stroke-dasharray="{}""#, k.join(" "))
+                };
+                let _ = write!(
+                    svg,
+                    r#"<path class="highlight {class}" stroke="{stroke}" stroke-width="{:.2}"{dash} stroke-linejoin="round" fill-rule="evenodd" d="{d}"/>"#,
+                    width * u
+                );
+                legend.push(LegendRow {
+                    fill: "none".into(),
+                    stroke: Some(stroke),
+                    label: h.label.clone(),
+                    figures: String::new(),
+                    data: vec![("kind", format!("highlight-{class}"))],
+                });
+            }
+            svg.push_str("</g>");
         }
         // département borders above the fills
         let mut d = String::new();

@@ -69,6 +69,32 @@ pub struct Renderer<'a> {
     /// Columns per commune given by the caller (an accessibility score…), mapped
     /// by a choropleth like the tables' columns.
     columns: Vec<(String, Vec<Option<f64>>)>,
+    /// Groups of communes outlined over the map (a proposal's changes).
+    highlights: Vec<Highlight>,
+}
+
+/// What a highlight shows, which sets its outline and its legend row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HighlightKind {
+    /// Communes that change CPTS (a proposal's moves): outlined in black.
+    Moved,
+    /// New territories (a proposal's new CPTS): a thick violet outline.
+    New,
+    /// Communes left as they are, to be settled: a dashed red outline.
+    Unresolved,
+}
+
+/// Groups of communes drawn as outlines over the map, with one legend row: what
+/// `propose --map` uses to show what its proposal changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Highlight {
+    /// How it is drawn.
+    pub kind: HighlightKind,
+    /// Its legend row, in French (« Communes déplacées : 47 »).
+    pub label: String,
+    /// Each group is outlined as one shape (its shared borders inside left
+    /// out): positions of communes in the analysis.
+    pub groups: Vec<Vec<u32>>,
 }
 
 /// A drawing's width in pixels and tolerance (its bits).
@@ -177,6 +203,7 @@ impl<'a> Renderer<'a> {
                 face_of,
                 drawings: Mutex::new(Vec::new()),
                 columns: Vec::new(),
+                highlights: Vec::new(),
             })
         })
     }
@@ -188,6 +215,35 @@ impl<'a> Renderer<'a> {
             a.declarations.cpts.len(),
             &crate::style::neighbouring_territories(a),
         )
+    }
+
+    /// Outlines these groups of communes over the map, each with its legend row.
+    ///
+    /// ```
+    /// use maillage::render::{Highlight, HighlightKind, MapOptions, Renderer};
+    /// use maillage::{Analysis, Inputs};
+    ///
+    /// let analysis = Analysis::run(&Inputs::demo())?;
+    /// let nice = analysis.communes.index_of("06088").unwrap();
+    /// let svg = Renderer::new(&analysis)?
+    ///     .with_highlights(vec![Highlight {
+    ///         kind: HighlightKind::New,
+    ///         label: "Nouvelles CPTS : 1".into(),
+    ///         groups: vec![vec![nice]],
+    ///     }])
+    ///     .map_svg(&MapOptions::default())?;
+    /// assert!(svg.contains(r#"class="highlight new""#) && svg.contains("Nouvelles CPTS : 1"));
+    /// # Ok::<(), maillage::Error>(())
+    /// ```
+    pub fn with_highlights(mut self, highlights: Vec<Highlight>) -> Self {
+        self.highlights = highlights;
+        self
+    }
+
+    /// The name a map of this analysis is titled with by default: its région's,
+    /// or « France ».
+    pub fn place(&self) -> String {
+        self.place_name()
     }
 
     /// Adds a numeric column per commune (in commune order) that a choropleth can

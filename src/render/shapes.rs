@@ -50,6 +50,9 @@ pub struct Layers {
     pub territory_borders: Vec<usize>,
     /// Arcs between two communes.
     pub commune_borders: Vec<usize>,
+    /// The renderer's highlights (a proposal's moves…), outlined over the rest:
+    /// one shape per highlighted group, in the renderer's order.
+    pub highlights: Vec<Shape>,
 }
 
 impl Renderer<'_> {
@@ -157,8 +160,18 @@ impl Renderer<'_> {
             .into_iter()
             .filter(|&k| topo.right[k] != OUTSIDE)
             .collect();
+        let highlights = self
+            .highlights
+            .iter()
+            .flat_map(|h| &h.groups)
+            .map(|g| {
+                let members = self.faces_of(g);
+                Shape::Loops(topo.boundary(&members, |o| members.binary_search(&o).is_ok()))
+            })
+            .collect();
         let all: Vec<u32> = (0..self.faces.len() as u32).collect();
         Ok(Layers {
+            highlights,
             study_area: Shape::Loops(topo.boundary(&all, |_| true)),
             territories,
             white_zones,
