@@ -10,7 +10,8 @@ pub fn rezip(book: &[u8], member: &str, data: &[u8]) -> Vec<u8> {
         let mut f = src.by_index(k).expect("the fixture's members read");
         let name = f.name().to_owned();
         let mut bytes = Vec::new();
-        f.read_to_end(&mut bytes).expect("the fixture's members inflate");
+        f.read_to_end(&mut bytes)
+            .expect("the fixture's members inflate");
         out.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
             .expect("writing to memory");
         out.write_all(if name == member { data } else { &bytes })
