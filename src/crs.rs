@@ -143,7 +143,7 @@ impl Crs {
                 domain: None,
             });
         }
-        let projection = Proj::from_proj_string(&proj).map_err(|e| format!("{label}: {e:?}"))?;
+        let projection = Proj::from_proj_string(&proj).map_err(|e| format!("{label}: {e}"))?;
         Ok(Crs {
             label,
             projection: Some(projection),
@@ -278,8 +278,7 @@ impl Crs {
                 ))
             }
         };
-        let projection =
-            Proj::from_proj_string(&proj).map_err(|e| format!("CRS {name:?}: {e:?}"))?;
+        let projection = Proj::from_proj_string(&proj).map_err(|e| format!("CRS {name:?}: {e}"))?;
         Ok(Crs {
             label: format!("{name} (from its WKT)"),
             projection: Some(projection),
@@ -321,13 +320,8 @@ impl Crs {
         let original: Option<Vec<Coord<f64>>> = self.domain.map(|_| coords.to_vec());
         let dst = wgs84();
         let mut points = Points(coords);
-        transform(src, dst, &mut points).map_err(|e| {
-            format!(
-                "cannot reproject from {}: {}",
-                self.label,
-                format!("{e:?}").to_lowercase()
-            )
-        })?;
+        transform(src, dst, &mut points)
+            .map_err(|e| format!("cannot reproject from {}: {e}", self.label))?;
         for c in points.0.iter_mut() {
             c.x = c.x.to_degrees();
             c.y = c.y.to_degrees();
@@ -376,7 +370,7 @@ impl Crs {
         }
         let mut points = Points(coords);
         transform(wgs84(), dst, &mut points)
-            .map_err(|e| format!("cannot project to {}: {e:?}", self.label))
+            .map_err(|e| format!("cannot project to {}: {e}", self.label))
     }
 }
 
