@@ -102,7 +102,9 @@ fn frame(layer: &Layer) -> Result<(DataFrame, String)> {
 pub fn stage(staging: &Staging, analysis: &Analysis, stats: &Stats) -> Result<()> {
     let layers = feature_layers(analysis, stats)?;
     let frames: Vec<(DataFrame, String)> = layers.par_iter().map(frame).collect::<Result<_>>()?;
-    for (layer, (mut df, geo)) in layers.iter().zip(frames) {
+    for (layer, (df, geo)) in layers.iter().zip(frames) {
+        let (mut df, arrow) =
+            super::plain_arrow(&df).map_err(super::table_err(format!("{}.parquet", layer.name)))?;
         let name = format!("{}.parquet", layer.name);
         let path = staging.dir().join(&name);
         staging.write(&name, |w| {
@@ -119,10 +121,10 @@ pub fn stage(staging: &Staging, analysis: &Analysis, stats: &Stats) -> Result<()
                     null_count: true,
                     binary_statistics_truncate_length: Some(16),
                 })
-                .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![(
-                    "geo".to_owned(),
-                    geo,
-                )])))
+                .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![
+                    arrow,
+                    ("geo".to_owned(), geo),
+                ])))
                 .finish(&mut df)
                 .map(|_| ())
                 .map_err(table_err(path.display()))

@@ -19,7 +19,9 @@ pub use staging::Staging;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use polars::prelude::{CsvWriter, DataFrame, ParquetWriter, SerWriter};
+use polars::prelude::{
+    CompatLevel, CsvWriter, DataFrame, DataType, KeyValueMetadata, ParquetWriter, SerWriter,
+};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -135,13 +137,48 @@ pub fn write_table_with(
         let name = format!("{stem}.parquet");
         let path = staging.dir().join(&name);
         staging.write(&name, |w| {
+            let (mut plain, arrow) = plain_arrow(df).map_err(table_err(path.display()))?;
             ParquetWriter::new(w)
-                .finish(df)
+                .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![arrow])))
+                .finish(&mut plain)
                 .map(|_| ())
                 .map_err(table_err(path.display()))
         })?;
     }
     Ok(())
+}
+
+/// A frame as every Arrow reader filters it: unsigned integers as `Int64`, and the
+/// footer's Arrow schema (`ARROW:schema`, returned as a key-value pair for the
+/// writer) in plain types — `large_string` and `large_binary` rather than the
+/// view types polars writes by default, on which pyarrow 26 and geopandas 1.2
+/// have no filter kernel (`gpd.read_parquet(bbox=…)`, `pd.read_parquet(filters=…)`
+/// failed on every file), and no `UInt64` that DuckDB sums as `HUGEINT` and Spark
+/// reads as `DECIMAL(20,0)`. The pages are the same: Parquet stores strings as
+/// `BYTE_ARRAY`/`UTF8` either way.
+pub(crate) fn plain_arrow(
+    df: &DataFrame,
+) -> polars::prelude::PolarsResult<(DataFrame, (String, String))> {
+    let mut df = df.clone();
+    let unsigned: Vec<String> = df
+        .columns()
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.dtype(),
+                DataType::UInt64 | DataType::UInt32 | DataType::UInt16 | DataType::UInt8
+            )
+        })
+        .map(|c| c.name().to_string())
+        .collect();
+    for name in unsigned {
+        let cast = df.column(name.as_str())?.cast(&DataType::Int64)?;
+        df.replace(name.as_str(), cast)?;
+    }
+    use polars::prelude::SchemaExt;
+    let schema = df.schema().to_arrow(CompatLevel::oldest());
+    let kv = polars_parquet::write::schema_to_metadata_key(&schema);
+    Ok((df, (kv.key, kv.value.unwrap_or_default())))
 }
 
 /// Properties of a `territories.geojson` feature, in file order.
