@@ -100,6 +100,8 @@ fn gpkg_and_geoparquet_pass_gdal_geopandas_and_duckdb() {
     assert!(out.contains("all checks passed"), "{out}");
     // every Parquet file filtered by pyarrow, pandas and geopandas (issue 23)
     assert!(out.contains("filtered reads: "), "{out}");
+    // the R-tree follows edits (GeoPackage 1.4's seven triggers)
+    assert!(out.contains("GeoPackage edits: NULL and back"), "{out}");
     // the DuckDB query found zones blanches in both runs, more in the second
     let line = out.lines().find(|l| l.starts_with("DuckDB:")).unwrap();
     let whites: Vec<u64> = line

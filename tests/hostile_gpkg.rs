@@ -37,7 +37,7 @@ fn geometry_blobs_that_lie_about_their_size_are_refused_by_feature() {
             .unwrap()
             .map(Result::unwrap)
             .collect();
-        assert_eq!(triggers.len(), 4 * 6);
+        assert_eq!(triggers.len(), 4 * 7);
         for t in triggers {
             db.execute_batch(&format!("DROP TRIGGER \"{t}\"")).unwrap();
         }

@@ -368,9 +368,12 @@ fn bulk_load(conn: &Connection, sql: Sql, r: &str, boxes: &[Option<[f64; 4]>]) -
     Ok(())
 }
 
-/// The R-tree of a layer and the triggers of the `gpkg_rtree_index` extension
-/// (GeoPackage 1.4, annex F.3), created after the rows so that they do not fire
-/// while writing.
+/// The R-tree of a layer and the seven triggers of the `gpkg_rtree_index`
+/// extension as GeoPackage 1.4 names and words them (annex F.3: insert,
+/// update2, update4 to update7, delete; update1 and update3 are the deprecated
+/// 1.2 ones), created after the rows so that they do not fire while writing.
+/// update7 puts back in the index a geometry set again after being NULL (GDAL
+/// and QGIS edit that way): without it the feature dropped out of bbox queries.
 fn rtree(conn: &Connection, sql: Sql, t: &str, boxes: &[Option<[f64; 4]>]) -> Result<()> {
     let r = format!("rtree_{t}_geom");
     conn.execute_batch(&format!(
@@ -384,20 +387,25 @@ fn rtree(conn: &Connection, sql: Sql, t: &str, boxes: &[Option<[f64; 4]>]) -> Re
 CREATE TRIGGER "{r}_insert" AFTER INSERT ON "{t}"
   WHEN (new.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom))
 BEGIN INSERT OR REPLACE INTO "{r}" VALUES (NEW.fid, {set}); END;
-CREATE TRIGGER "{r}_update6" AFTER UPDATE OF geom ON "{t}"
-  WHEN OLD.fid = NEW.fid AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
-BEGIN UPDATE "{r}" SET minx = ST_MinX(NEW.geom), maxx = ST_MaxX(NEW.geom),
-  miny = ST_MinY(NEW.geom), maxy = ST_MaxY(NEW.geom) WHERE id = NEW.fid; END;
-CREATE TRIGGER "{r}_update7" AFTER UPDATE OF geom ON "{t}"
+CREATE TRIGGER "{r}_update2" AFTER UPDATE OF geom ON "{t}"
   WHEN OLD.fid = NEW.fid AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
 BEGIN DELETE FROM "{r}" WHERE id = OLD.fid; END;
+CREATE TRIGGER "{r}_update4" AFTER UPDATE ON "{t}"
+  WHEN OLD.fid != NEW.fid AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+BEGIN DELETE FROM "{r}" WHERE id IN (OLD.fid, NEW.fid); END;
 CREATE TRIGGER "{r}_update5" AFTER UPDATE ON "{t}"
   WHEN OLD.fid != NEW.fid AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
 BEGIN DELETE FROM "{r}" WHERE id = OLD.fid;
   INSERT OR REPLACE INTO "{r}" VALUES (NEW.fid, {set}); END;
-CREATE TRIGGER "{r}_update4" AFTER UPDATE ON "{t}"
-  WHEN OLD.fid != NEW.fid AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
-BEGIN DELETE FROM "{r}" WHERE id IN (OLD.fid, NEW.fid); END;
+CREATE TRIGGER "{r}_update6" AFTER UPDATE OF geom ON "{t}"
+  WHEN OLD.fid = NEW.fid AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+    AND (OLD.geom NOTNULL AND NOT ST_IsEmpty(OLD.geom))
+BEGIN UPDATE "{r}" SET minx = ST_MinX(NEW.geom), maxx = ST_MaxX(NEW.geom),
+  miny = ST_MinY(NEW.geom), maxy = ST_MaxY(NEW.geom) WHERE id = NEW.fid; END;
+CREATE TRIGGER "{r}_update7" AFTER UPDATE OF geom ON "{t}"
+  WHEN OLD.fid = NEW.fid AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+    AND (OLD.geom ISNULL OR ST_IsEmpty(OLD.geom))
+BEGIN INSERT INTO "{r}" VALUES (NEW.fid, {set}); END;
 CREATE TRIGGER "{r}_delete" AFTER DELETE ON "{t}" WHEN old.geom NOT NULL
 BEGIN DELETE FROM "{r}" WHERE id = OLD.fid; END;
 "#
