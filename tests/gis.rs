@@ -235,3 +235,53 @@ fn gis_files_do_not_depend_on_threads_or_row_order_and_replace_old_ones() {
     );
     assert!(!dir.path().join("c").exists());
 }
+
+/// National GeoParquet rows in Hilbert order: the box of any département meets
+/// at most a quarter of the communes layer's row groups (they were in code
+/// order: a Paris-sized box read 7 of 8). Needs the Python readers, as CI has
+/// them after the default suite.
+#[test]
+#[ignore = "national tier: reads ../shared/data (bash tests/run.sh --national)"]
+fn national_geoparquet_row_groups_are_compact_areas() {
+    let dir = Dir::new();
+    let layer = national_layer().display().to_string();
+    let decl = fixture("national/declarations.csv.gz")
+        .display()
+        .to_string();
+    let o = maillage(
+        dir.path(),
+        &[
+            "analyze",
+            "--communes",
+            &layer,
+            "--cpts",
+            &decl,
+            "--format",
+            "geoparquet",
+            "--quiet",
+            "--out",
+            "n",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = std::process::Command::new("python3")
+        .arg(fixture("check_rowgroups.py"))
+        .arg(dir.path().join("n/communes.parquet"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "pip install -r tests/requirements.txt: {out}{}",
+        stderr(&o)
+    );
+    eprintln!("{out}");
+    let worst: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("worst: "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(worst <= 25.0, "{out}");
+}
