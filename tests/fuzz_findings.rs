@@ -15,12 +15,22 @@ fn every_crash_input_is_now_a_clear_error() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         // communes-*: crashed a reader; stream-*: the streamed layer disagreed with
         // the whole reader (it must give the whole reader's error)
-        let (flag, file) = if name.starts_with("communes-") || name.starts_with("stream-") {
-            ("--communes", path.display().to_string())
+        let file = path.display().to_string();
+        let o = if name.starts_with("communes-") || name.starts_with("stream-") {
+            maillage(
+                dir.path(),
+                &["check", "--communes", &file, "--cpts", "d.csv"],
+            )
+        } else if name.starts_with("workbook-") {
+            // a workbook of declarations, over the demo's communes
+            let communes = fixture("paca/communes.geojson.gz").display().to_string();
+            maillage(
+                dir.path(),
+                &["check", "--communes", &communes, "--cpts", &file],
+            )
         } else {
             continue;
         };
-        let o = maillage(dir.path(), &["check", flag, &file, "--cpts", "d.csv"]);
         assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
         let e = stderr(&o);
         assert!(
