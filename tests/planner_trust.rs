@@ -281,8 +281,12 @@ fn empty_declarations_and_empty_candidates_are_refused() {
 }
 
 #[test]
-fn options_propose_cannot_honour_are_refused() {
+fn options_a_command_cannot_honour_are_refused() {
     let dir = Dir::new();
+    dir.write(
+        "cand.csv",
+        "cpts_id,cpts_name,commune_code\nNEW,Nouvelle,06088\n",
+    );
     for args in [
         &["propose", "--format", "gpkg", "--out", "o"][..],
         &[
@@ -290,6 +294,18 @@ fn options_propose_cannot_honour_are_refused() {
             "--choropleth",
             "population",
             "--map",
+            "--out",
+            "o",
+        ][..],
+        &["map", "--format", "gpkg", "--out", "o"][..],
+        &["check", "--map"][..],
+        &["check", "--candidate", "cand.csv", "--report", "--out", "o"][..],
+        &[
+            "check",
+            "--candidate",
+            "cand.csv",
+            "--format",
+            "gpkg",
             "--out",
             "o",
         ][..],

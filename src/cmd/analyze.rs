@@ -27,6 +27,15 @@ pub(crate) fn run(opts: Opts, draw: Draw, mode: Mode) -> anyhow::Result<ExitCode
     if opts.communes.is_some() && opts.cpts.is_empty() {
         anyhow::bail!("--communes needs --cpts (the declarations to check)");
     }
+    // options this command cannot honour are refused, not ignored
+    if mode == Mode::Map && opts.format != "csv" {
+        anyhow::bail!(
+            "--format: map writes map.svg and map.png only; use analyze for tables and layers"
+        );
+    }
+    if check && opts.out.is_none() && (draw.map || draw.report) {
+        anyhow::bail!("--map and --report write files: give check an --out folder");
+    }
     let (progress, display) = setup(&opts)?;
     let t = std::time::Instant::now();
     let inputs = inputs(&opts, &progress)?;

@@ -13,6 +13,16 @@ use super::*;
 pub(crate) fn run(opts: Opts, draw: Draw, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     use maillage::propose::candidate::CandidateReport;
     let map_options = map_options(&draw)?;
+    // options check --candidate cannot honour are refused, not ignored
+    if draw.report {
+        anyhow::bail!("--report: check --candidate writes candidate.json and, with --map, the map; run analyze --report on the merged declarations for a report");
+    }
+    if opts.format != "csv" {
+        anyhow::bail!("--format: check --candidate writes candidate.json only");
+    }
+    if opts.out.is_none() && draw.map {
+        anyhow::bail!("--map writes files: give check --candidate an --out folder");
+    }
     let (progress, display) = setup(&opts)?;
     let inputs = inputs(&opts, &progress)?;
     let before = Analysis::run(&inputs)?;
