@@ -255,6 +255,64 @@ fn random_declarations_keep_the_hard_rules_whatever_the_row_order() {
     }
 }
 
+/// The hard rules as properties (proptest, with shrinking): any declarations
+/// over the real PACA layer — each commune claimed by none, one or two of nine
+/// CPTS, and one-commune CPTS sharing their commune with others — give, with
+/// every strategy, a proposal where no input CPTS vanishes unreported, every new
+/// CPTS is within 175,000 inhabitants unless it is one commune, no new CPTS spans
+/// two régions, and the rules of `check_rules` hold. A failure shrinks to a
+/// smaller set of claims.
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn declarations(codes: &[String], claims: &[(u8, u8, u8)], sole: &[usize]) -> String {
+        let mut csv = String::from("cpts_id,cpts_name,commune_code,status\n");
+        for (code, &(r, a, b)) in codes.iter().zip(claims) {
+            let ids: &[u8] = match r % 10 {
+                0 | 1 => &[],
+                9 => &[a, b],
+                _ => &[a],
+            };
+            for id in ids {
+                let id = id % 9;
+                csv.push_str(&format!("R{id},Random {id},{code},projet\n"));
+            }
+        }
+        for (k, &i) in sole.iter().enumerate() {
+            let code = &codes[i % codes.len()];
+            csv.push_str(&format!("S{k},Seule {k},{code},aci_signe\n"));
+        }
+        csv
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 10,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+        #[test]
+        fn proposals_keep_the_hard_rules(
+            claims in prop::collection::vec((0u8..10, 0u8..9, 0u8..9), 947),
+            sole in prop::collection::vec(0usize..947, 0..4),
+            min in prop::sample::select(vec![5_000u64, 20_000]),
+        ) {
+            let codes = paca_codes();
+            let before = with_csv(&declarations(&codes, &claims, &sole));
+            for strategy in STRATEGIES {
+                let options = ProposeOptions {
+                    strategy,
+                    new_cpts_min: min,
+                    ..ProposeOptions::default()
+                };
+                let p = Proposal::compute(&before, &options).unwrap();
+                check_rules(&before, &p, &format!("{strategy} min {min}"));
+            }
+        }
+    }
+}
+
 #[test]
 fn a_white_island_is_reported_unresolved_never_dropped() {
     // four squares in a row and one apart: A B claimed, C white touching B,
