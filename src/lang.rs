@@ -68,6 +68,63 @@ impl Lang {
         }
     }
 
+    /// A date `YYYY-MM-DD` as people read it: « 6 décembre 2026 », or « 6 December
+    /// 2026 »; anything else is returned as it is.
+    ///
+    /// ```
+    /// use maillage::Lang;
+    /// assert_eq!(Lang::Fr.date("2026-12-06"), "6 décembre 2026");
+    /// assert_eq!(Lang::Fr.date("2026-01-01"), "1er janvier 2026");
+    /// assert_eq!(Lang::En.date("2026-12-06"), "6 December 2026");
+    /// assert_eq!(Lang::Fr.date("décembre"), "décembre");
+    /// ```
+    pub fn date(self, iso: &str) -> String {
+        const FR: [&str; 12] = [
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
+        ];
+        const EN: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        let parts: Vec<&str> = iso.split('-').collect();
+        let (Some(y), Some(m), Some(d)) = (
+            parts.first().and_then(|y| y.parse::<u32>().ok()),
+            parts.get(1).and_then(|m| m.parse::<usize>().ok()),
+            parts.get(2).and_then(|d| d.parse::<u32>().ok()),
+        ) else {
+            return iso.to_owned();
+        };
+        if parts.len() != 3 || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+            return iso.to_owned();
+        }
+        match self {
+            Lang::Fr if d == 1 => format!("1er {} {y}", FR[m - 1]),
+            Lang::Fr => format!("{d} {} {y}", FR[m - 1]),
+            Lang::En => format!("{d} {} {y}", EN[m - 1]),
+        }
+    }
+
     /// The code on the command line: `fr` or `en`.
     pub fn as_str(self) -> &'static str {
         self.pick("fr", "en")

@@ -31,12 +31,16 @@ pub const DEPARTEMENT_BORDER: &str = "#141414";
 pub const TERRITORY_BORDER: &str = "#7f7f7f";
 
 /// The fill of a CPTS by status: ACI signé, projet de santé validé, projet (lettre
-/// d'intention), unknown.
+/// d'intention), unknown. A dark blue, a light blue and a pale yellow, so that
+/// they stay apart from the zones blanches' red under every colour-vision
+/// deficiency (tested with Machado's simulation): the DGOS atlas's green for ACI
+/// signé (#1a9850) was 1.28:1 from that red in brightness and merged with it
+/// under deuteranopia; this blue is 2.2:1.
 pub fn status_colour(status: Option<Status>) -> &'static str {
     match status {
-        Some(Status::AciSigne) => "#1a9850",
-        Some(Status::Valide) => "#a6d96a",
-        Some(Status::Projet) => "#fee08b",
+        Some(Status::AciSigne) => "#253494",
+        Some(Status::Valide) => "#abd9e9",
+        Some(Status::Projet) => "#ffffbf",
         None => "#bdbdbd",
     }
 }
@@ -210,5 +214,101 @@ mod tests {
             assert!(c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit()));
         }
         assert_ne!(colour_of(10), colour_of(11));
+    }
+}
+
+#[cfg(test)]
+mod palette_tests {
+    use super::*;
+
+    fn linear(c: u8) -> f64 {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    }
+
+    fn rgb(hex: &str) -> [f64; 3] {
+        let v = |k: usize| linear(u8::from_str_radix(&hex[k..k + 2], 16).unwrap());
+        [v(1), v(3), v(5)]
+    }
+
+    fn luminance(hex: &str) -> f64 {
+        let [r, g, b] = rgb(hex);
+        0.2126 * r + 0.7152 * g + 0.0722 * b
+    }
+
+    /// The colour seen with a colour-vision deficiency (Machado, Oliveira and
+    /// Fernandes 2009, severity 1), back in sRGB 0–255.
+    fn seen(hex: &str, m: &[[f64; 3]; 3]) -> [f64; 3] {
+        let l = rgb(hex);
+        let back = |v: f64| {
+            let v = v.clamp(0.0, 1.0);
+            255.0
+                * if v <= 0.003_130_8 {
+                    12.92 * v
+                } else {
+                    1.055 * v.powf(1.0 / 2.4) - 0.055
+                }
+        };
+        [0, 1, 2].map(|r| back(m[r][0] * l[0] + m[r][1] * l[1] + m[r][2] * l[2]))
+    }
+
+    #[test]
+    fn statuses_stay_apart_from_zones_blanches_under_colour_blindness() {
+        let deficiencies = [
+            (
+                "protanopia",
+                [
+                    [0.152_286, 1.052_583, -0.204_868],
+                    [0.114_503, 0.786_281, 0.099_216],
+                    [-0.003_882, -0.048_116, 1.051_998],
+                ],
+            ),
+            (
+                "deuteranopia",
+                [
+                    [0.367_322, 0.860_646, -0.227_968],
+                    [0.280_085, 0.672_501, 0.047_413],
+                    [-0.011_820, 0.042_940, 0.968_881],
+                ],
+            ),
+            (
+                "tritanopia",
+                [
+                    [1.255_528, -0.076_749, -0.178_779],
+                    [-0.078_411, 0.930_809, 0.147_602],
+                    [0.004_733, 0.691_367, 0.303_900],
+                ],
+            ),
+        ];
+        let statuses = [
+            Some(Status::AciSigne),
+            Some(Status::Valide),
+            Some(Status::Projet),
+        ];
+        for (name, m) in &deficiencies {
+            for s in statuses {
+                let (a, b) = (seen(WHITE_ZONE, m), seen(status_colour(s), m));
+                let d =
+                    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt();
+                assert!(
+                    d > 100.0,
+                    "{name}: {s:?} is {d:.0} from the zones blanches' red"
+                );
+            }
+            // the former ACI green was within reach of the red
+            let (a, b) = (seen(WHITE_ZONE, m), seen("#1a9850", m));
+            let d = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt();
+            assert!(*name == "tritanopia" || d < 100.0, "{name}: {d}");
+        }
+        let contrast = |x: &str, y: &str| {
+            let (a, b) = (luminance(x), luminance(y));
+            (a.max(b) + 0.05) / (a.min(b) + 0.05)
+        };
+        assert!(contrast(WHITE_ZONE, status_colour(Some(Status::AciSigne))) > 2.0);
+        assert!(contrast(WHITE_ZONE, "#1a9850") < 1.3);
     }
 }

@@ -127,7 +127,10 @@ fn the_legend_counts_are_the_summary() {
         svg.contains(">Provence-Alpes-Côte d&#39;Azur<"),
         "the région's name as title"
     );
-    assert!(svg.contains("2026-01-01"), "the date on the source line");
+    assert!(
+        svg.contains("1er janvier 2026"),
+        "the date on the source line, in words"
+    );
     // the white zones and overlaps drawn are the summary's
     assert_eq!(
         elements(&svg, "path", r#"class="white-zone""#).len() as u64,
@@ -652,4 +655,65 @@ fn the_report_holds_the_verdict_figures_and_diagnostics() {
         let ns = html.matches("http://www.w3.org/2000/svg").count();
         assert!(outside <= ns, "{scheme} in the report");
     }
+}
+
+/// The report and the map speak French as it is written (issue 24): plural
+/// agreement, dates in words; no « commune(s) ».
+#[test]
+fn report_and_map_agree_in_number_and_write_dates_in_words() {
+    let dir = Dir::new();
+    let o = maillage(
+        dir.path(),
+        &[
+            "analyze",
+            "--map",
+            "--report",
+            "--date",
+            "2026-12-01",
+            "--out",
+            "o",
+            "--quiet",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = dir.read("o/report.html");
+    assert!(html.contains("1er décembre 2026"), "no date in words");
+    assert!(html.contains("47 communes en zone blanche") && html.contains(", 3 zones)"));
+    assert!(html.contains("8 communes en chevauchement"));
+    // (the diagnostics are still written in English: issue 22's last item)
+    let verdict = &html[html.find(r#"<section id="verdict""#).unwrap()..];
+    let verdict = &verdict[..verdict.find("</section>").unwrap()];
+    assert!(!verdict.contains("(s)"), "{verdict}");
+    let svg = dir.read("o/map.svg");
+    assert!(svg.contains("Zones blanches : 3 zones") && svg.contains("1er décembre 2026"));
+    // one zone is singular
+    let dir2 = Dir::new();
+    dir2.write(
+        "c.geojson",
+        collection(&[
+            square("01001", 5.0, 45.0, 0.25),
+            square("01002", 5.25, 45.0, 0.25),
+        ]),
+    );
+    dir2.write("d.csv", "cpts_id,cpts_name,commune_code\nA,Alpha,01001\n");
+    let o = maillage(
+        dir2.path(),
+        &[
+            "analyze",
+            "--communes",
+            "c.geojson",
+            "--cpts",
+            "d.csv",
+            "--report",
+            "--out",
+            "o",
+            "--quiet",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = dir2.read("o/report.html");
+    assert!(
+        html.contains("1 commune en zone blanche") && html.contains(", 1 zone)"),
+        "singular"
+    );
 }

@@ -20,6 +20,7 @@ use super::HighlightKind;
 use super::{decimal, escape, thousands, Renderer};
 use crate::coverage::Verdict;
 use crate::error::{Error, Result};
+use crate::lang::Lang;
 use crate::load::Status;
 use crate::style;
 
@@ -374,7 +375,7 @@ impl Renderer<'_> {
             env!("CARGO_PKG_VERSION")
         );
         if let Some(date) = &options.date {
-            let _ = write!(source, ", {date}");
+            let _ = write!(source, ", {}", Lang::Fr.date(date));
         }
         source.push('.');
         let _ = write!(
@@ -596,9 +597,15 @@ impl Renderer<'_> {
             fill: style::WHITE_ZONE.to_owned(),
             stroke: None,
             label: if drawn {
-                format!("Zones blanches : {} pièces", s.white_zone_clusters)
+                format!(
+                    "Zones blanches : {}",
+                    Lang::Fr.count(s.white_zone_clusters, "pièce", "pièces")
+                )
             } else {
-                format!("Zones blanches : {} zones", s.white_zone_clusters)
+                format!(
+                    "Zones blanches : {}",
+                    Lang::Fr.count(s.white_zone_clusters, "zone", "zones")
+                )
             },
             figures: if drawn {
                 format!(
@@ -625,12 +632,19 @@ impl Renderer<'_> {
             stroke: Some(style::OVERLAP),
             label: if drawn {
                 format!(
-                    "Chevauchements : {} pièces entre {} paires de CPTS",
-                    a.coverage.overlay.as_ref().map_or(0, |o| o.overlaps.len()),
-                    s.overlap_pairs
+                    "Chevauchements : {} entre {} de CPTS",
+                    Lang::Fr.count(
+                        a.coverage.overlay.as_ref().map_or(0, |o| o.overlaps.len()) as u64,
+                        "pièce",
+                        "pièces"
+                    ),
+                    Lang::Fr.count(s.overlap_pairs, "paire", "paires")
                 )
             } else {
-                format!("Chevauchements : {} paires de CPTS", s.overlap_pairs)
+                format!(
+                    "Chevauchements : {} de CPTS",
+                    Lang::Fr.count(s.overlap_pairs, "paire", "paires")
+                )
             },
             figures: if drawn {
                 format!(

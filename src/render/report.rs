@@ -10,6 +10,7 @@
 //! pixel, delta-encoded, and each commune's and territory's rings as arcs, as
 //! TopoJSON does). Neighbours share their arcs, so the map has no gap at any zoom.
 
+use crate::lang::Lang;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
@@ -92,7 +93,7 @@ pub(super) fn html(r: &Renderer<'_>, options: &ReportOptions) -> Result<String> 
         date = options
             .date
             .as_ref()
-            .map(|d| format!(" — {}", escape(d)))
+            .map(|d| format!(" — {}", escape(&Lang::Fr.date(d))))
             .unwrap_or_default(),
     );
     verdict_section(&mut h, r);
@@ -143,7 +144,7 @@ pub(super) fn html(r: &Renderer<'_>, options: &ReportOptions) -> Result<String> 
         date = options
             .date
             .as_ref()
-            .map(|d| format!(", {}", escape(d)))
+            .map(|d| format!(", {}", escape(&Lang::Fr.date(d))))
             .unwrap_or_default(),
     );
     Ok(h)
@@ -158,18 +159,18 @@ fn verdict_section(h: &mut String, r: &Renderer<'_>) {
     let mut parts = Vec::new();
     if s.communes_white > 0 || s.white_zone_clusters > 0 {
         parts.push(format!(
-            "{} commune(s) en zone blanche ({} hab., {} zone(s))",
-            thousands(s.communes_white),
+            "{} en zone blanche ({} hab., {})",
+            Lang::Fr.count(s.communes_white, "commune", "communes"),
             thousands(s.population_white),
-            s.white_zone_clusters
+            Lang::Fr.count(s.white_zone_clusters, "zone", "zones")
         ));
     }
     if s.communes_overlap > 0 || s.overlap_pairs > 0 {
         parts.push(format!(
-            "{} commune(s) en chevauchement ({} hab., {} paire(s) de CPTS)",
-            thousands(s.communes_overlap),
+            "{} en chevauchement ({} hab., {} de CPTS)",
+            Lang::Fr.count(s.communes_overlap, "commune", "communes"),
             thousands(s.population_overlap),
-            s.overlap_pairs
+            Lang::Fr.count(s.overlap_pairs, "paire", "paires")
         ));
     }
     let _ = write!(
@@ -486,9 +487,13 @@ fn diagnostics_section(h: &mut String, a: &crate::Analysis, max: usize) {
     let report = Report::new(&a.summary.diagnostics);
     let _ = write!(
         h,
-        r#"<section id="diagnostics"><h2>Diagnostics ({})</h2><p>{} normalisation(s) ou problème(s) dans les fichiers d'entrée{}</p><ul>"#,
+        r#"<section id="diagnostics"><h2>Diagnostics ({})</h2><p>{} dans les fichiers d'entrée{}</p><ul>"#,
         report.count,
-        report.problems,
+        Lang::Fr.count(
+            report.problems as u64,
+            "normalisation ou problème",
+            "normalisations ou problèmes"
+        ),
         if report.by_kind.is_empty() {
             String::new()
         } else {
