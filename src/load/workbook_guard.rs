@@ -141,6 +141,19 @@ fn cell_ref(r: &[u8]) -> Option<(u64, u64)> {
     Some((row.checked_sub(1)?, col - 1))
 }
 
+/// An XML part must close every element it opens: calamine's readers loop
+/// forever on an element left open at the end of the part (a `table:table`
+/// never closed: found by fuzz target workbook_ods).
+fn closed(depth: usize) -> Result<(), String> {
+    if depth == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "cut short or damaged: {depth} element(s) are still open at its end"
+        ))
+    }
+}
+
 /// Reads XML events, calling `f` on every start or empty element (with
 /// `true` for an element that has content).
 fn walk(
@@ -149,11 +162,16 @@ fn walk(
 ) -> Result<(), String> {
     let mut reader = quick_xml::Reader::from_reader(xml);
     let mut buf = Vec::new();
+    let mut depth = 0usize;
     loop {
         match reader.read_event_into(&mut buf) {
-            Ok(Event::Start(e)) => f(&e, true)?,
+            Ok(Event::Start(e)) => {
+                depth += 1;
+                f(&e, true)?
+            }
+            Ok(Event::End(_)) => depth = depth.saturating_sub(1),
             Ok(Event::Empty(e)) => f(&e, false)?,
-            Ok(Event::Eof) => return Ok(()),
+            Ok(Event::Eof) => return closed(depth),
             Ok(_) => {}
             Err(e) => {
                 return Err(format!(
@@ -238,8 +256,14 @@ fn ods_content(xml: &[u8]) -> Result<(), String> {
     };
     let mut reader = quick_xml::Reader::from_reader(xml);
     let mut buf = Vec::new();
+    let mut depth = 0usize;
     loop {
         let ev = reader.read_event_into(&mut buf);
+        match &ev {
+            Ok(Event::Start(_)) => depth += 1,
+            Ok(Event::End(_)) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
         match ev {
             Ok(Event::Start(ref e)) | Ok(Event::Empty(ref e)) => {
                 let content = matches!(ev, Ok(Event::Start(_)));
@@ -305,6 +329,7 @@ fn ods_content(xml: &[u8]) -> Result<(), String> {
         }
         buf.clear();
     }
+    closed(depth)?;
     if sheet_open {
         dense_ok(last_row, last_col, present)?;
     }
@@ -658,6 +683,14 @@ mod tests {
         let spaces = r#"<table:table><table:table-row><table:table-cell><text:p>a<text:s text:c="2000000000"/></text:p></table:table-cell></table:table-row></table:table>"#;
         let e = ods_content(spaces.as_bytes()).unwrap_err();
         assert!(e.contains("2000000000 repeated spaces"), "{e}");
+    }
+
+    #[test]
+    fn parts_cut_short_are_refused() {
+        let open = r#"<office:document-content><office:body><table:table table:name="D"><table:table-row>"#;
+        let e = ods_content(open.as_bytes()).unwrap_err();
+        assert!(e.contains("still open"), "{e}");
+        assert!(xlsx_sheet(b"<worksheet><sheetData><row r=\"1\">").is_err());
     }
 
     #[test]
