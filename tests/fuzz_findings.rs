@@ -33,6 +33,7 @@ fn every_crash_input_is_now_a_clear_error() {
         };
         assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
         let e = stderr(&o);
+        assert!(!e.contains("panicked"), "{name}: {e}");
         assert!(
             e.contains(&format!("maillage: error: {file}")),
             "{name}: {e}"

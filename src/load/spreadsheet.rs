@@ -52,8 +52,13 @@ pub(crate) fn as_csv(source: &Source, sheet: Option<&str>) -> Result<(Source, St
     };
     // the structure first: calamine trusts what the file says (see workbook_guard)
     super::workbook_guard::check(&source.bytes).map_err(fail)?;
-    // and a defect calamine still has ends as an error, not an abort of the run
+    // and a defect calamine still has ends as an error, not an abort of the run,
+    // without the panic's message and backtrace on the terminal (the hook is
+    // the process's: it is put back right after)
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
     let read = std::panic::catch_unwind(|| read_sheet(&source.bytes, sheet));
+    std::panic::set_hook(hook);
     let (range, name, names) = match read {
         Ok(r) => r.map_err(fail)?,
         Err(_) => {

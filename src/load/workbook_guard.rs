@@ -617,6 +617,22 @@ fn biff_records(s: &[u8]) -> Result<(), String> {
                         ));
                     }
                 }
+                // MergeCells: a count, then 8 bytes a range (calamine reads them
+                // without checking the record's length: found by fuzz target
+                // workbook_xls)
+                0x00E5 => {
+                    let count = if data.len() >= 2 {
+                        usize::from(u16_at(data, 0))
+                    } else {
+                        usize::MAX
+                    };
+                    if count == usize::MAX || data.len() < 2 + 8 * count {
+                        return Err(format!(
+                            "a MergeCells record of {} bytes is shorter than the ranges it announces",
+                            data.len()
+                        ));
+                    }
+                }
                 // cells: row, then column
                 0x0203 | 0x0204 | 0x0205 | 0x027E | 0x00FD | 0x0006 | 0x0201 | 0x00BD | 0x00BE
                     if data.len() >= 4 =>
