@@ -317,7 +317,6 @@ impl Crs {
                 c.x, c.y, self.label
             ));
         }
-        let original: Option<Vec<Coord<f64>>> = self.domain.map(|_| coords.to_vec());
         let dst = wgs84();
         let mut points = Points(coords);
         transform(src, dst, &mut points)
@@ -326,16 +325,19 @@ impl Crs {
             c.x = c.x.to_degrees();
             c.y = c.y.to_degrees();
         }
-        if let (Some((area, [w, s, e, n])), Some(original)) = (self.domain, original) {
-            if let Some(k) = points
+        if let Some((area, [w, s, e, n])) = self.domain {
+            if let Some(c) = points
                 .0
                 .iter()
-                .position(|c| !(c.x >= w && c.x <= e && c.y >= s && c.y <= n))
+                .find(|c| !(c.x >= w && c.x <= e && c.y >= s && c.y <= n))
             {
-                let (o, c) = (original[k], points.0[k]);
+                // the vertex as the file gave it, projected back (only on failure:
+                // no copy of every ring for a message)
+                let mut o = [*c];
+                let o = self.project(&mut o).map_or(*c, |()| o[0]);
                 return Err(format!(
                     "coordinate ({}, {}) lands at ({:.4}°, {:.4}°), outside the domain of {} ({area}): a damaged vertex, or the layer is in another CRS (--crs)",
-                    o.x, o.y, c.x, c.y, self.label
+                    o.x.round(), o.y.round(), c.x, c.y, self.label
                 ));
             }
         }

@@ -126,16 +126,7 @@ fn an_empty_multipolygon_in_a_geopackage_is_refused() {
     std::fs::copy(fixture("adminexpress/ae4-05-l93.gpkg"), &path).unwrap();
     {
         let db = rusqlite::Connection::open(&path).unwrap();
-        let triggers: Vec<String> = db
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        for t in triggers {
-            db.execute_batch(&format!("DROP TRIGGER \"{t}\"")).unwrap();
-        }
+        drop_triggers(&db);
         let (table, column): (String, String) = db
             .query_row(
                 "SELECT table_name, column_name FROM gpkg_geometry_columns",

@@ -28,19 +28,9 @@ fn geometry_blobs_that_lie_about_their_size_are_refused_by_feature() {
     let path = dir.path().join("a/maillage.gpkg");
     {
         let db = rusqlite::Connection::open(&path).unwrap();
-        // the R-tree triggers call GDAL's ST_ functions, which plain SQLite
-        // lacks (as in GDAL's own files): drop them to edit the blobs
-        let triggers: Vec<String> = db
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        assert_eq!(triggers.len(), 4 * 7);
-        for t in triggers {
-            db.execute_batch(&format!("DROP TRIGGER \"{t}\"")).unwrap();
-        }
+        // seven R-tree triggers for each of the four layers, dropped to edit
+        // the blobs
+        assert_eq!(drop_triggers(&db), 4 * 7);
         // fid 1: GP header (8) + envelope (32) + WKB multipolygon header (9) +
         // polygon header (9), then a ring count claiming 4,294,967,295 points
         let mut lying: Vec<u8> = db

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use maillage::export::Staging;
-use maillage::render::{Choropleth, Renderer, ReportOptions};
+use maillage::render::{Choropleth, Renderer};
 use maillage::Analysis;
 
 use super::*;
@@ -166,12 +166,7 @@ pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<Ex
                 method.as_str().to_uppercase()
             ));
         }
-        let report = ReportOptions {
-            title: None,
-            date: map_options.date.clone(),
-            max_diagnostics: 500,
-            width: map_options.width,
-        };
+        let report = report_options(&map_options, None);
         Renderer::new(&analysis)?
             .with_column("score", acc.score.clone())?
             .with_column(

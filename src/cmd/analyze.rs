@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use maillage::export::Staging;
-use maillage::render::{Renderer, ReportOptions};
+use maillage::render::Renderer;
 use maillage::Analysis;
 
 use super::*;
@@ -58,12 +58,7 @@ pub(crate) fn run(opts: Opts, draw: Draw, mode: Mode) -> anyhow::Result<ExitCode
             }
             let map = draw.map || mode == Mode::Map;
             if map || draw.report {
-                let report = ReportOptions {
-                    title: map_options.title.clone(),
-                    date: map_options.date.clone(),
-                    max_diagnostics: 500,
-                    width: map_options.width,
-                };
+                let report = report_options(&map_options, map_options.title.clone());
                 progress.start("drawing", 0);
                 Renderer::new(&analysis)?.stage(
                     &staging,

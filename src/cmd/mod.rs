@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use maillage::progress::Progress;
-use maillage::render::{Breaks, Choropleth, ColorBy, MapOptions};
+use maillage::render::{Breaks, Choropleth, ColorBy, MapOptions, ReportOptions};
 use maillage::{Analysis, FieldNames, Inputs, TableFormat};
 
 pub(crate) use access::AccessArgs;
@@ -155,6 +155,17 @@ pub(crate) struct Opts {
     /// Print the wall time of each stage to stderr.
     #[arg(long)]
     pub(crate) timings: bool,
+}
+
+/// The report's options: the map's date and width, `title`, every diagnostic
+/// up to 500.
+pub(crate) fn report_options(map: &MapOptions, title: Option<String>) -> ReportOptions {
+    ReportOptions {
+        title,
+        date: map.date.clone(),
+        max_diagnostics: 500,
+        width: map.width,
+    }
 }
 
 /// The map options from the flags, checked before any work.

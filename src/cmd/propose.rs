@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use maillage::export::Staging;
-use maillage::render::{Renderer, ReportOptions};
+use maillage::render::Renderer;
 use maillage::{Analysis, TableFormat};
 
 use super::*;
@@ -109,12 +109,7 @@ pub(crate) fn run(opts: Opts, args: ProposeArgs, draw: Draw) -> anyhow::Result<E
                 .unwrap_or_else(|| renderer.place())
         );
         map_options.title = Some(title.clone());
-        let report = ReportOptions {
-            title: Some(title),
-            date: map_options.date.clone(),
-            max_diagnostics: 500,
-            width: map_options.width,
-        };
+        let report = report_options(&map_options, Some(title));
         renderer.stage(
             &staging,
             draw.map.then_some(&map_options),

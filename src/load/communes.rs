@@ -519,7 +519,7 @@ fn check_polygon(p: &Polygon<f64>, at: &str) -> std::result::Result<(), String> 
         }) && signed_twice_area(&hole.0).abs() < area
             // a vertex of the hole strictly inside the exterior (up to three
             // tried: one may lie on the exterior where the hole touches it)
-            && hole.0.iter().take(3).any(|&c| in_ring(c, ext));
+            && hole.0.iter().take(3).any(|&c| super::validity::strictly_inside(c, ext));
         if !inside {
             return Err(format!(
                 "{at}: hole {} is not inside its exterior ring (a hole outside or around its shell, which would make its area negative)",
@@ -528,18 +528,6 @@ fn check_polygon(p: &Polygon<f64>, at: &str) -> std::result::Result<(), String> 
         }
     }
     Ok(())
-}
-
-/// Whether `c` is inside the closed ring (even-odd ray casting).
-fn in_ring(c: Coord<f64>, ring: &[Coord<f64>]) -> bool {
-    let mut inside = false;
-    for w in ring.windows(2) {
-        let (a, b) = (w[0], w[1]);
-        if (a.y > c.y) != (b.y > c.y) && c.x < (b.x - a.x) * (c.y - a.y) / (b.y - a.y) + a.x {
-            inside = !inside;
-        }
-    }
-    inside
 }
 
 /// Orients a polygon for RFC 7946 and for area and overlay code: exterior

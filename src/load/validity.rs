@@ -122,8 +122,9 @@ pub(crate) fn polygon_problem(p: &Polygon<f64>) -> Option<String> {
     None
 }
 
-/// Even-odd ray casting; a point on the ring counts as outside.
-fn strictly_inside(c: Coord<f64>, ring: &[Coord<f64>]) -> bool {
+/// Even-odd ray casting; a point on the ring counts as outside. (Also the
+/// commune layer's check that a hole lies inside its shell.)
+pub(crate) fn strictly_inside(c: Coord<f64>, ring: &[Coord<f64>]) -> bool {
     let mut inside = false;
     for w in ring.windows(2) {
         let (a, b) = (w[0], w[1]);

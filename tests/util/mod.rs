@@ -156,3 +156,20 @@ pub fn random_declarations(codes: &[String], seed: u64) -> String {
     }
     csv
 }
+
+/// Drops every trigger of a GeoPackage and returns how many there were: the
+/// R-tree triggers call GDAL's ST_ functions, which plain SQLite lacks (as in
+/// GDAL's own files), so a test that edits geometry blobs drops them first.
+pub fn drop_triggers(db: &rusqlite::Connection) -> usize {
+    let triggers: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for t in &triggers {
+        db.execute_batch(&format!("DROP TRIGGER \"{t}\"")).unwrap();
+    }
+    triggers.len()
+}
