@@ -44,3 +44,4 @@ mod streamed_layer;
 mod study_area;
 mod vintage;
 mod workbooks;
+mod workspace;

@@ -165,6 +165,7 @@ pub(crate) fn report_options(map: &MapOptions, title: Option<String>) -> ReportO
         date: map.date.clone(),
         max_diagnostics: 500,
         width: map.width,
+        color_by: map.color_by,
     }
 }
 

@@ -97,8 +97,9 @@ pub(crate) fn run(opts: Opts, args: ProposeArgs, draw: Draw) -> anyhow::Result<E
     let staging = Staging::new(&dir)?;
     proposal.stage(&staging, &before, &after)?;
     if draw.map || draw.report {
-        // the region after the proposal, what changes outlined, and a title
-        // that says it is a proposal
+        // the map: the region after the proposal, what changes outlined; the
+        // report: the region as it is, the proposal as suggestions to accept or
+        // reject in its workspace; both titled as a proposal
         let renderer = Renderer::new(&after)?.with_highlights(proposal.highlights(&before));
         let mut map_options = map_options.clone();
         let title = format!(
@@ -109,12 +110,15 @@ pub(crate) fn run(opts: Opts, args: ProposeArgs, draw: Draw) -> anyhow::Result<E
                 .unwrap_or_else(|| renderer.place())
         );
         map_options.title = Some(title.clone());
-        let report = report_options(&map_options, Some(title));
-        renderer.stage(
-            &staging,
-            draw.map.then_some(&map_options),
-            draw.report.then_some(&report),
-        )?;
+        if draw.map {
+            renderer.stage(&staging, Some(&map_options), None)?;
+        }
+        if draw.report {
+            let report = report_options(&map_options, Some(title));
+            Renderer::new(&before)?
+                .with_suggestions(proposal.suggestions(&before))
+                .stage(&staging, None, Some(&report))?;
+        }
     }
     let files = staging.commit()?;
     drop(display);

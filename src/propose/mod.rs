@@ -1051,6 +1051,32 @@ impl Proposal {
         )
     }
 
+    /// The proposal as changes the report's workspace offers to accept or
+    /// reject: one per commune it gives to a CPTS, existing or new (the
+    /// communes it leaves unresolved are not offered).
+    pub fn suggestions(&self, analysis: &Analysis) -> Vec<crate::render::Suggestion> {
+        let cpts = &analysis.declarations.cpts;
+        self.rows
+            .iter()
+            .filter_map(|r| {
+                let (id, name) = match r.proposed {
+                    Target::Cpts(k) => (cpts[k as usize].id.clone(), cpts[k as usize].name.clone()),
+                    Target::New(j) => {
+                        let t = &self.new_cpts[j as usize];
+                        (t.id.clone(), t.name.clone())
+                    }
+                    Target::Unresolved => return None,
+                };
+                Some(crate::render::Suggestion {
+                    commune: r.commune,
+                    cpts_id: id,
+                    cpts_name: name,
+                    reason: r.reason.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// What a map of the proposal outlines (see
     /// [`Renderer::with_highlights`](crate::render::Renderer::with_highlights)):
     /// the communes given to an existing CPTS (one group per CPTS), each new

@@ -268,6 +268,19 @@ impl Canvas {
         Ok(Projected { arcs, extents })
     }
 
+    /// Every arc projected with all its vertices (none left out, none merged):
+    /// the input's full resolution, for a map read zoomed in.
+    ///
+    /// # Errors
+    /// A sentence when a point cannot be projected.
+    pub fn project_full(&self) -> Result<Vec<Vec<Pt>>, String> {
+        let topo = &self.topology;
+        (0..topo.arc_count())
+            .into_par_iter()
+            .map(|k| project(&self.projections[self.arc_frame[k]], topo.arc(k)))
+            .collect()
+    }
+
     /// Projects other polygons (drawn territories, overlay pieces) into `frame`,
     /// ring by ring, without simplifying.
     ///

@@ -71,6 +71,24 @@ pub struct Renderer<'a> {
     columns: Vec<(String, Vec<Option<f64>>)>,
     /// Groups of communes outlined over the map (a proposal's changes).
     highlights: Vec<Highlight>,
+    /// Changes the report offers to accept or reject (a proposal's).
+    suggestions: Vec<Suggestion>,
+}
+
+/// A change the report's workspace offers the planner, to accept or reject:
+/// give `commune` to one CPTS only (what `propose` suggests for a zone blanche
+/// or a chevauchement).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    /// The commune (position in the analysis).
+    pub commune: u32,
+    /// The CPTS it goes to: an id of the declarations, or a new one
+    /// (`NOUVELLE-…`), which accepting starts.
+    pub cpts_id: String,
+    /// That CPTS's name.
+    pub cpts_name: String,
+    /// Why, in French (shown beside it).
+    pub reason: String,
 }
 
 /// What a highlight shows, which sets its outline and its legend row.
@@ -204,6 +222,7 @@ impl<'a> Renderer<'a> {
                 drawings: Mutex::new(Vec::new()),
                 columns: Vec::new(),
                 highlights: Vec::new(),
+                suggestions: Vec::new(),
             })
         })
     }
@@ -237,6 +256,31 @@ impl<'a> Renderer<'a> {
     /// ```
     pub fn with_highlights(mut self, highlights: Vec<Highlight>) -> Self {
         self.highlights = highlights;
+        self
+    }
+
+    /// Changes the report offers to accept or reject one by one or all at once
+    /// (a proposal's: see `Proposal::suggestions`); the map does not draw them.
+    ///
+    /// ```
+    /// use maillage::render::{ReportOptions, Renderer, Suggestion};
+    /// use maillage::{Analysis, Inputs};
+    ///
+    /// let analysis = Analysis::run(&Inputs::demo())?;
+    /// let nice = analysis.communes.index_of("06088").unwrap();
+    /// let html = Renderer::new(&analysis)?
+    ///     .with_suggestions(vec![Suggestion {
+    ///         commune: nice,
+    ///         cpts_id: "NOUVELLE-06088".into(),
+    ///         cpts_name: "Nouvelle CPTS Nice".into(),
+    ///         reason: "zone blanche".into(),
+    ///     }])
+    ///     .report(&ReportOptions::default())?;
+    /// assert!(html.contains(r#"id="suggestions""#));
+    /// # Ok::<(), maillage::Error>(())
+    /// ```
+    pub fn with_suggestions(mut self, suggestions: Vec<Suggestion>) -> Self {
+        self.suggestions = suggestions;
         self
     }
 

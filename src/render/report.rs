@@ -39,6 +39,8 @@ pub struct ReportOptions {
     /// The map's scale: drawn as if this many pixels wide (the map's width, so
     /// that both are drawn from one simplification).
     pub width: u32,
+    /// The view the page opens with (switchable in the page).
+    pub color_by: super::ColorBy,
 }
 
 impl Default for ReportOptions {
@@ -48,12 +50,17 @@ impl Default for ReportOptions {
             date: None,
             max_diagnostics: 500,
             width: 1600,
+            color_by: super::ColorBy::Territory,
         }
     }
 }
 
 const CSS: &str = include_str!("report.css");
 const SCRIPT: &str = include_str!("report.js");
+/// OpenLayers (BSD-2-Clause, `vendor/OL-LICENSE.md`), the part the page uses,
+/// bundled by `vendor/package.json`: canvas rendering with per-resolution
+/// simplification and decluttered labels, no request to any host.
+const OPENLAYERS: &str = include_str!("vendor/ol.min.js");
 
 /// Layers with this many communes or fewer get their commune borders drawn and
 /// a finer simplification (the report is zoomed into).
@@ -65,8 +72,29 @@ pub(super) fn html(r: &Renderer<'_>, options: &ReportOptions) -> Result<String> 
     let s = &a.summary;
     let detailed = r.faces.len() <= DETAILED;
     let drawing = r.drawing(options.width, r.report_tolerance())?;
+    let full = a.timings.time("report full arcs", || {
+        let arcs = r.canvas.project_full().map_err(Error::Render)?;
+        let placements = &drawing.layout.placements;
+        Ok::<_, Error>(
+            arcs.into_iter()
+                .enumerate()
+                .map(|(k, a)| {
+                    let p = &placements[r.canvas.arc_frame(k)];
+                    a.into_iter().map(|q| p.to_page(q)).collect::<Vec<Pt>>()
+                })
+                .collect::<Vec<_>>(),
+        )
+    })?;
     let payload = a.timings.time("report data", || {
-        payload(r, &drawing.layout, &drawing.arcs, &drawing.layers, detailed)
+        payload(
+            r,
+            &drawing.layout,
+            &drawing.arcs,
+            &full,
+            &drawing.layers,
+            detailed,
+            options.color_by,
+        )
     })?;
     let title = options.title.clone().unwrap_or_else(|| r.place_name());
     let mut h = String::with_capacity(payload.len() + (1 << 18));
@@ -98,33 +126,7 @@ pub(super) fn html(r: &Renderer<'_>, options: &ReportOptions) -> Result<String> 
     );
     verdict_section(&mut h, r);
     figures_section(&mut h, r);
-    let _ = write!(
-        h,
-        r#"<section id="map-section">
-<h2>Carte</h2>
-<div class="toolbar">
-<label><input type="checkbox" data-layer="territories" checked> Territoires</label>
-<label><input type="checkbox" data-layer="white-zones" checked> Zones blanches</label>
-<label><input type="checkbox" data-layer="overlaps" checked> Chevauchements</label>
-<label><input type="checkbox" data-layer="departements" checked> Départements</label>
-{communes}<span class="zoom"><button type="button" data-zoom="in" title="Zoomer">+</button><button type="button" data-zoom="out" title="Dézoomer">−</button><button type="button" data-zoom="reset" title="Vue d'ensemble">⟲</button></span>
-</div>
-<div class="map-wrap">
-<svg id="map" role="img" aria-label="Carte des territoires de CPTS"></svg>
-<div id="tooltip" hidden></div>
-<aside id="details"><p class="hint">Survolez ou cliquez une commune ou un territoire ; molette ou boutons pour zoomer, glisser pour déplacer.</p></aside>
-</div>
-<p class="legend">{legend}</p>
-</section>
-"#,
-        communes = if detailed {
-            r#"<label><input type="checkbox" data-layer="communes" checked> Communes</label>
-"#
-        } else {
-            ""
-        },
-        legend = legend(r),
-    );
+    workspace_section(&mut h, r, options);
     tables_section(&mut h, r)?;
     diagnostics_section(&mut h, a, options.max_diagnostics);
     let inputs = &s.inputs;
@@ -133,6 +135,7 @@ pub(super) fn html(r: &Renderer<'_>, options: &ReportOptions) -> Result<String> 
         r#"</main>
 <footer>Sources : communes {communes} ; déclarations {cpts} ; population {population}. Rapport : maillage {version}{date}. Fichiers détaillés à côté de ce rapport : summary.json, diagnostics.json, communes.csv, cpts.csv.</footer>
 <script id="payload" type="application/octet-stream">{payload}</script>
+<script>{OPENLAYERS}</script>
 <script>{SCRIPT}</script>
 </body>
 </html>
@@ -148,6 +151,76 @@ pub(super) fn html(r: &Renderer<'_>, options: &ReportOptions) -> Result<String> 
             .unwrap_or_default(),
     );
     Ok(h)
+}
+
+/// The map and the workspace around it: search, views, the details panel, the
+/// editing tools and their live figures, the suggestions of a proposal.
+fn workspace_section(h: &mut String, r: &Renderer<'_>, options: &ReportOptions) {
+    let view = |v: &str, label: &str, on: bool| {
+        format!(
+            r#"<option value="{v}"{}>{label}</option>"#,
+            if on { " selected" } else { "" }
+        )
+    };
+    let status = options.color_by == super::ColorBy::Status;
+    let mut views = String::new();
+    views.push_str(&view("territory", "Territoires de CPTS", !status));
+    views.push_str(&view("status", "Statut des CPTS", status));
+    views.push_str(&view(
+        "verdict",
+        "Couverture (zones blanches, chevauchements)",
+        false,
+    ));
+    views.push_str(&view("population", "Population des communes", false));
+    for (k, (name, _)) in r.columns.iter().enumerate() {
+        views.push_str(&view(&format!("column-{k}"), &escape(name), false));
+    }
+    let _ = write!(
+        h,
+        r#"<section id="map-section">
+<h2>Carte et espace de travail</h2>
+<div class="toolbar" role="toolbar" aria-label="Outils de la carte">
+<div class="search"><label for="search">Rechercher</label> <input id="search" type="search" placeholder="Commune, code INSEE, CPTS, zone blanche n°" autocomplete="off" role="combobox" aria-expanded="false" aria-controls="search-results"><ul id="search-results" role="listbox" hidden></ul></div>
+<label>Vue <select id="view">{views}</select></label>
+<label>Aller à <select id="goto"><option value="all">Tout le territoire</option></select></label>
+<span class="layers"><label><input type="checkbox" data-layer="communes" checked> Limites de communes</label>
+<label><input type="checkbox" data-layer="departements" checked> Départements</label>
+<label><input type="checkbox" data-layer="regions" checked> Régions</label>
+<label><input type="checkbox" data-layer="labels" checked> Noms</label></span>
+<span class="print"><button type="button" data-print="A4">Imprimer A4</button><button type="button" data-print="A3">Imprimer A3</button></span>
+</div>
+<div class="map-wrap">
+<div id="map" tabindex="0" role="application" aria-label="Carte des territoires de CPTS : flèches pour déplacer, + et − pour zoomer, Entrée pour choisir la commune au centre"><div id="tooltip" hidden></div></div>
+<aside id="side">
+<section id="details" aria-live="polite"><p class="hint">Survolez ou cliquez une commune ; cherchez une commune, une CPTS ou une zone blanche ; molette, boutons ou clavier pour zoomer.</p></section>
+<section id="edit" aria-labelledby="edit-title">
+<h3 id="edit-title">Modifier le découpage</h3>
+<p class="hint">Choisissez une CPTS, puis peignez : chaque commune peinte n'appartient plus qu'à elle. Les modifications restent dans ce navigateur.</p>
+<label class="row"><input type="checkbox" id="paint"> Peindre sur la carte (glisser peint, la carte ne se déplace plus)</label>
+<label class="row">CPTS <select id="edit-cpts"></select></label>
+<button type="button" id="new-cpts">Nouvelle CPTS</button>
+<fieldset><legend>Pinceau</legend><label><input type="radio" name="brush" value="commune" checked> Une commune</label> <label><input type="radio" name="brush" value="epci"> L'EPCI entier</label></fieldset>
+<fieldset><legend>Action</legend><label><input type="radio" name="action" value="add" checked> Donner à la CPTS</label> <label><input type="radio" name="action" value="remove"> Retirer (zone blanche)</label></fieldset>
+<div class="buttons"><button type="button" id="undo" disabled>Annuler</button><button type="button" id="redo" disabled>Rétablir</button><button type="button" id="reset" disabled>Tout réinitialiser</button></div>
+<div class="buttons"><button type="button" id="export-declarations">Exporter les déclarations (CSV)</button><button type="button" id="export-log">Exporter le journal (CSV)</button></div>
+<div id="live" aria-live="polite"></div>
+</section>
+{suggestions}</aside>
+</div>
+<p class="legend" id="legend">{legend}</p>
+</section>
+"#,
+        suggestions = if r.suggestions.is_empty() {
+            String::new()
+        } else {
+            format!(
+                r#"<section id="suggestions" aria-labelledby="suggestions-title"><h3 id="suggestions-title">Suggestions de la proposition ({})</h3><p class="hint">Chaque suggestion donne une commune à une seule CPTS. Acceptée, elle devient une modification comme les autres.</p><div class="buttons"><button type="button" id="accept-all">Tout accepter</button><button type="button" id="reject-all">Tout rejeter</button></div><ol id="suggestion-list"></ol></section>
+"#,
+                r.suggestions.len()
+            )
+        },
+        legend = legend(r),
+    );
 }
 
 fn verdict_section(h: &mut String, r: &Renderer<'_>) {
@@ -279,8 +352,8 @@ fn table(
 ) {
     let _ = write!(
         h,
-        r#"<h3>{}</h3><div class="scroll"><table class="sortable" id="{id}"><thead><tr>"#,
-        escape(caption)
+        r#"<h3>{caption}</h3><input type="search" class="filter" data-table="{id}" placeholder="Filtrer les lignes" aria-label="Filtrer le tableau {caption}"> <span class="count" data-count="{id}"></span><div class="scroll"><table class="sortable" id="{id}"><thead><tr>"#,
+        caption = escape(caption)
     );
     for (name, numeric) in columns {
         let _ = write!(
@@ -312,7 +385,7 @@ fn table(
 
 fn tables_section(h: &mut String, r: &Renderer<'_>) -> Result<()> {
     let a = r.analysis;
-    h.push_str(r#"<section id="tables"><h2>Tableaux</h2><p class="hint">Cliquez un en-tête pour trier ; une ligne de CPTS pour la montrer sur la carte.</p>"#);
+    h.push_str(r#"<section id="tables"><h2>Tableaux</h2><p class="hint">Cliquez un en-tête pour trier, tapez dans « Filtrer » pour ne garder que les lignes qui le contiennent ; cliquez une ligne (ou Entrée) pour la montrer sur la carte.</p>"#);
     let num = |v: u64| (thousands(v), v.to_string());
     let float = |v: f64, d: usize| (decimal(v, d), format!("{v}"));
     let text = |t: &str| (t.to_owned(), String::new());
@@ -324,7 +397,7 @@ fn tables_section(h: &mut String, r: &Renderer<'_>) -> Result<()> {
         .enumerate()
         .map(|(k, (c, t))| {
             (
-                format!(r#" data-cpts="{k}""#),
+                format!(r#" data-cpts="{k}" tabindex="0""#),
                 vec![
                     text(&c.id),
                     text(&c.name),
@@ -365,7 +438,7 @@ fn tables_section(h: &mut String, r: &Renderer<'_>) -> Result<()> {
             let rate = (total > 0)
                 .then(|| (t.population[0] + t.population[2]) as f64 / total as f64 * 100.0);
             (
-                String::new(),
+                format!(r#" data-dep="{}" tabindex="0""#, escape(dep)),
                 vec![
                     text(dep),
                     text(crate::admin::departement_name(dep).unwrap_or("")),
@@ -415,7 +488,7 @@ fn tables_section(h: &mut String, r: &Renderer<'_>) -> Result<()> {
                     .map(|&i| a.communes.get(i).name.as_str())
                     .collect();
                 (
-                    String::new(),
+                    format!(r#" data-codes="{}" tabindex="0""#, codes.join(" ")),
                     vec![
                         num(u64::from(z.id)),
                         num(z.members.len() as u64),
@@ -452,7 +525,7 @@ fn tables_section(h: &mut String, r: &Renderer<'_>) -> Result<()> {
                     .map(|&i| a.communes.get(i).name.as_str())
                     .collect();
                 (
-                    String::new(),
+                    format!(r#" data-codes="{}" tabindex="0""#, codes.join(" ")),
                     vec![
                         num(k as u64 + 1),
                         num(p.communes.len() as u64),
@@ -479,8 +552,130 @@ fn tables_section(h: &mut String, r: &Renderer<'_>) -> Result<()> {
         ],
         rows,
     );
+    overlaps_table(h, r);
+    regions_table(h, r);
     h.push_str("</section>\n");
     Ok(())
+}
+
+/// The chevauchements, one row per pair of CPTS claiming the same communes.
+fn overlaps_table(h: &mut String, r: &Renderer<'_>) {
+    let a = r.analysis;
+    let cpts = &a.declarations.cpts;
+    let mut pairs: std::collections::BTreeMap<(u32, u32), Vec<u32>> = Default::default();
+    for (i, claims) in a.coverage.claimants.iter().enumerate() {
+        for (x, &p) in claims.iter().enumerate() {
+            for &q in &claims[x + 1..] {
+                pairs
+                    .entry((p.min(q), p.max(q)))
+                    .or_default()
+                    .push(i as u32);
+            }
+        }
+    }
+    let rows = pairs
+        .iter()
+        .map(|(&(p, q), communes)| {
+            let codes: Vec<&str> = communes
+                .iter()
+                .map(|&i| a.communes.get(i).code.as_str())
+                .collect();
+            let mut names: Vec<&str> = communes
+                .iter()
+                .take(6)
+                .map(|&i| a.communes.get(i).name.as_str())
+                .collect();
+            if communes.len() > names.len() {
+                names.push("…");
+            }
+            let population: u64 = communes
+                .iter()
+                .map(|&i| a.communes.population[i as usize])
+                .sum();
+            let (cp, cq) = (&cpts[p as usize], &cpts[q as usize]);
+            (
+                format!(r#" data-codes="{}" tabindex="0""#, codes.join(" ")),
+                vec![
+                    (format!("{} ({})", cp.name, cp.id), String::new()),
+                    (format!("{} ({})", cq.name, cq.id), String::new()),
+                    (thousands(communes.len() as u64), communes.len().to_string()),
+                    (thousands(population), population.to_string()),
+                    (names.join(", "), String::new()),
+                    (codes.join(" "), String::new()),
+                ],
+            )
+        })
+        .collect();
+    table(
+        h,
+        "table-overlaps",
+        &format!(
+            "Chevauchements ({})",
+            Lang::Fr.count(pairs.len() as u64, "paire de CPTS", "paires de CPTS")
+        ),
+        &[
+            ("CPTS", false),
+            ("Autre CPTS", false),
+            ("Communes", true),
+            ("Population", true),
+            ("Communes (noms)", false),
+            ("Codes INSEE", false),
+        ],
+        rows,
+    );
+}
+
+/// The régions, as the départements' table.
+fn regions_table(h: &mut String, r: &Renderer<'_>) {
+    let a = r.analysis;
+    let num = |v: u64| (thousands(v), v.to_string());
+    let rows = a
+        .tallies
+        .regions
+        .iter()
+        .filter(|(reg, _)| !reg.is_empty())
+        .map(|(reg, t)| {
+            let total = t.population_total();
+            let rate = (total > 0)
+                .then(|| (t.population[0] + t.population[2]) as f64 / total as f64 * 100.0);
+            (
+                format!(r#" data-reg="{}" tabindex="0""#, escape(reg)),
+                vec![
+                    (reg.clone(), String::new()),
+                    (
+                        crate::admin::region_name(reg).unwrap_or("").to_owned(),
+                        String::new(),
+                    ),
+                    num(t.communes_total()),
+                    num(t.communes[Verdict::White as usize]),
+                    num(t.communes[Verdict::Overlap as usize]),
+                    num(total),
+                    num(t.population[Verdict::White as usize]),
+                    rate.map_or((String::new(), String::new()), |r| {
+                        (decimal(r, 1), format!("{r}"))
+                    }),
+                    num(t.cpts()),
+                ],
+            )
+        })
+        .collect();
+    table(
+        h,
+        "table-regions",
+        "Régions",
+        &[
+            ("Code", false),
+            ("Nom", false),
+            ("Communes", true),
+            ("En zone blanche", true),
+            ("En chevauchement", true),
+            ("Population", true),
+            ("Population en zone blanche", true),
+            ("Population couverte (%)", true),
+            ("CPTS", true),
+        ],
+        rows,
+    );
 }
 
 fn diagnostics_section(h: &mut String, a: &crate::Analysis, max: usize) {
@@ -532,11 +727,32 @@ struct Data<'a> {
     view: [i64; 4],
     frames: Vec<FrameBox<'a>>,
     detailed: bool,
+    /// Territories are lists of communes (not drawn outlines): the page can
+    /// edit them.
+    editable: bool,
+    /// The simplification of the map's arcs, in pixels of the page (the
+    /// full-resolution arcs replace them where it would show).
+    tolerance: f64,
+    /// Names the session kept in the browser's storage.
+    key: String,
+    view_mode: &'static str,
     faces: Faces,
     cpts: Vec<CptsData<'a>>,
     white_zones: usize,
     overlaps: Vec<Vec<u32>>,
     colours: Colours,
+    departements: std::collections::BTreeMap<String, (&'static str, &'static str)>,
+    regions: std::collections::BTreeMap<&'static str, &'static str>,
+    epcis: Vec<(&'a str, &'a str)>,
+    suggestions: Vec<(u32, &'a str, &'a str, &'a str)>,
+    columns: Vec<ColumnData<'a>>,
+}
+
+#[derive(Serialize)]
+struct ColumnData<'a> {
+    name: &'a str,
+    /// One value per face (a city standing for its arrondissements: the first's).
+    values: Vec<Option<f64>>,
 }
 
 #[derive(Serialize)]
@@ -554,6 +770,13 @@ struct Faces {
     /// `c` covered, `w` white, `o` overlap, one letter per face.
     verdict: String,
     claims: Vec<Vec<u32>>,
+    /// Each face's département code.
+    dep: Vec<String>,
+    /// Each face's EPCI (position in `epcis`), -1 for none.
+    epci: Vec<i32>,
+    /// The communes' codes of the faces standing for several (a city's
+    /// arrondissements), by face.
+    members: std::collections::BTreeMap<usize, Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -567,6 +790,8 @@ struct CptsData<'a> {
     parts: usize,
     area_km2: f64,
     fill: String,
+    status_key: &'static str,
+    status_fill: &'static str,
 }
 
 #[derive(Serialize)]
@@ -577,6 +802,12 @@ struct Colours {
     departement: &'static str,
     territory_border: &'static str,
     base: &'static str,
+    status: [(&'static str, &'static str, &'static str); 4],
+}
+
+/// Page coordinates at full resolution are written in thousandths of a pixel.
+fn thousandths(v: f64) -> i64 {
+    (v * 1000.0).round() as i64
 }
 
 /// Appends `v` as an unsigned LEB128 varint.
@@ -647,8 +878,10 @@ fn payload(
     r: &Renderer<'_>,
     layout: &Layout,
     arcs: &[Vec<Pt>],
+    full: &[Vec<Pt>],
     layers: &Layers,
     detailed: bool,
+    color_by: super::ColorBy,
 ) -> Result<String> {
     let a = r.analysis;
     let communes = &a.communes;
@@ -703,7 +936,14 @@ fn payload(
             .faces
             .iter()
             .map(|f| match f.communes.as_slice() {
-                [one] => communes.get(*one).name.clone(),
+                // the official name (with its article: « Les Mées »), which
+                // layers of some vintages leave out
+                [one] => {
+                    let c = communes.get(*one);
+                    crate::cog::cog()
+                        .current(&c.code)
+                        .map_or_else(|| c.name.clone(), |e| e.name.clone())
+                }
                 many => format!(
                     "{} et {} autres arrondissements",
                     communes.get(many[0]).name,
@@ -731,7 +971,102 @@ fn payload(
             })
             .collect(),
         claims: r.faces.iter().map(|f| f.claims.clone()).collect(),
+        dep: r
+            .faces
+            .iter()
+            .map(|f| communes.departement(f.communes[0]).to_owned())
+            .collect(),
+        epci: Vec::new(),
+        members: r
+            .faces
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.communes.len() > 1)
+            .map(|(k, f)| {
+                (
+                    k,
+                    f.communes
+                        .iter()
+                        .map(|&i| communes.get(i).code.clone())
+                        .collect(),
+                )
+            })
+            .collect(),
     };
+    let mut faces = faces;
+    // EPCI: the ones present, in table order
+    let table = crate::epci::epci();
+    let mut epci_pos: std::collections::BTreeMap<u32, i32> = Default::default();
+    let of: Vec<Option<u32>> = r
+        .faces
+        .iter()
+        .map(|f| table.index_of(&communes.get(f.communes[0]).code))
+        .collect();
+    for e in of.iter().flatten() {
+        epci_pos.insert(*e, 0);
+    }
+    let mut epcis = Vec::with_capacity(epci_pos.len());
+    for (n, (e, pos)) in epci_pos.iter_mut().enumerate() {
+        *pos = n as i32;
+        let x = table
+            .get(*e)
+            .map_or(("", ""), |x| (x.code.as_str(), x.name.as_str()));
+        epcis.push(x);
+    }
+    faces.epci = of.iter().map(|e| e.map_or(-1, |e| epci_pos[&e])).collect();
+    let mut departements = std::collections::BTreeMap::new();
+    let mut regions = std::collections::BTreeMap::new();
+    for d in &faces.dep {
+        let reg = crate::admin::region_of_departement(d).unwrap_or("");
+        departements.insert(
+            d.clone(),
+            (crate::admin::departement_name(d).unwrap_or(""), reg),
+        );
+        if let Some(name) = crate::admin::region_name(reg) {
+            regions.insert(reg, name);
+        }
+    }
+    // the storage key: what the page's edits apply to (codes and claims)
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (code, claims) in faces.code.iter().zip(&faces.claims) {
+        for b in code
+            .bytes()
+            .chain(claims.iter().flat_map(|c| c.to_le_bytes()))
+        {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    for c in &a.declarations.cpts {
+        for b in c.id.bytes() {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let face_of = &r.face_of;
+    let suggestions = r
+        .suggestions
+        .iter()
+        .filter_map(|s| {
+            let f = face_of.get(s.commune as usize).copied().flatten()?;
+            Some((
+                f,
+                s.cpts_id.as_str(),
+                s.cpts_name.as_str(),
+                s.reason.as_str(),
+            ))
+        })
+        .collect();
+    let columns = r
+        .columns
+        .iter()
+        .map(|(name, values)| ColumnData {
+            name,
+            values: r
+                .faces
+                .iter()
+                .map(|f| values[f.communes[0] as usize].filter(|v| v.is_finite()))
+                .collect(),
+        })
+        .collect();
     let cpts = a
         .declarations
         .cpts
@@ -748,12 +1083,31 @@ fn payload(
             parts: t.parts.len(),
             area_km2: (t.area_km2 * 10.0).round() / 10.0,
             fill: style::colour_of(k),
+            status_key: match c.status {
+                Some(crate::load::Status::AciSigne) => "aci_signe",
+                Some(crate::load::Status::Valide) => "valide",
+                Some(crate::load::Status::Projet) => "projet",
+                None => "",
+            },
+            status_fill: style::status_colour(c.status),
         })
         .collect();
     let data = Data {
         view,
         frames,
         detailed,
+        editable: a.coverage.overlay.is_none(),
+        tolerance: r.report_tolerance(),
+        key: format!("{hash:016x}"),
+        view_mode: match color_by {
+            super::ColorBy::Territory => "territory",
+            super::ColorBy::Status => "status",
+        },
+        departements,
+        regions,
+        epcis,
+        suggestions,
+        columns,
         faces,
         cpts,
         white_zones: layers.white_zones.len(),
@@ -765,6 +1119,17 @@ fn payload(
             departement: style::DEPARTEMENT_BORDER,
             territory_border: style::TERRITORY_BORDER,
             base: style::BASE,
+            status: {
+                use crate::load::Status;
+                let row =
+                    |s: Option<Status>, key| (key, style::status_label(s), style::status_colour(s));
+                [
+                    row(Some(Status::AciSigne), "aci_signe"),
+                    row(Some(Status::Valide), "valide"),
+                    row(Some(Status::Projet), "projet"),
+                    row(None, ""),
+                ]
+            },
         },
     };
     let json = serde_json::to_vec(&data).map_err(|e| Error::Render(format!("report data: {e}")))?;
@@ -833,6 +1198,16 @@ fn payload(
             &[]
         },
     );
+    // the same arcs at full resolution, in thousandths of a pixel, every vertex
+    // kept (the page shows them zoomed in, vertex for vertex as the input)
+    varint(&mut bin, full.len() as u64);
+    let mut last = (0, 0);
+    for arc in full {
+        pts.clear();
+        pts.extend(arc.iter().map(|p| (thousandths(p[0]), thousandths(p[1]))));
+        points_from(&mut bin, &pts, last);
+        last = pts.last().copied().unwrap_or(last);
+    }
     let mut gz = flate2::write::GzEncoder::new(
         Vec::with_capacity(bin.len() / 3),
         flate2::Compression::new(6),
