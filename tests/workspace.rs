@@ -57,7 +57,13 @@ fn drive(mode: &str, report: &Path, extra: &[&str]) -> (Value, PathBuf) {
         "requests to other hosts"
     );
     for url in seen["requests"].as_array().unwrap() {
-        assert!(url.as_str().unwrap().starts_with("file://"), "{url}");
+        let url = url.as_str().unwrap();
+        assert!(
+            ["file://", "data:", "blob:"]
+                .iter()
+                .any(|s| url.starts_with(s)),
+            "{url}"
+        );
     }
     assert_eq!(seen["ready"], "1");
     (seen, artefacts)
@@ -402,4 +408,85 @@ fn a_proposal_accepted_in_the_page_gives_proposes_figures_and_checks_the_same() 
         rows(&std::fs::read_to_string(&exported).unwrap()),
         rows(&dir.read("p/declarations.csv"))
     );
+}
+
+/// The national tier: the national report, offline, ready and searchable, and
+/// propose's national moves applied through `window.maillage` give propose's
+/// figures, CPTS by CPTS as maillage analyses the declarations it exports.
+#[test]
+#[ignore = "national tier: reads ../shared/data (bash tests/run.sh --national)"]
+fn national_report_is_searchable_and_its_moves_give_proposes_figures() {
+    let layer = national_layer();
+    if !browser_ready() {
+        return;
+    }
+    let dir = Dir::new();
+    let o = maillage(
+        dir.path(),
+        &[
+            "propose",
+            "--communes",
+            layer.to_str().unwrap(),
+            "--cpts",
+            fixture("national/declarations.csv.gz").to_str().unwrap(),
+            "--population",
+            fixture("national/population.csv.gz").to_str().unwrap(),
+            "--report",
+            "--quiet",
+            "--out",
+            "p",
+            "--date",
+            "2026-12-01",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report = dir.path().join("p/report.html");
+    let size = std::fs::metadata(&report).unwrap().len();
+    assert!(size <= 8_000_000, "national report of {size} bytes");
+    let summary: Value = serde_json::from_str(&dir.read("p/summary.json")).unwrap();
+    let (seen, artefacts) = drive("propose", &report, &[]);
+    let first = &seen["suggestions"][0];
+    assert_eq!(seen["searchFirst"][0]["code"], first["code"]);
+    assert_eq!(
+        seen["searchTarget"][0]["id"], first["cpts_id"],
+        "{}",
+        seen["searchTarget"]
+    );
+    for (side, figures) in [("before", &seen["figures"]), ("after", &seen["afterAll"])] {
+        let s = &summary[side];
+        assert_eq!(rule_figures(figures), rule_figures(s), "{side}");
+        assert_eq!(u(figures, "cpts_count"), u(s, "cpts"), "{side}");
+        assert_eq!(
+            u(figures, "cpts_non_contiguous"),
+            u(s, "cpts_non_contiguous"),
+            "{side}"
+        );
+        assert_eq!(u(figures, "epci_split"), u(s, "epci_split"), "{side}");
+    }
+    assert_eq!(seen["afterAcceptAll"], seen["afterAll"]);
+    // CPTS by CPTS, the page agrees with maillage on what it exports
+    let exported = artefacts.join("declarations-from-page.csv");
+    let inputs = Inputs::from_paths(
+        &layer,
+        &[&exported],
+        Some(&fixture("national/population.csv.gz")),
+        maillage::FieldNames::default(),
+    )
+    .unwrap();
+    let a = Analysis::run(&inputs).unwrap();
+    assert_eq!(
+        rule_figures(&seen["afterAll"]),
+        [
+            a.summary.communes_white,
+            a.summary.population_white,
+            a.summary.communes_overlap,
+            a.summary.population_overlap
+        ]
+    );
+    for (c, t) in a.declarations.cpts.iter().zip(&a.coverage.territories) {
+        let p = &seen["afterAll"]["cpts"][&c.id];
+        assert_eq!(u(p, "communes"), t.members.len() as u64, "{}", c.id);
+        assert_eq!(u(p, "population"), t.population, "{}", c.id);
+        assert_eq!(u(p, "parts"), t.parts.len() as u64, "{}", c.id);
+    }
 }

@@ -167,9 +167,16 @@
     }
     var neighbours = new Array(nF);
     for (f = 0; f < nF; f++) neighbours[f] = [];
+    // neighbours as the analysis judges contiguity: faces sharing an arc, with
+    // the pairs where its adjacency says otherwise
+    var not = {};
+    D.adjacent_not.forEach(function (p) { not[p[0] + ':' + p[1]] = 1; });
     for (var a = 0; a < nA; a++) {
-      if (arcR[a] >= 0 && arcL[a] >= 0) { neighbours[arcL[a]].push(arcR[a]); neighbours[arcR[a]].push(arcL[a]); }
+      var l0 = arcL[a], r0 = arcR[a];
+      if (r0 < 0 || l0 < 0 || l0 === r0 || not[Math.min(l0, r0) + ':' + Math.max(l0, r0)]) continue;
+      if (neighbours[l0].indexOf(r0) < 0) { neighbours[l0].push(r0); neighbours[r0].push(l0); }
     }
+    D.adjacent_extra.forEach(function (p) { neighbours[p[0]].push(p[1]); neighbours[p[1]].push(p[0]); });
 
     // ---- geometry: rings of arcs, at the map's simplification or in full ----
     function loopFlat(arcs, scale, loop) {
@@ -629,6 +636,13 @@
 
     // ---- state: CPTS, figures, edits ------------------------------------------
     var members = []; // faces of each CPTS
+    var figuresCache = null, pending = false;
+    // after edits made by script: the map and panels once, when the script yields
+    function later() {
+      if (pending) return;
+      pending = true;
+      setTimeout(function () { if (pending) changed(); }, 0);
+    }
     function rebuildMembers() {
       members = cpts.map(function () { return []; });
       for (var f = 0; f < nF; f++) claims[f].forEach(function (k) { members[k].push(f); });
@@ -655,6 +669,10 @@
       return st;
     }
     function figures() {
+      if (!figuresCache) figuresCache = computeFigures();
+      return JSON.parse(JSON.stringify(figuresCache));
+    }
+    function computeFigures() {
       var out = { communes_white: 0, communes_overlap: 0, communes_covered: 0, population_white: 0, population_overlap: 0, population_covered: 0, cpts: {}, cpts_emptied: [], cpts_crossing_departement: 0, cpts_crossing_region: 0, cpts_non_contiguous: 0, epci_split: 0 };
       for (var f = 0; f < nF; f++) {
         var c = claims[f].length, p = F.population[f];
@@ -670,14 +688,16 @@
         if (st.regions.length > 1) out.cpts_crossing_region++;
         if (st.parts > 1) out.cpts_non_contiguous++;
       });
-      var byEpci = {};
+      // an EPCI is split when its communes are not all claimed alike (a zone
+      // blanche or a chevauchement inside it counts), as propose counts
+      var byEpci = {}, size = {};
       for (f = 0; f < nF; f++) {
         var e = F.epci[f];
-        if (e < 0 || !claims[f].length) continue;
-        var seenE = byEpci[e] || (byEpci[e] = {});
-        claims[f].forEach(function (k) { seenE[k] = 1; });
+        if (e < 0) continue;
+        (byEpci[e] || (byEpci[e] = {}))[claims[f].join(',')] = 1;
+        size[e] = (size[e] || 0) + weight[f];
       }
-      Object.keys(byEpci).forEach(function (e) { if (Object.keys(byEpci[e]).length > 1) out.epci_split++; });
+      Object.keys(byEpci).forEach(function (e) { if (size[e] > 1 && Object.keys(byEpci[e]).length > 1) out.epci_split++; });
       out.cpts_count = Object.keys(out.cpts).length;
       return out;
     }
@@ -712,24 +732,35 @@
     // the edits: each one gives some faces to one CPTS only (or to none)
     var done = [], undone = [];
     var storageKey = 'maillage:' + D.key;
-    function apply(faces, to) {
-      var touchedCells = {}, touchedCpts = {};
-      faces.forEach(function (f) {
-        claims[f].forEach(function (k) { touchedCpts[k] = 1; });
-        claims[f] = to === null || to < 0 ? [] : [to];
-        if (to !== null && to >= 0) touchedCpts[to] = 1;
-        faceArcs[f].forEach(function (a) { touchedCells[arcCell[a]] = 1; });
-        faceFeatures[f].changed();
-      });
-      Object.keys(touchedCpts).forEach(function (k) {
-        k = Number(k);
+    // the one way claims change: members and figures follow at once; the map
+    // (groups, borders, names) when flushMap runs
+    var dirty = { faces: [], cells: {}, cpts: {} };
+    function setClaims(f, ks) {
+      var old = claims[f];
+      old.forEach(function (k) {
+        var m = members[k], i = m.indexOf(f);
+        if (i >= 0) m.splice(i, 1);
         delete statsCache[k];
+        dirty.cpts[k] = 1;
       });
-      rebuildMembers();
-      regroup(faces);
-      territoryLines.refresh(touchedCells);
-      Object.keys(touchedCpts).forEach(function (k) { placeLabel(Number(k)); });
-      return touchedCpts;
+      claims[f] = ks;
+      ks.forEach(function (k) { members[k].push(f); delete statsCache[k]; dirty.cpts[k] = 1; });
+      dirty.faces.push(f);
+      faceArcs[f].forEach(function (a) { dirty.cells[arcCell[a]] = 1; });
+      faceFeatures[f].changed();
+      figuresCache = null;
+    }
+    function flushMap() {
+      var d = dirty;
+      if (!d.faces.length) return;
+      dirty = { faces: [], cells: {}, cpts: {} };
+      regroup(d.faces);
+      territoryLines.refresh(d.cells);
+      Object.keys(d.cpts).forEach(function (k) { placeLabel(Number(k)); });
+    }
+    function apply(faces, to) {
+      faces.forEach(function (f) { setClaims(f, to === null || to < 0 ? [] : [to]); });
+      flushMap();
     }
     function newCpts(id, name) {
       var k = cpts.length;
@@ -745,14 +776,15 @@
     function statusFill(key) { var r = C.status.filter(function (s) { return s[0] === key; })[0]; return r ? r[2] : '#bdbdbd'; }
     function idOf(k) { return k === null || k < 0 ? null : cpts[k].id; }
     // one edit: faces, what they were, what they become; kept for undo and log
-    function edit(faces, to, how) {
+    function edit(faces, to, how, deferred) {
       faces = faces.filter(function (f) { return !(claims[f].length === (to === null ? 0 : 1) && (to === null || claims[f][0] === to)); });
       if (!faces.length) return null;
       var op = { faces: faces, before: faces.map(function (f) { return claims[f].map(idOf); }), to: idOf(to), how: how || 'manuel', at: new Date().toISOString() };
-      apply(faces, to);
+      if (deferred) faces.forEach(function (f) { setClaims(f, to === null || to < 0 ? [] : [to]); });
+      else apply(faces, to);
       done.push(op);
       undone = [];
-      changed();
+      if (deferred) later(); else changed();
       return op;
     }
     function undo() {
@@ -771,21 +803,9 @@
     }
     function applyIds(faces, ids) {
       // several claimants (an undone chevauchement): set them back as they were
-      var ks = ids.map(function (id) { return cptsById[id]; });
-      var touched = {};
-      faces.forEach(function (f) {
-        claims[f].forEach(function (k) { touched[k] = 1; });
-        claims[f] = ks.slice().sort(function (x, y) { return x - y; });
-        ks.forEach(function (k) { touched[k] = 1; });
-        faceFeatures[f].changed();
-      });
-      var cells = {};
-      faces.forEach(function (f) { faceArcs[f].forEach(function (a) { cells[arcCell[a]] = 1; }); });
-      Object.keys(touched).forEach(function (k) { delete statsCache[k]; });
-      rebuildMembers();
-      regroup(faces);
-      territoryLines.refresh(cells);
-      Object.keys(touched).forEach(function (k) { placeLabel(Number(k)); });
+      var ks = ids.map(function (id) { return cptsById[id]; }).sort(function (x, y) { return x - y; });
+      faces.forEach(function (f) { setClaims(f, ks.slice()); });
+      flushMap();
     }
     function save() {
       try {
@@ -815,6 +835,8 @@
       cpts = cpts.filter(function (c) { return c.initial; });
       cptsById = {}; cpts.forEach(function (c, k) { cptsById[c.id] = k; });
       statsCache = {};
+      figuresCache = null;
+      dirty = { faces: [], cells: {}, cpts: {} };
       rebuildMembers();
       for (var f = 0; f < nF; f++) keyOf[f] = claimKeyNow(f);
       buildAllGroups();
@@ -956,6 +978,8 @@
       });
     }
     function changed() {
+      pending = false;
+      flushMap();
       live();
       updateCptsTable();
       $('undo').disabled = !done.length;
@@ -1461,8 +1485,8 @@
           k = cptsById[id];
           if (k === undefined) k = newCpts(String(id));
         }
-        edit([f], k, 'script');
-        return figures();
+        edit([f], k, 'script', true);
+        return true;
       },
       undo: undo,
       redo: redo,

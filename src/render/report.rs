@@ -746,6 +746,12 @@ struct Data<'a> {
     epcis: Vec<(&'a str, &'a str)>,
     suggestions: Vec<(u32, &'a str, &'a str, &'a str)>,
     columns: Vec<ColumnData<'a>>,
+    /// Where the analysis's adjacency (the one contiguity is judged by) and
+    /// the map's shared arcs disagree: pairs of faces adjacent without a shared
+    /// arc (neighbours whose vertices differ), and pairs sharing an arc the
+    /// analysis does not count (a border of zero length).
+    adjacent_extra: Vec<(u32, u32)>,
+    adjacent_not: Vec<(u32, u32)>,
 }
 
 #[derive(Serialize)]
@@ -803,6 +809,52 @@ struct Colours {
     territory_border: &'static str,
     base: &'static str,
     status: [(&'static str, &'static str, &'static str); 4],
+}
+
+/// The pairs of faces the analysis's adjacency joins that share no arc, and the
+/// pairs sharing an arc that it does not join, each sorted.
+fn adjacency_differences(r: &Renderer<'_>) -> (Vec<(u32, u32)>, Vec<(u32, u32)>) {
+    use std::collections::BTreeSet;
+    // the faces whose rings use each arc, as the page reads them (an arc whose
+    // other side the topology found by position, not by a ring, joins nothing:
+    // overlapping polygons)
+    let topo = &r.canvas.topology;
+    let mut users: Vec<[u32; 2]> = vec![[u32::MAX; 2]; topo.arc_count()];
+    for f in 0..r.faces.len() {
+        for ring in topo.rings(f) {
+            for a in ring {
+                let u = &mut users[a.index()];
+                if u[0] == u32::MAX {
+                    u[0] = f as u32;
+                } else if u[0] != f as u32 {
+                    u[1] = f as u32;
+                }
+            }
+        }
+    }
+    let arcs: BTreeSet<(u32, u32)> = users
+        .iter()
+        .filter(|u| u[1] != u32::MAX)
+        .map(|u| (u[0].min(u[1]), u[0].max(u[1])))
+        .collect();
+    let a = r.analysis;
+    let mut adjacency: BTreeSet<(u32, u32)> = BTreeSet::new();
+    for i in 0..a.communes.len() as u32 {
+        let Some(fi) = r.face_of[i as usize] else {
+            continue;
+        };
+        for &j in a.adjacency.neighbours(i) {
+            if let Some(fj) = r.face_of[j as usize] {
+                if fi != fj {
+                    adjacency.insert((fi.min(fj), fi.max(fj)));
+                }
+            }
+        }
+    }
+    (
+        adjacency.difference(&arcs).copied().collect(),
+        arcs.difference(&adjacency).copied().collect(),
+    )
 }
 
 /// Page coordinates at full resolution are written in thousandths of a pixel.
@@ -1092,7 +1144,10 @@ fn payload(
             status_fill: style::status_colour(c.status),
         })
         .collect();
+    let (adjacent_extra, adjacent_not) = adjacency_differences(r);
     let data = Data {
+        adjacent_extra,
+        adjacent_not,
         view,
         frames,
         detailed,

@@ -32,13 +32,16 @@ const shot = async (page, name) => {
 };
 try {
   const context = await browser.newContext({ viewport: { width: 1500, height: 1000 }, acceptDownloads: true });
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    out.requests.push(url);
-    if (url.startsWith('file://') || url.startsWith('data:') || url.startsWith('blob:')) route.continue();
-    else { out.refused.push(url); route.abort(); }
+  // every request is recorded; any to something else than the file, data: or
+  // blob: is refused (the file itself is not routed: routing would carry its
+  // megabytes through this process)
+  const local = (url) => url.startsWith('file://') || url.startsWith('data:') || url.startsWith('blob:');
+  await context.route((url) => !local(url.href), (route) => {
+    out.refused.push(route.request().url());
+    route.abort();
   });
   const page = await context.newPage();
+  page.on('request', (r) => out.requests.push(r.url()));
   page.on('console', (m) => { if (m.type() === 'error') out.errors.push(m.text()); });
   page.on('pageerror', (e) => out.errors.push(String(e)));
   page.on('dialog', (d) => d.accept());
@@ -46,7 +49,7 @@ try {
     const start = Date.now();
     await page.goto('file://' + file);
     await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 60000 });
-    await page.evaluate(() => window.maillage.ready);
+    await page.evaluate(() => window.maillage.ready.then(() => true));
     return Date.now() - start;
   };
   out.readyMs = await open();
@@ -116,8 +119,8 @@ try {
     await page.click('#reset');
     out.afterReset = await page.evaluate(() => window.maillage.figures());
     // the API: a new CPTS, a white commune
-    out.afterAssignNew = await page.evaluate(() => window.maillage.assign('13055', 'NOUVELLE-TEST'));
-    out.afterAssignNull = await page.evaluate(() => window.maillage.assign('13055', null));
+    out.afterAssignNew = await page.evaluate(() => { window.maillage.assign('13055', 'NOUVELLE-TEST'); return window.maillage.figures(); });
+    out.afterAssignNull = await page.evaluate(() => { window.maillage.assign('13055', null); return window.maillage.figures(); });
     await page.evaluate(() => window.maillage.reset());
     // zoomed in, a commune has the input's vertices
     out.vertices = {};
@@ -153,6 +156,8 @@ try {
     }
   } else if (mode === 'propose') {
     out.suggestions = await page.evaluate(() => window.maillage.suggestions());
+    out.searchFirst = await page.evaluate((code) => window.maillage.search(code), out.suggestions[0].code);
+    out.searchTarget = await page.evaluate((id) => window.maillage.search(id), out.suggestions[0].cpts_id);
     await shot(page, 'workspace-propose');
     // the first suggestion, accepted with its button
     await page.click('#suggestion-list li[data-suggestion="0"] button[data-accept]');
