@@ -750,8 +750,8 @@ struct Data<'a> {
     /// the map's shared arcs disagree: pairs of faces adjacent without a shared
     /// arc (neighbours whose vertices differ), and pairs sharing an arc the
     /// analysis does not count (a border of zero length).
-    adjacent_extra: Vec<(u32, u32)>,
-    adjacent_not: Vec<(u32, u32)>,
+    adjacent_extra: Vec<FacePair>,
+    adjacent_not: Vec<FacePair>,
 }
 
 #[derive(Serialize)]
@@ -811,9 +811,12 @@ struct Colours {
     status: [(&'static str, &'static str, &'static str); 4],
 }
 
+/// Two faces (positions), the smaller first.
+type FacePair = (u32, u32);
+
 /// The pairs of faces the analysis's adjacency joins that share no arc, and the
 /// pairs sharing an arc that it does not join, each sorted.
-fn adjacency_differences(r: &Renderer<'_>) -> (Vec<(u32, u32)>, Vec<(u32, u32)>) {
+fn adjacency_differences(r: &Renderer<'_>) -> (Vec<FacePair>, Vec<FacePair>) {
     use std::collections::BTreeSet;
     // the faces whose rings use each arc, as the page reads them (an arc whose
     // other side the topology found by position, not by a ring, joins nothing:
