@@ -10,9 +10,11 @@
   'use strict';
   var $ = function (id) { return document.getElementById(id); };
   var mapDiv = $('map'), tooltip = $('tooltip'), details = $('details');
-  var readyResolve, readyReject;
+  var readyResolve, readyReject, fullResolve;
   var api = {
-    ready: new Promise(function (res, rej) { readyResolve = res; readyReject = rej; })
+    ready: new Promise(function (res, rej) { readyResolve = res; readyReject = rej; }),
+    // resolves (true) once the full-resolution outlines are read
+    full: new Promise(function (res) { fullResolve = res; })
   };
   window.maillage = api;
 
@@ -28,13 +30,45 @@
 
   // ---- the payload ---------------------------------------------------------
 
-  function inflate() {
-    var text = $('payload').textContent.replace(/\s+/g, '');
-    var raw = atob(text);
-    var bytes = new Uint8Array(raw.length);
-    for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
-    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-    return new Response(stream).arrayBuffer();
+  // a payload's bytes: base64 read by the browser itself (a data: address),
+  // then gunzipped
+  function inflate(id) {
+    var text = $(id).textContent.replace(/\s+/g, '');
+    function slow() {
+      var raw = atob(text), bytes = new Uint8Array(raw.length);
+      for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+      return new Blob([bytes]).stream();
+    }
+    return fetch('data:application/octet-stream;base64,' + text)
+      .then(function (r) { return r.body; }, slow)
+      .then(function (body) { return new Response(body.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer(); });
+  }
+
+  function reader(buf, pos) {
+    var r = {
+      uv: function () {
+        var v = 0, s = 1, b;
+        do { b = buf[pos++]; v += (b & 127) * s; s *= 128; } while (b & 128);
+        return v;
+      },
+      zz: function () { var u = r.uv(); return u % 2 ? -(u + 1) / 2 : u / 2; },
+      arcs: function () {
+        var arcs = new Array(r.uv()), lx = 0, ly = 0;
+        for (var k = 0; k < arcs.length; k++) {
+          var n = r.uv(), a = new Int32Array(2 * n);
+          for (var i = 0; i < n; i++) { lx += r.zz(); ly += r.zz(); a[2 * i] = lx; a[2 * i + 1] = ly; }
+          arcs[k] = a;
+        }
+        return arcs;
+      }
+    };
+    return r;
+  }
+
+  function decodeFull(ab) {
+    var buf = new Uint8Array(ab);
+    if (String.fromCharCode(buf[0], buf[1], buf[2], buf[3]) !== 'MLG2') throw new Error('données illisibles');
+    return reader(buf, 4).arcs();
   }
 
   function decode(ab) {
@@ -100,7 +134,7 @@
     data.departementArcs = list();
     data.territoryArcs = list();
     data.communeArcs = list();
-    data.hiArcs = arcSet();
+    data.full = null; // the full-resolution arcs, once read
     return data;
   }
 
@@ -149,7 +183,8 @@
     Object.keys(F.members).forEach(function (f) {
       F.members[f].forEach(function (c) { codeToFace[c] = Number(f); });
     });
-    function region(f) { var d = D.departements[F.dep[f]]; return d ? d[1] : ''; }
+    var regionOf = F.dep.map(function (dep) { var d = D.departements[dep]; return d ? d[1] : ''; });
+    function region(f) { return regionOf[f]; }
 
     // which faces each arc separates (-1: the edge of the layer)
     var arcL = new Int32Array(nA).fill(-1), arcR = new Int32Array(nA).fill(-1);
@@ -237,16 +272,35 @@
       });
       return endss.length === 1 ? new ol.Polygon(flat, 'XY', endss[0]) : new ol.MultiPolygon(flat, 'XY', endss);
     }
-    var loGeom = new Array(nF), hiGeom = new Array(nF), sumArea = 0;
-    for (f = 0; f < nF; f++) {
-      loGeom[f] = faceGeometry(f, D.arcs, 10);
-      faceArea[f] = Math.abs(loGeom[f].getArea());
-      sumArea += faceArea[f];
+    // each commune as a feature: made in slices once the map is shown (hover,
+    // the commune layer and selections need them), or at once when needed
+    var loGeom = new Array(nF), hiGeom = new Array(nF), faceFeatures = new Array(nF), facesBuilt = 0;
+    function buildFaces(upto) {
+      var start = facesBuilt, end = Math.min(nF, upto);
+      if (end <= start) return;
+      var feats = [];
+      for (var f = start; f < end; f++) {
+        lo(f);
+        faceFeatures[f] = new ol.Feature({ geometry: loGeom[f], face: f });
+        feats.push(faceFeatures[f]);
+      }
+      facesBuilt = end;
+      facesSource.addFeatures(feats);
     }
-    function hi(f) { return hiGeom[f] || (hiGeom[f] = faceGeometry(f, D.hiArcs, 1000)); }
+    function ensureFaces() { buildFaces(nF); }
+    // one face's simplified geometry, without its feature
+    function lo(f) {
+      if (!loGeom[f]) { loGeom[f] = faceGeometry(f, D.arcs, 10); faceArea[f] = Math.abs(loGeom[f].getArea()); }
+      return loGeom[f];
+    }
+    function hi(f) {
+      ensureFaces();
+      if (!D.full) return loGeom[f];
+      return hiGeom[f] || (hiGeom[f] = faceGeometry(f, D.full, 1000));
+    }
     // resolutions (page pixels per screen pixel) where things change
     var HI_RES = Math.max(D.tolerance, 0.05);
-    var typical = Math.sqrt(sumArea / Math.max(nF, 1));
+    var typical = D.typical;
     var BORDER_RES = typical / 6, NAME_RES = typical / 45;
     var res = 1;
 
@@ -337,12 +391,7 @@
     // ---- the map --------------------------------------------------------------
     var v = D.view, extent = [v[0] / 10, -v[3] / 10, v[2] / 10, -v[1] / 10];
     var proj = new ol.Projection({ code: 'maillage-page', units: 'pixels', extent: extent });
-    var faceFeatures = new Array(nF);
-    for (f = 0; f < nF; f++) {
-      faceFeatures[f] = new ol.Feature({ geometry: loGeom[f], face: f });
-      faceFeatures[f].setId('f' + f);
-    }
-    var facesSource = new ol.VectorSource({ features: faceFeatures });
+    var facesSource = new ol.VectorSource();
     // zoomed out, the territories (faces grouped by the CPTS claiming them) are
     // drawn as a few thousand shapes; zoomed in, the communes in view, each
     // with its border and name. A choropleth of communes, zoomed out, is drawn
@@ -367,22 +416,25 @@
           }
         });
       });
-      var ends = function (ref) {
-        var arc = D.arcs[ref < 0 ? ~ref : ref], n = arc.length;
-        return ref >= 0 ? [arc[0] + ',' + arc[1], arc[n - 2] + ',' + arc[n - 1]] : [arc[n - 2] + ',' + arc[n - 1], arc[0] + ',' + arc[1]];
-      };
-      var from = {}, used = new Uint8Array(edges.length), info = edges.map(ends);
-      info.forEach(function (e, i) { (from[e[0]] || (from[e[0]] = [])).push(i); });
+      // where an oriented arc starts and ends, as one number per point
+      var m = edges.length, starts = new Float64Array(m), stops = new Float64Array(m);
+      for (var e = 0; e < m; e++) {
+        var ref = edges[e], arc = D.arcs[ref < 0 ? ~ref : ref], n = arc.length;
+        var a0 = arc[0] * 4194304 + arc[1], a1 = arc[n - 2] * 4194304 + arc[n - 1];
+        starts[e] = ref >= 0 ? a0 : a1; stops[e] = ref >= 0 ? a1 : a0;
+      }
+      var from = new Map(), used = new Uint8Array(m);
+      for (e = 0; e < m; e++) { var l = from.get(starts[e]); if (l) l.push(e); else from.set(starts[e], [e]); }
       var loops = [];
       for (var i = 0; i < edges.length; i++) {
         if (used[i]) continue;
-        var loop = [], j = i, startKey = info[i][0];
+        var loop = [], j = i, startKey = starts[i];
         while (j >= 0 && !used[j]) {
           used[j] = 1;
           loop.push(edges[j]);
-          var endKey = info[j][1];
+          var endKey = stops[j];
           if (endKey === startKey) break;
-          var next = -1, cands = from[endKey] || [];
+          var next = -1, cands = from.get(endKey) || [];
           for (var c = 0; c < cands.length; c++) if (!used[cands[c]]) { next = cands[c]; break; }
           j = next;
         }
@@ -414,9 +466,9 @@
     var groupStyle = new ol.Style({
       renderer: groupRenderer,
       geometry: function (ft) {
-        if (res >= HI_RES) return ft.getGeometry();
+        if (res >= HI_RES || !D.full) return ft.getGeometry();
         var h = ft.get('hi');
-        if (!h) { h = loopsGeometry(ft.get('loops'), D.hiArcs, 1000); ft.set('hi', h, true); }
+        if (!h) { h = loopsGeometry(ft.get('loops'), D.full, 1000); ft.set('hi', h, true); }
         return h;
       }
     });
@@ -490,11 +542,23 @@
       for (var j = 0; j < out.length; j++) out[j] = [arc[2 * j] / scale, -arc[2 * j + 1] / scale];
       return out;
     }
-    function LineSet(test, style, maxRes) {
+    // arcs as one multi-line, flat (no array per point)
+    function arcsLines(arcs, scale, list) {
+      var n = 0, i, j;
+      for (i = 0; i < list.length; i++) n += arcs[list[i]].length;
+      var flat = new Array(n), ends = new Array(list.length), at = 0;
+      for (i = 0; i < list.length; i++) {
+        var arc = arcs[list[i]];
+        for (j = 0; j < arc.length; j += 2) { flat[at++] = arc[j] / scale; flat[at++] = -arc[j + 1] / scale; }
+        ends[i] = at;
+      }
+      return new ol.MultiLineString(flat, 'XY', ends);
+    }
+    function LineSet(test, style, maxRes, lazy) {
       style.setGeometry(function (ft) {
-        if (res >= HI_RES) return ft.getGeometry();
+        if (res >= HI_RES || !D.full) return ft.getGeometry();
         var h = ft.get('hi');
-        if (!h) { h = new ol.MultiLineString(ft.get('arcs').map(function (a) { return arcLine(D.hiArcs, 1000, a); })); ft.set('hi', h, true); }
+        if (!h) { h = arcsLines(D.full, 1000, ft.get('arcs')); ft.set('hi', h, true); }
         return h;
       });
       this.test = test;
@@ -507,7 +571,8 @@
         maxResolution: maxRes,
         updateWhileInteracting: false
       });
-      this.rebuildAll();
+      this.built = !lazy;
+      if (!lazy) this.rebuildAll();
       void self;
     }
     LineSet.prototype.fill = function (c, arcs) {
@@ -515,10 +580,11 @@
       if (old) this.source.removeFeature(old);
       this.cells[c] = null;
       if (!arcs.length) return;
-      var ft = new ol.Feature({ geometry: new ol.MultiLineString(arcs.map(function (a) { return arcLine(D.arcs, 10, a); })), arcs: arcs });
+      var ft = new ol.Feature({ geometry: arcsLines(D.arcs, 10, arcs), arcs: arcs });
       this.cells[c] = ft;
       this.source.addFeature(ft);
     };
+    LineSet.prototype.ensure = function () { if (!this.built) { this.built = true; this.rebuildAll(); } };
     LineSet.prototype.rebuildAll = function () {
       var by = new Array(G * G);
       for (var a = 0; a < nA; a++) if (this.test(a)) (by[arcCell[a]] || (by[arcCell[a]] = [])).push(a);
@@ -526,6 +592,7 @@
     };
     LineSet.prototype.refresh = function (cellsTouched) {
       var self = this;
+      if (!this.built) return;
       Object.keys(cellsTouched).forEach(function (c) { self.rebuild(Number(c)); });
     };
     // arcs of each cell, so that rebuilding a cell reads only its arcs
@@ -541,7 +608,7 @@
       var l = arcL[a], r = arcR[a];
       if (r < 0) return claims[l].length > 0;
       return claimKey(l) !== claimKey(r);
-    }, new ol.Style({ stroke: new ol.Stroke({ color: '#3d3d3d', width: 1.1 }) }), SWITCH_RES);
+    }, new ol.Style({ stroke: new ol.Stroke({ color: '#3d3d3d', width: 1.1 }) }), SWITCH_RES, true);
     var depLines = new LineSet(function (a) {
       var r = arcR[a];
       return r < 0 || F.dep[arcL[a]] !== F.dep[r];
@@ -631,7 +698,11 @@
     map.getViewport().appendChild(tooltip);
     view.fit(extent, { padding: [10, 10, 10, 10] });
     res = view.getResolution();
-    view.on('change:resolution', function () { res = view.getResolution(); });
+    view.on('change:resolution', function () {
+      res = view.getResolution();
+      // zoomed in: what the commune layer needs, if the warm-up has not made it
+      if (res < SWITCH_RES) { ensureFaces(); territoryLines.ensure(); }
+    });
     map.on('precompose', function () { res = view.getResolution(); });
 
     // ---- state: CPTS, figures, edits ------------------------------------------
@@ -709,6 +780,18 @@
       if (old) { labelSource.removeFeature(old); labelFeatures[k] = null; }
       var m = members[k];
       if (!m.length || !layerOn.labels) return;
+      // in the largest piece the CPTS holds alone, else among its communes
+      var own = groups[String(k)], at = null;
+      if (own && own.features.length) {
+        var best = null, area = -1;
+        own.features.forEach(function (ft) { var x = Math.abs(ft.getGeometry().getArea()); if (x > area) { area = x; best = ft; } });
+        at = best.getGeometry().getInteriorPoint().getCoordinates().slice(0, 2);
+        var lf = new ol.Feature({ geometry: new ol.Point(at), k: k });
+        labelFeatures[k] = lf;
+        labelSource.addFeature(lf);
+        return;
+      }
+      m.forEach(lo);
       var sx = 0, sy = 0, sw = 0;
       m.forEach(function (f) { var e = loGeom[f].getExtent(), w = faceArea[f] + 1e-9; sx += (e[0] + e[2]) / 2 * w; sy += (e[1] + e[3]) / 2 * w; sw += w; });
       sx /= sw; sy /= sw;
@@ -719,7 +802,7 @@
         var e = loGeom[f].getExtent(), dx = (e[0] + e[2]) / 2 - sx, dy = (e[1] + e[3]) / 2 - sy, d = dx * dx + dy * dy - faceArea[f];
         if (d < bd) { bd = d; best = f; }
       });
-      var g = loGeom[best], at;
+      var g = loGeom[best];
       if (bd < 0) at = [sx, sy];
       else at = (g.getType() === 'Polygon' ? g : largestPart(g)).getInteriorPoint().getCoordinates().slice(0, 2);
       var ft = new ol.Feature({ geometry: new ol.Point(at), k: k });
@@ -747,7 +830,7 @@
       ks.forEach(function (k) { members[k].push(f); delete statsCache[k]; dirty.cpts[k] = 1; });
       dirty.faces.push(f);
       faceArcs[f].forEach(function (a) { dirty.cells[arcCell[a]] = 1; });
-      faceFeatures[f].changed();
+      if (faceFeatures[f]) faceFeatures[f].changed();
       figuresCache = null;
     }
     function flushMap() {
@@ -840,8 +923,11 @@
       rebuildMembers();
       for (var f = 0; f < nF; f++) keyOf[f] = claimKeyNow(f);
       buildAllGroups();
-      territoryLines.rebuildAll();
-      faceFeatures.forEach(function (ft) { ft.changed(); });
+      territoryLines.built = false;
+      territoryLines.source.clear(true);
+      territoryLines.cells = new Array(G * G);
+      if (res < SWITCH_RES) territoryLines.ensure();
+      faceFeatures.forEach(function (ft) { if (ft) ft.changed(); });
       placeAllLabels();
       refreshCptsPicker();
       suggestionState = {};
@@ -1005,16 +1091,17 @@
     function outlineOf(faces) {
       var inSet = {};
       faces.forEach(function (f) { inSet[f] = 1; });
-      var lines = [], useHi = res < HI_RES;
+      var lines = [], useHi = res < HI_RES && D.full;
       faces.forEach(function (f) {
         faceArcs[f].forEach(function (a) {
           var other = arcL[a] === f ? arcR[a] : arcL[a];
-          if (other < 0 || !inSet[other]) lines.push(useHi ? arcLine(D.hiArcs, 1000, a) : arcLine(D.arcs, 10, a));
+          if (other < 0 || !inSet[other]) lines.push(useHi ? arcLine(D.full, 1000, a) : arcLine(D.arcs, 10, a));
         });
       });
       return new ol.MultiLineString(lines);
     }
     function extentOf(faces) {
+      ensureFaces();
       var e = ol.emptyExtent();
       faces.forEach(function (f) { ol.extendExtent(e, loGeom[f].getExtent()); });
       return e;
@@ -1056,7 +1143,8 @@
     function faceAt(pixel) {
       var at = map.getCoordinateFromPixel(pixel);
       if (!at) return -1;
-      var t = D.tolerance * 2, found = -1, useHi = res < HI_RES;
+      ensureFaces();
+      var t = D.tolerance * 2, found = -1, useHi = res < HI_RES && D.full;
       facesSource.forEachFeatureInExtent([at[0] - t, at[1] - t, at[0] + t, at[1] + t], function (ft) {
         var f = ft.get('face');
         if ((useHi ? hi(f) : loGeom[f]).intersectsCoordinate(at)) { found = f; return true; }
@@ -1207,7 +1295,7 @@
     // places to go: the whole layer, each inset, Île-de-France, Corse, régions
     var gotoSel = $('goto'), places = { all: null };
     function addPlace(key, label, faces) {
-      if (!faces.length) return;
+      if (typeof faces !== 'function' && !faces.length) return;
       places[key] = faces;
       var o = el('option', label); o.value = key; gotoSel.appendChild(o);
     }
@@ -1215,11 +1303,12 @@
     addPlace('idf', 'Île-de-France (Paris et petite couronne)', facesWhere(function (f) { return F.dep[f] === '75' || F.dep[f] === '92' || F.dep[f] === '93' || F.dep[f] === '94'; }));
     if (regsPresent.length > 1) {
       regsPresent.sort(function (x, y) { return D.regions[x].localeCompare(D.regions[y], 'fr'); }).forEach(function (r) {
-        addPlace('reg-' + r, D.regions[r], facesWhere(function (f) { return region(f) === r; }));
+        addPlace('reg-' + r, D.regions[r], function () { return facesWhere(function (f) { return region(f) === r; }); });
       });
     }
     gotoSel.addEventListener('change', function () {
       var p = places[gotoSel.value];
+      if (typeof p === 'function') p = places[gotoSel.value] = p();
       if (!p) view.fit(extent, { padding: [10, 10, 10, 10] });
       else zoomTo(p);
     });
@@ -1255,8 +1344,10 @@
     }
 
     // ---- search ----------------------------------------------------------------------
-    var index = [];
-    for (f = 0; f < nF; f++) index.push({ kind: 'commune', f: f, label: F.name[f] + ' (' + F.code[f] + ')', n: norm(F.name[f]), code: F.code[f].toLowerCase(), weight: F.population[f] });
+    var index = null;
+    function buildIndex() {
+    index = [];
+    for (var f = 0; f < nF; f++) index.push({ kind: 'commune', f: f, label: F.name[f] + ' (' + F.code[f] + ')', n: norm(F.name[f]), code: F.code[f].toLowerCase(), weight: F.population[f] });
     document.querySelectorAll('#table-zones tbody tr').forEach(function (row) {
       var num = row.cells[0].textContent;
       index.push({ kind: 'zone', codes: (row.dataset.codes || '').split(' '), label: 'Zone blanche n° ' + num + ' (' + row.cells[1].textContent + ' communes)', n: norm('zone blanche ' + num), code: 'zone ' + num, num: num, weight: 1e12 });
@@ -1264,7 +1355,9 @@
     Object.keys(D.departements).forEach(function (d) {
       index.push({ kind: 'dep', dep: d, label: 'Département ' + D.departements[d][0] + ' (' + d + ')', n: norm(D.departements[d][0]), code: d.toLowerCase(), weight: 1e11 });
     });
+    }
     function searchAll(text) {
+      if (!index) buildIndex();
       var q = norm(text);
       if (!q) return [];
       var out = [];
@@ -1409,6 +1502,7 @@
     function renderSuggestions() {
       var ol0 = $('suggestion-list');
       if (!ol0) return;
+      ensureFaces();
       suggestionFeatures.forEach(function (ft) { overlaySource.removeFeature(ft); });
       suggestionFeatures = [];
       if (!ol0.dataset.built) {
@@ -1502,6 +1596,7 @@
       pointOf: function (code) {
         var f = codeToFace[code];
         if (f === undefined) return null;
+        ensureFaces();
         var g = loGeom[f], p = (g.getType() === 'Polygon' ? g : largestPart(g)).getInteriorPoint().getCoordinates();
         var px = map.getPixelFromCoordinate([p[0], p[1]]), r = mapDiv.getBoundingClientRect();
         return px ? [r.left + px[0], r.top + px[1]] : null;
@@ -1509,6 +1604,7 @@
       // vertices of the commune as drawn now (full resolution when zoomed in)
       vertexCount: function (code) {
         var f = codeToFace[code];
+        ensureFaces();
         var g = res < HI_RES ? hi(f) : loGeom[f];
         return g.getFlatCoordinates().length / 2;
       },
@@ -1520,6 +1616,25 @@
     map.once('rendercomplete', function () {
       document.body.dataset.ready = '1';
       readyResolve(api);
+      // then, a slice at a time between the planner's events: the communes as
+      // features, the full-resolution arcs, the borders shown zoomed in, the
+      // search index
+      var steps = [];
+      for (var at = 0; at < nF; at += 4000) steps.push((function (upto) { return function () { buildFaces(upto); }; })(at + 4000));
+      steps.push(function () { territoryLines.ensure(); });
+      steps.push(function () { if (!index) buildIndex(); });
+      (function next() {
+        var step = steps.shift();
+        if (!step) return;
+        step();
+        setTimeout(next, 0);
+      })();
+      inflate('payload-full').then(function (ab) {
+        D.full = decodeFull(ab);
+        // redrawn at full resolution where the view is zoomed in
+        facesSource.changed(); groupSource.changed(); territoryLines.source.changed(); depLines.source.changed(); regLines.source.changed();
+        fullResolve(true);
+      }).catch(function (e) { console.error(e); fullResolve(false); });
     });
   }
 
@@ -1553,7 +1668,7 @@
   document.querySelectorAll('table.sortable').forEach(sortable);
   if (typeof DecompressionStream === 'undefined') { fail('DecompressionStream manque'); return; }
   if (typeof ol === 'undefined') { fail('OpenLayers manque'); return; }
-  inflate().then(function (ab) {
+  inflate('payload').then(function (ab) {
     start(decode(ab));
   }).catch(fail);
 })();

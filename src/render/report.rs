@@ -85,7 +85,7 @@ pub(super) fn html(r: &Renderer<'_>, options: &ReportOptions) -> Result<String> 
                 .collect::<Vec<_>>(),
         )
     })?;
-    let payload = a.timings.time("report data", || {
+    let (payload, payload_full) = a.timings.time("report data", || {
         payload(
             r,
             &drawing.layout,
@@ -97,7 +97,7 @@ pub(super) fn html(r: &Renderer<'_>, options: &ReportOptions) -> Result<String> 
         )
     })?;
     let title = options.title.clone().unwrap_or_else(|| r.place_name());
-    let mut h = String::with_capacity(payload.len() + (1 << 18));
+    let mut h = String::with_capacity(payload.len() + payload_full.len() + (1 << 18));
     let _ = write!(
         h,
         r#"<!DOCTYPE html>
@@ -135,6 +135,7 @@ pub(super) fn html(r: &Renderer<'_>, options: &ReportOptions) -> Result<String> 
         r#"</main>
 <footer>Sources : communes {communes} ; déclarations {cpts} ; population {population}. Rapport : maillage {version}{date}. Fichiers détaillés à côté de ce rapport : summary.json, diagnostics.json, communes.csv, cpts.csv.</footer>
 <script id="payload" type="application/octet-stream">{payload}</script>
+<script id="payload-full" type="application/octet-stream">{payload_full}</script>
 <script>{OPENLAYERS}</script>
 <script>{SCRIPT}</script>
 </body>
@@ -735,6 +736,9 @@ struct Data<'a> {
     tolerance: f64,
     /// Names the session kept in the browser's storage.
     key: String,
+    /// The side of a typical commune in pixels of the page (√(area / faces)),
+    /// from which the page decides when communes get borders and names.
+    typical: f64,
     view_mode: &'static str,
     faces: Faces,
     cpts: Vec<CptsData<'a>>,
@@ -929,6 +933,7 @@ fn arc_list(out: &mut Vec<u8>, arcs: &[usize]) {
 /// arc starting from the previous one's end), each face's rings (arc references
 /// delta-encoded), the shapes of the study area, territories, zones blanches and
 /// chevauchements, then lists of arcs (département, territory, commune borders).
+/// And a second payload: `MLG2`, the arcs at full resolution.
 fn payload(
     r: &Renderer<'_>,
     layout: &Layout,
@@ -937,7 +942,7 @@ fn payload(
     layers: &Layers,
     detailed: bool,
     color_by: super::ColorBy,
-) -> Result<String> {
+) -> Result<(String, String)> {
     let a = r.analysis;
     let communes = &a.communes;
     let colours = r.territory_colours();
@@ -1148,7 +1153,38 @@ fn payload(
         })
         .collect();
     let (adjacent_extra, adjacent_not) = adjacency_differences(r);
+    // the faces' area on the page (each ring has its face on its left: outer
+    // rings count positive, holes negative)
+    let topo = &r.canvas.topology;
+    let mut twice_area = 0.0;
+    for f in 0..r.faces.len() {
+        for ring in topo.rings(f) {
+            let mut first = true;
+            let mut prev = [0.0, 0.0];
+            let mut start = [0.0, 0.0];
+            for a in ring {
+                let pts = &arcs[a.index()];
+                let seq: Box<dyn Iterator<Item = &Pt>> = if a.reversed() {
+                    Box::new(pts.iter().rev())
+                } else {
+                    Box::new(pts.iter())
+                };
+                for p in seq {
+                    if first {
+                        start = *p;
+                        first = false;
+                    } else {
+                        twice_area += prev[0] * p[1] - p[0] * prev[1];
+                    }
+                    prev = *p;
+                }
+            }
+            twice_area += prev[0] * start[1] - start[0] * prev[1];
+        }
+    }
+    let typical = (twice_area.abs() / 2.0 / r.faces.len().max(1) as f64).sqrt();
     let data = Data {
+        typical,
         adjacent_extra,
         adjacent_not,
         view,
@@ -1257,20 +1293,29 @@ fn payload(
         },
     );
     // the same arcs at full resolution, in thousandths of a pixel, every vertex
-    // kept (the page shows them zoomed in, vertex for vertex as the input)
-    varint(&mut bin, full.len() as u64);
+    // kept (the page shows them zoomed in, vertex for vertex as the input): a
+    // payload of their own, which the page reads once the map is shown
+    let mut hi = Vec::with_capacity(bin.len() * 3);
+    hi.extend_from_slice(b"MLG2");
+    varint(&mut hi, full.len() as u64);
     let mut last = (0, 0);
     for arc in full {
         pts.clear();
         pts.extend(arc.iter().map(|p| (thousandths(p[0]), thousandths(p[1]))));
-        points_from(&mut bin, &pts, last);
+        points_from(&mut hi, &pts, last);
         last = pts.last().copied().unwrap_or(last);
     }
+    let (main, hi) = rayon::join(|| pack(&bin), || pack(&hi));
+    Ok((main?, hi?))
+}
+
+/// Gzip, then base64.
+fn pack(bytes: &[u8]) -> Result<String> {
     let mut gz = flate2::write::GzEncoder::new(
-        Vec::with_capacity(bin.len() / 3),
+        Vec::with_capacity(bytes.len() / 3),
         flate2::Compression::new(6),
     );
-    gz.write_all(&bin)
+    gz.write_all(bytes)
         .and_then(|()| gz.flush())
         .map_err(|e| Error::Render(format!("compressing the report's data: {e}")))?;
     let packed = gz

@@ -37,11 +37,11 @@ try {
   // megabytes through this process)
   const local = (url) => url.startsWith('file://') || url.startsWith('data:') || url.startsWith('blob:');
   await context.route((url) => !local(url.href), (route) => {
-    out.refused.push(route.request().url());
+    out.refused.push(route.request().url().slice(0, 200));
     route.abort();
   });
   const page = await context.newPage();
-  page.on('request', (r) => out.requests.push(r.url()));
+  page.on('request', (r) => out.requests.push(r.url().slice(0, 80)));
   page.on('console', (m) => { if (m.type() === 'error') out.errors.push(m.text()); });
   page.on('pageerror', (e) => out.errors.push(String(e)));
   page.on('dialog', (d) => d.accept());
@@ -123,6 +123,7 @@ try {
     out.afterAssignNull = await page.evaluate(() => { window.maillage.assign('13055', null); return window.maillage.figures(); });
     await page.evaluate(() => window.maillage.reset());
     // zoomed in, a commune has the input's vertices
+    out.full = await page.evaluate(() => window.maillage.full);
     out.vertices = {};
     for (const code of ['13055', '04116', '06088']) {
       await page.evaluate((c) => window.maillage.zoomTo(c), code);
