@@ -65,6 +65,42 @@
     return r;
   }
 
+  // Douglas-Peucker on one arc (flat Int32Array), its ends kept; a closed arc
+  // keeps its farthest point too, so that it stays a ring
+  function simplifyArc(arc, tol) {
+    var n = arc.length / 2;
+    if (n <= 3) return arc;
+    var keep = new Uint8Array(n), t2 = tol * tol, stack = [];
+    keep[0] = keep[n - 1] = 1;
+    if (arc[0] === arc[2 * n - 2] && arc[1] === arc[2 * n - 1]) {
+      var far = 1, fd = -1;
+      for (var i = 1; i < n - 1; i++) {
+        var ex = arc[2 * i] - arc[0], ey = arc[2 * i + 1] - arc[1], d0 = ex * ex + ey * ey;
+        if (d0 > fd) { fd = d0; far = i; }
+      }
+      keep[far] = 1;
+      stack.push(0, far, far, n - 1);
+    } else stack.push(0, n - 1);
+    while (stack.length) {
+      var b = stack.pop(), a = stack.pop();
+      var ax = arc[2 * a], ay = arc[2 * a + 1], dx = arc[2 * b] - ax, dy = arc[2 * b + 1] - ay, L = dx * dx + dy * dy;
+      var best = -1, bi = -1;
+      for (var j = a + 1; j < b; j++) {
+        var px = arc[2 * j] - ax, py = arc[2 * j + 1] - ay, d;
+        if (L === 0) d = px * px + py * py;
+        else { var c = px * dy - py * dx; d = c * c / L; }
+        if (d > best) { best = d; bi = j; }
+      }
+      if (best > t2) { keep[bi] = 1; stack.push(a, bi, bi, b); }
+    }
+    var m = 0;
+    for (var k = 0; k < n; k++) m += keep[k];
+    if (m === n) return arc;
+    var out = new Int32Array(2 * m), o = 0;
+    for (k = 0; k < n; k++) if (keep[k]) { out[o++] = arc[2 * k]; out[o++] = arc[2 * k + 1]; }
+    return out;
+  }
+
   function decodeFull(ab) {
     var buf = new Uint8Array(ab);
     if (String.fromCharCode(buf[0], buf[1], buf[2], buf[3]) !== 'MLG2') throw new Error('données illisibles');
@@ -293,13 +329,20 @@
       if (!loGeom[f]) { loGeom[f] = faceGeometry(f, D.arcs, 10); faceArea[f] = Math.abs(loGeom[f].getArea()); }
       return loGeom[f];
     }
+    // zoomed in, the outlines at full resolution, or between the two the full
+    // ones simplified for a quarter of the map's tolerance (each arc once, so
+    // neighbours still share their border)
+    var midGeom = new Array(nF);
+    function detailLevel() { return !D.full ? null : res < MID_RES || !D.mid ? 'hi' : 'mid'; }
     function hi(f) {
       ensureFaces();
-      if (!D.full) return loGeom[f];
+      var level = detailLevel();
+      if (!level) return loGeom[f];
+      if (level === 'mid') return midGeom[f] || (midGeom[f] = faceGeometry(f, D.mid, 1000));
       return hiGeom[f] || (hiGeom[f] = faceGeometry(f, D.full, 1000));
     }
     // resolutions (page pixels per screen pixel) where things change
-    var HI_RES = Math.max(D.tolerance, 0.05);
+    var HI_RES = Math.max(D.tolerance, 0.05), MID_RES = HI_RES / 4;
     var typical = D.typical;
     var BORDER_RES = typical / 6, NAME_RES = typical / 45;
     var res = 1;
@@ -466,9 +509,10 @@
     var groupStyle = new ol.Style({
       renderer: groupRenderer,
       geometry: function (ft) {
-        if (res >= HI_RES || !D.full) return ft.getGeometry();
-        var h = ft.get('hi');
-        if (!h) { h = loopsGeometry(ft.get('loops'), D.full, 1000); ft.set('hi', h, true); }
+        var level = res < HI_RES && detailLevel();
+        if (!level) return ft.getGeometry();
+        var h = ft.get(level);
+        if (!h) { h = loopsGeometry(ft.get('loops'), level === 'mid' ? D.mid : D.full, 1000); ft.set(level, h, true); }
         return h;
       }
     });
@@ -556,9 +600,10 @@
     }
     function LineSet(test, style, maxRes, lazy) {
       style.setGeometry(function (ft) {
-        if (res >= HI_RES || !D.full) return ft.getGeometry();
-        var h = ft.get('hi');
-        if (!h) { h = arcsLines(D.full, 1000, ft.get('arcs')); ft.set('hi', h, true); }
+        var level = res < HI_RES && detailLevel();
+        if (!level) return ft.getGeometry();
+        var h = ft.get(level);
+        if (!h) { h = arcsLines(level === 'mid' ? D.mid : D.full, 1000, ft.get('arcs')); ft.set(level, h, true); }
         return h;
       });
       this.test = test;
@@ -1095,7 +1140,7 @@
       faces.forEach(function (f) {
         faceArcs[f].forEach(function (a) {
           var other = arcL[a] === f ? arcR[a] : arcL[a];
-          if (other < 0 || !inSet[other]) lines.push(useHi ? arcLine(D.full, 1000, a) : arcLine(D.arcs, 10, a));
+          if (other < 0 || !inSet[other]) lines.push(useHi ? arcLine(detailLevel() === 'mid' ? D.mid : D.full, 1000, a) : arcLine(D.arcs, 10, a));
         });
       });
       return new ol.MultiLineString(lines);
@@ -1632,8 +1677,18 @@
       inflate('payload-full').then(function (ab) {
         D.full = decodeFull(ab);
         // redrawn at full resolution where the view is zoomed in
-        facesSource.changed(); groupSource.changed(); territoryLines.source.changed(); depLines.source.changed(); regLines.source.changed();
+        var redraw = function () { facesSource.changed(); groupSource.changed(); territoryLines.source.changed(); depLines.source.changed(); regLines.source.changed(); };
+        redraw();
         fullResolve(true);
+        // the intermediate level, a slice of arcs at a time
+        var mid = new Array(D.full.length), at = 0, tol = MID_RES * 1000;
+        (function slice() {
+          var end = Math.min(mid.length, at + 20000);
+          for (; at < end; at++) mid[at] = simplifyArc(D.full[at], tol);
+          if (at < mid.length) { setTimeout(slice, 0); return; }
+          D.mid = mid;
+          redraw();
+        })();
       }).catch(function (e) { console.error(e); fullResolve(false); });
     });
   }

@@ -126,7 +126,8 @@ try {
     out.full = await page.evaluate(() => window.maillage.full);
     out.vertices = {};
     for (const code of ['13055', '04116', '06088']) {
-      await page.evaluate((c) => window.maillage.zoomTo(c), code);
+      // zoomed in on it, closer than a selection zooms
+      await page.evaluate((c) => { const m = window.maillage; m.zoomTo(c); const v = m.map.getView(); v.setResolution(v.getResolution() / 8); m.map.renderSync(); }, code);
       out.vertices[code] = await page.evaluate((c) => window.maillage.vertexCount(c), code);
     }
     await page.evaluate(() => window.maillage.zoomTo('13055'));
