@@ -1,14 +1,18 @@
-//! `report.html`: one file a planner opens from disk or attaches to an email —
-//! the figures and the rule's verdict, the diagnostics, an interactive map (pan,
-//! zoom, hover or click a commune or a territory, layer toggles) and the CPTS,
-//! département and zone-blanche tables, sortable. It makes no request to any
-//! host: styles, script and data are inside.
+//! `report.html`: the planner's workspace, one file opened from disk or attached
+//! to an email — the figures and the rule's verdict, an OpenLayers map (vendored
+//! in the page) legible at every zoom, search, sortable and filterable tables,
+//! painting communes onto CPTS with live figures, a proposal's suggestions,
+//! exports, print, and `window.maillage` for scripts. It makes no request to any
+//! host: styles, script and data are inside (see the README's « Maps and
+//! report »).
 //!
-//! The data travels as one gzip-compressed payload, base64 in the page, that the
-//! browser inflates with its own `DecompressionStream`: a JSON part (names,
-//! figures) and a varint part (geometry: the map's simplified arcs in tenths of a
-//! pixel, delta-encoded, and each commune's and territory's rings as arcs, as
-//! TopoJSON does). Neighbours share their arcs, so the map has no gap at any zoom.
+//! The data travels as two gzip-compressed payloads, base64 in the page, that
+//! the browser inflates with its own `DecompressionStream`: a JSON part (names,
+//! figures, claims, départements, EPCI, suggestions) with the varint geometry of
+//! the map (its simplified arcs in tenths of a pixel, delta-encoded, and each
+//! commune's rings as arcs, as TopoJSON does), then the same arcs at full
+//! resolution in thousandths of a pixel, read once the map is shown. Neighbours
+//! share their arcs, so the map has no gap at any zoom.
 
 use crate::lang::Lang;
 use std::fmt::Write as _;

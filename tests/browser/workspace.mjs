@@ -161,6 +161,12 @@ try {
     out.searchFirst = await page.evaluate((code) => window.maillage.search(code), out.suggestions[0].code);
     out.searchTarget = await page.evaluate((id) => window.maillage.search(id), out.suggestions[0].cpts_id);
     await shot(page, 'workspace-propose');
+    await page.evaluate(() => window.maillage.full);
+    if (await page.locator('#goto option[value="idf"]').count()) {
+      await page.selectOption('#goto', 'idf');
+      await page.waitForTimeout(800);
+      await shot(page, 'workspace-propose-idf');
+    }
     // the first suggestion, accepted with its button
     await page.click('#suggestion-list li[data-suggestion="0"] button[data-accept]');
     out.afterOne = await page.evaluate(() => window.maillage.figures());
