@@ -243,7 +243,7 @@ impl Analysis {
             diagnostics.push(Diagnostic::new(
                 crate::diagnostics::DiagnosticKind::StudyArea,
                 format!(
-                    "study area {}: {} commune(s) with at least half their area inside kept, {} left out",
+                    "zone d'étude {} : communes gardées, au moins la moitié de leur surface dedans : {} ; laissées de côté : {}",
                     area.name.display(),
                     layer.communes.len(),
                     before - layer.communes.len()
@@ -431,7 +431,7 @@ impl Analysis {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "maillage: {} communes ({}), {} CPTS ({}), population from {}",
+            "maillage : {} communes ({}), {} CPTS ({}), population de {}",
             s.communes_total,
             s.inputs["communes"],
             s.cpts_count,
@@ -441,23 +441,23 @@ impl Analysis {
         let _ = writeln!(
             out,
             "\n  {:<22}{:>10}{:>14}{:>14}",
-            "", "communes", "population", "area km²"
+            "", "communes", "population", "surface km²"
         );
         let rows = [
             (
-                "covered (one CPTS)",
+                "couvertes (une CPTS)",
                 s.communes_covered,
                 s.population_covered,
                 s.area_km2_covered,
             ),
             (
-                "zone blanche (none)",
+                "zone blanche (aucune)",
                 s.communes_white,
                 s.population_white,
                 s.area_km2_white,
             ),
             (
-                "chevauchement (2+)",
+                "chevauchement (2 et +)",
                 s.communes_overlap,
                 s.population_overlap,
                 s.area_km2_overlap,
@@ -481,8 +481,8 @@ impl Analysis {
             None => {
                 let _ = writeln!(
                     out,
-                    "\n  zones blanches: {} cluster(s) of adjacent white communes",
-                    s.white_zone_clusters
+                    "\n  zones blanches : {} de communes blanches voisines",
+                    crate::lang::Lang::Fr.count(s.white_zone_clusters, "groupe", "groupes")
                 );
             }
             Some(sl) => {
@@ -493,26 +493,26 @@ impl Analysis {
                     .map_or(0, |o| o.overlaps.len());
                 let _ = writeln!(
                     out,
-                    "\n  drawn territories: {} CPTS; areas above are the parts of communes covered, verdicts by majority of area",
+                    "\n  territoires dessinés : {} CPTS ; surfaces ci-dessus : parts des communes couvertes, verdicts à la majorité de la surface",
                     s.cpts_drawn
                 );
                 let _ = writeln!(
                     out,
-                    "  zones blanches: {} gap piece(s), {:.1} km², about {} inhabitants",
+                    "  zones blanches : morceaux non couverts : {}, {:.1} km², environ {} habitants",
                     s.white_zone_clusters,
                     s.area_km2_white,
                     thousands(s.population_white_estimate)
                 );
                 let _ = writeln!(
                     out,
-                    "  chevauchements: {pieces} overlap piece(s) between {} pair(s) of CPTS, {:.1} km², about {} inhabitants",
+                    "  chevauchements : morceaux : {pieces}, entre paires de CPTS : {}, {:.1} km², environ {} habitants",
                     s.overlap_pairs,
                     s.area_km2_overlap,
                     thousands(s.population_overlap_estimate)
                 );
                 let _ = writeln!(
                     out,
-                    "  slivers under {} km² (--min-area): {} gap(s), {} overlap(s), {:.3} km² in all (slivers.geojson)",
+                    "  éclats de moins de {} km² (--min-area) : {} interstices, {} recouvrements, {:.3} km² en tout (slivers.geojson)",
                     sl.min_area_km2, sl.gaps, sl.overlaps, sl.area_km2
                 );
             }
@@ -520,8 +520,8 @@ impl Analysis {
         if let Some(r) = s.coverage_rate_population {
             let _ = writeln!(
                 out,
-                "  population claimed by at least one CPTS: {:.2} %",
-                r * 100.0
+                "  population revendiquée par au moins une CPTS : {} %",
+                crate::lang::Lang::Fr.decimal(r * 100.0, 2)
             );
         }
         let by = |m: &BTreeMap<String, u64>, keys: &[&str]| {
@@ -533,21 +533,21 @@ impl Analysis {
         let statuses = ["projet", "valide", "aci_signe", "unknown"];
         let _ = writeln!(
             out,
-            "  CPTS by status: {}",
+            "  CPTS par statut : {}",
             by(&s.cpts_by_status, &statuses)
         );
         let _ = writeln!(
             out,
-            "  CPTS by ACI size class: {}",
+            "  CPTS par classe ACI : {}",
             by(&s.cpts_by_size_class, &["1", "2", "3", "4"])
         );
-        let _ = writeln!(out, "  non-contiguous CPTS: {}", s.cpts_non_contiguous);
+        let _ = writeln!(out, "  CPTS non contiguës : {}", s.cpts_non_contiguous);
         let verdict = if s.rule_holds() {
-            "holds: every commune has exactly one CPTS"
+            "respectée : chaque commune a exactement une CPTS"
         } else {
-            "broken: there are zones blanches or chevauchements"
+            "non respectée : il y a des zones blanches ou des chevauchements"
         };
-        let _ = writeln!(out, "  one-CPTS-per-territory rule: {verdict}");
+        let _ = writeln!(out, "  règle « une CPTS par territoire » : {verdict}");
         let report = crate::diagnostics::Report::new(&s.diagnostics);
         let _ = write!(out, "\n{}", report.text(max_diagnostics));
         out

@@ -181,12 +181,12 @@ impl Coverage {
                 (
                     unknown,
                     DiagnosticKind::UnknownCode,
-                    "code(s) in neither the commune layer nor the bundled COG 2026",
+                    "codes inconnus de la couche de communes comme du COG 2026 embarqué",
                 ),
                 (
                     known,
                     DiagnosticKind::OutsideLayer,
-                    "commune code(s) of COG 2026 absent from the commune layer (outside the area loaded, or without geometry)",
+                    "codes de communes du COG 2026 absents de la couche (hors de la zone chargée, ou sans géométrie)",
                 ),
             ] {
                 if list.is_empty() {
@@ -194,13 +194,13 @@ impl Coverage {
                 }
                 let shown: Vec<String> = list
                     .iter()
-                    .map(|c| format!("{} (line {})", c.code, c.line))
+                    .map(|c| format!("{} (ligne {})", c.code, c.line))
                     .collect();
                 diagnostics.push(
                     Diagnostic::new(
                         kind,
                         format!(
-                            "{file}: CPTS {} declares {} {what}, ignored: {}",
+                            "{file} : la CPTS {} déclare des {what}, ignorés ({}) : {}",
                             cpts.id,
                             list.len(),
                             sample(&shown, 5)
@@ -216,7 +216,7 @@ impl Coverage {
                     Diagnostic::new(
                         DiagnosticKind::EmptyCpts,
                         format!(
-                            "{file}: CPTS {} ({}) has no commune of the layer",
+                            "{file} : la CPTS {} ({}) n'a aucune commune de la couche",
                             cpts.id, cpts.name
                         ),
                     )
@@ -275,13 +275,19 @@ impl Coverage {
                 let sizes: Vec<String> = t
                     .parts
                     .iter()
-                    .map(|p| format!("{} commune(s) from {}", p.len(), communes.get(p[0]).code))
+                    .map(|p| {
+                        format!(
+                            "{} à partir de {}",
+                            crate::lang::Lang::Fr.count(p.len() as u64, "commune", "communes"),
+                            communes.get(p[0]).code
+                        )
+                    })
                     .collect();
                 diagnostics.push(
                     Diagnostic::new(
                         DiagnosticKind::NonContiguous,
                         format!(
-                            "CPTS {} ({}) is not contiguous: {} separate parts ({})",
+                            "la CPTS {} ({}) n'est pas d'un seul tenant : {} parties séparées ({})",
                             cpts.id,
                             cpts.name,
                             t.parts.len(),
@@ -394,7 +400,7 @@ impl Coverage {
                     Diagnostic::new(
                         DiagnosticKind::EmptyCpts,
                         format!(
-                            "CPTS {} ({}) is drawn outside every commune of the layer",
+                            "la CPTS {} ({}) est dessinée hors de toute commune de la couche",
                             c.id, c.name
                         ),
                     )
@@ -406,7 +412,7 @@ impl Coverage {
                     Diagnostic::new(
                         DiagnosticKind::NonContiguous,
                         format!(
-                            "CPTS {} ({}) is not contiguous: {} separate parts",
+                            "la CPTS {} ({}) n'est pas d'un seul tenant : {} parties séparées",
                             c.id,
                             c.name,
                             t.parts.len()

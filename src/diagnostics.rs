@@ -172,10 +172,14 @@ impl Report<'_> {
             .collect();
         let _ = writeln!(
             out,
-            "diagnostics: {} ({} normalisation(s) or problem(s)){}{}",
+            "diagnostics : {} ({}){}{}",
             self.count,
-            self.problems,
-            if kinds.is_empty() { "" } else { ": " },
+            crate::lang::Lang::Fr.count(
+                self.problems as u64,
+                "normalisation ou problème",
+                "normalisations ou problèmes"
+            ),
+            if kinds.is_empty() { "" } else { " : " },
             kinds.join(", ")
         );
         for d in self.diagnostics.iter().take(max) {
@@ -184,7 +188,7 @@ impl Report<'_> {
         if self.diagnostics.len() > max {
             let _ = writeln!(
                 out,
-                "  … {} more in diagnostics.json",
+                "  … et {} autres dans diagnostics.json",
                 self.diagnostics.len() - max
             );
         }
@@ -219,11 +223,11 @@ impl Diagnostic {
     }
 }
 
-/// Shows at most `n` items of a list, then `… (N in all)`.
+/// Shows at most `n` items of a list, then `… (N en tout)`.
 pub(crate) fn sample<T: std::fmt::Display>(items: &[T], n: usize) -> String {
     let shown: Vec<String> = items.iter().take(n).map(|x| x.to_string()).collect();
     if items.len() > n {
-        format!("{}, … ({} in all)", shown.join(", "), items.len())
+        format!("{}, … ({} en tout)", shown.join(", "), items.len())
     } else {
         shown.join(", ")
     }

@@ -74,7 +74,7 @@ pub fn reconcile(
             Diagnostic::new(
                 DiagnosticKind::Arrondissements,
                 format!(
-                    "{layer_name}: the layer has both the whole commune and polygons of its arrondissements municipaux for {}; the whole-commune polygon is dropped (it overlaps them)",
+                    "{layer_name} : la couche a à la fois la commune entière et les polygones de ses arrondissements municipaux pour {} ; le polygone de la commune entière est écarté (il les recouvre)",
                     dropped.join(", ")
                 ),
             )
@@ -100,7 +100,7 @@ pub fn reconcile(
         VINTAGE.to_owned()
     } else {
         format!(
-            "older than {VINTAGE} ({former_in_layer} former communes merged since, {} codes unknown to {VINTAGE})",
+            "antérieure au {VINTAGE} ({former_in_layer} anciennes communes fusionnées depuis, {} codes inconnus du {VINTAGE})",
             gone.len()
         )
     };
@@ -109,7 +109,7 @@ pub fn reconcile(
             Diagnostic::new(
                 DiagnosticKind::ObsoleteLayerCode,
                 format!(
-                    "{layer_name}: {} commune(s) have a code in no {VINTAGE} entry (merged without a delegated commune, or unknown); a declaration in current codes cannot reach them, only their own code can: {}",
+                    "{layer_name} : communes dont le code n'est dans aucune entrée du {VINTAGE} ({} ; fusionnées sans commune déléguée, ou inconnues) ; une déclaration en codes actuels ne peut les atteindre, seul leur propre code le peut : {}",
                     gone.len(),
                     sample(&gone, 8)
                 ),
@@ -220,7 +220,7 @@ pub fn reconcile(
                     Diagnostic::new(
                         DiagnosticKind::Arrondissements,
                         format!(
-                            "{} ({parent}): declarations name its arrondissements municipaux; analysed as its {} arrondissements with their polygons from the ARRONDISSEMENT_MUNICIPAL layer beside {layer_name}, in place of the whole commune",
+                            "{} ({parent}) : les déclarations nomment ses arrondissements municipaux ; analysée comme ses {} arrondissements, avec leurs polygones de la couche ARRONDISSEMENT_MUNICIPAL à côté de {layer_name}, à la place de la commune entière",
                             city.name,
                             arr.len()
                         ),
@@ -236,7 +236,7 @@ pub fn reconcile(
                 Diagnostic::new(
                     DiagnosticKind::Arrondissements,
                     format!(
-                        "{} ({parent}): declarations name its arrondissements municipaux but {layer_name} has only the whole commune; analysed as its {} arrondissements WITHOUT GEOMETRY: their verdicts and populations are exact, their areas count as 0 (the commune's {km2:.1} km² are left out of area totals), they are absent from maps, and each counts as adjacent to the others and to the city's neighbours",
+                        "{} ({parent}) : les déclarations nomment ses arrondissements municipaux mais {layer_name} n'a que la commune entière ; analysée comme ses {} arrondissements SANS GÉOMÉTRIE : leurs verdicts et populations sont exacts, leurs surfaces comptent pour 0 (les {km2:.1} km² de la commune sont laissés hors des totaux de surface), ils sont absents des cartes, et chacun compte comme voisin des autres et des voisins de la ville",
                         city.name,
                         arr.len()
                     ),
@@ -286,14 +286,14 @@ pub fn reconcile(
     };
     for f in &files_used {
         let v = if file_is_old.get(*f).copied().unwrap_or(false) {
-            "the layer's vintage (it names former communes the layer has)"
+            "le millésime de la couche (ils nomment d'anciennes communes qu'elle a)"
         } else {
             VINTAGE
         };
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::Vintage,
             format!(
-                "{}: codes read as {v}; commune layer {layer_name}: {layer_vintage}; reconciled onto the layer's communes",
+                "{} : codes lus comme {v} ; couche de communes {layer_name} : {layer_vintage} ; rapprochés des communes de la couche",
                 label(*f)
             ),
         ));
@@ -301,13 +301,13 @@ pub fn reconcile(
     if !merged.is_empty() {
         let shown: Vec<String> = merged
             .iter()
-            .map(|(from, to, line)| format!("{from} → {to} (line {line})"))
+            .map(|(from, to, line)| format!("{from} → {to} (ligne {line})"))
             .collect();
         diagnostics.push(
             Diagnostic::new(
                 DiagnosticKind::MergedCode,
                 format!(
-                    "{} declared code(s) are former communes merged since, read as the current commune that absorbed them ({VINTAGE}): {}",
+                    "codes déclarés d'anciennes communes fusionnées depuis, lus comme la commune actuelle qui les a absorbées ({VINTAGE}, {}) : {}",
                     merged.len(),
                     sample(&shown, 6)
                 ),
@@ -321,7 +321,7 @@ pub fn reconcile(
             .iter()
             .map(|(code, line)| {
                 format!(
-                    "{code} = {code} + {} (line {line})",
+                    "{code} = {code} + {} (ligne {line})",
                     parts_of
                         .get(code)
                         .map(|p| p.join(" + "))
@@ -333,7 +333,7 @@ pub fn reconcile(
             Diagnostic::new(
                 DiagnosticKind::ExpandedCode,
                 format!(
-                    "{} declared {VINTAGE} code(s) are communes nouvelles that the older layer still has as several communes; each claims all of them: {}",
+                    "codes déclarés ({VINTAGE}) de communes nouvelles que la couche plus ancienne a encore en plusieurs communes ({}) ; chacun les revendique toutes : {}",
                     expanded.len(),
                     sample(&shown, 6)
                 ),
@@ -345,13 +345,13 @@ pub fn reconcile(
     if !whole_city.is_empty() {
         let shown: Vec<String> = whole_city
             .iter()
-            .map(|(code, line)| format!("{code} (line {line})"))
+            .map(|(code, line)| format!("{code} (ligne {line})"))
             .collect();
         diagnostics.push(
             Diagnostic::new(
                 DiagnosticKind::Arrondissements,
                 format!(
-                    "{} declaration(s) of a whole city read as all its arrondissements municipaux: {}",
+                    "déclarations d'une ville entière lues comme tous ses arrondissements municipaux ({}) : {}",
                     whole_city.len(),
                     sample(&shown, 6)
                 ),

@@ -157,7 +157,7 @@ fn a_matrix_without_self_pairs_gets_them_and_gives_the_straight_line_scores() {
         && d["message"]
             .as_str()
             .unwrap()
-            .contains("947 commune-to-itself pair(s) added")));
+            .contains("paires d'une commune à elle-même ajoutées au coût 0 (947 ;")));
     let points = fixture("paca/access-points.csv");
     let mut with_points = args.to_vec();
     with_points.extend(["--points", points.to_str().unwrap()]);

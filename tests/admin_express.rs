@@ -80,7 +80,7 @@ fn arrondissement_layer_beside_commune_is_used_when_declarations_need_it() {
         let flag = diagnostic(&a, DiagnosticKind::Arrondissements);
         assert!(
             flag.message
-                .contains("with their polygons from the ARRONDISSEMENT_MUNICIPAL layer"),
+                .contains("avec leurs polygones de la couche ARRONDISSEMENT_MUNICIPAL"),
             "{}",
             flag.message
         );

@@ -133,7 +133,7 @@ fn bad_csv_names_the_file_and_line() {
         .diagnostics
         .iter()
         .any(|d| d.kind == DiagnosticKind::InputFormat
-            && d.message == "latin1.csv: not UTF-8: decoded as Windows-1252"));
+            && d.message == "latin1.csv : pas en UTF-8 : décodé en Windows-1252"));
     let mut i = inputs(&layer, "cpts_id,cpts_name,commune_code\nA,Alpha,01001\n");
     i.population =
         Some(Source::from_bytes("pop.csv", b"code,population\n01001,12k\n".to_vec()).unwrap());

@@ -9,7 +9,7 @@ fn demo_run_writes_every_output_as_valid_rfc7946() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
-        stdout.contains("zone blanche") && stdout.contains("wrote 13 files"),
+        stdout.contains("zone blanche") && stdout.contains("13 fichiers écrits"),
         "{stdout}"
     );
     let summary: serde_json::Value =
@@ -139,7 +139,8 @@ fn check_exits_1_when_the_rule_is_broken_and_0_when_it_holds() {
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("rule: holds"));
+    assert!(String::from_utf8_lossy(&o.stdout)
+        .contains("règle « une CPTS par territoire » : respectée"));
 }
 
 #[test]

@@ -48,13 +48,13 @@ fn each_bad_drawn_feature_is_repaired_or_rejected_and_the_rest_kept() {
         .collect();
     let has = |needle: &str| msgs.iter().any(|m| m.contains(needle));
     for needle in [
-        "RepairedGeometry: drawn.geojson: repaired: 1 unclosed ring(s) closed; 1 repeated consecutive point(s) dropped; 1 ring(s) re-oriented",
+        "RepairedGeometry: drawn.geojson : réparé : 1 anneaux non fermés refermés ; 1 points consécutifs répétés retirés ; 1 anneaux réorientés",
         "RejectedFeature: drawn.geojson: feature 3 (D): polygon 0: its exterior ring has a self-intersection (a bow-tie",
         "RejectedFeature: drawn.geojson: feature 4 (E): polygon 0: interior ring at index 0 is not contained within the polygon's exterior",
         "RejectedFeature: drawn.geojson: feature 5 (F): ring 0: coordinate (700000, 6600000) is not longitude/latitude",
         "RejectedFeature: drawn.geojson: feature 6 (G): empty geometry",
         "RejectedFeature: drawn.geojson: feature 7: no cpts_id property",
-        "MergedFeatures: drawn.geojson: CPTS A is drawn in 2 features (0, 8)",
+        "MergedFeatures: drawn.geojson : la CPTS A est dessinée en 2 entités (0, 8)",
     ] {
         assert!(has(needle), "missing {needle:?} in {msgs:#?}");
     }

@@ -48,7 +48,7 @@ fn drawn_territories_in_lambert_93_are_reprojected() {
                 .iter()
                 .any(|d| d.kind == DiagnosticKind::InputFormat
                     && d.message.contains("Lambert")
-                    && d.message.contains("reprojected to longitude/latitude")),
+                    && d.message.contains("reprojetées en longitude/latitude")),
             "{rel}"
         );
         assert_eq!(b.summary.cpts_drawn, 19, "{rel}");

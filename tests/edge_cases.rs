@@ -131,17 +131,17 @@ fn a_messy_spreadsheet_export_gives_the_clean_files_coverage() {
         .map(|d| format!("{:?}: {}", d.kind, d.message))
         .collect();
     for needle in [
-        "InputFormat: export.csv: not UTF-8: decoded as Windows-1252; separator ';' detected; column \"Code INSEE\" read as commune_code; column \"Identifiant CPTS\" read as cpts_id",
-        "NormalizedCode: export.csv: ",
-        "lost leading zero restored: \"4001\" → 04001",
-        "NormalizedStatus: export.csv: statuses read as: \"ACI signé\" → aci_signe",
-        "DuplicateRow: export.csv: ",
-        format!("{joined} code(s) normalised, several codes in one cell, split").as_str(),
-        "code(s) normalised, name after the code dropped: \"",
+        "InputFormat: export.csv : pas en UTF-8 : décodé en Windows-1252 ; séparateur ';' détecté ; colonne \"Code INSEE\" lue comme commune_code ; colonne \"Identifiant CPTS\" lue comme cpts_id",
+        "NormalizedCode: export.csv : ",
+        "zéro initial perdu rétabli : \"4001\" → 04001",
+        "NormalizedStatus: export.csv : statuts lus comme : \"ACI signé\" → aci_signe",
+        "DuplicateRow: export.csv : ",
+        format!("codes normalisés ({joined}), plusieurs codes dans une cellule, séparés").as_str(),
+        "), nom après le code retiré : \"",
         " - commune\" → ",
         // header line 1, first row line 2, its duplicate line 3, the unknown code line 4
-        "DuplicateRow: export.csv: 10 duplicate (CPTS, commune) row(s), each counted once: CPTS-93-001/04001 line 3",
-        "UnknownCode: export.csv: CPTS CPTS-93-001 declares 1 code(s) in neither the commune layer nor the bundled COG 2026, ignored: 99999 (line 4)",
+        "DuplicateRow: export.csv : lignes (CPTS, commune) en double, chacune comptée une fois (10) : CPTS-93-001/04001 ligne 3",
+        "UnknownCode: export.csv : la CPTS CPTS-93-001 déclare des codes inconnus de la couche de communes comme du COG 2026 embarqué, ignorés (1) : 99999 (ligne 4)",
     ] {
         assert!(msgs.iter().any(|m| m.contains(needle)), "missing {needle:?} in {msgs:#?}");
     }

@@ -92,11 +92,11 @@ fn arrondissement_polygons_are_used_when_the_layer_has_them() {
         .collect();
     assert!(
         said.iter()
-            .any(|m| m.contains("whole-commune polygon is dropped")),
+            .any(|m| m.contains("le polygone de la commune entière est écarté")),
         "{said:?}"
     );
     assert!(
-        said.iter().any(|m| m.contains("75056 (line 3)")),
+        said.iter().any(|m| m.contains("75056 (ligne 3)")),
         "{said:?}"
     );
 }

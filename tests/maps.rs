@@ -549,7 +549,6 @@ fn report_and_map_agree_in_number_and_write_dates_in_words() {
     assert!(html.contains("1er décembre 2026"), "no date in words");
     assert!(html.contains("47 communes en zone blanche") && html.contains(", 3 zones)"));
     assert!(html.contains("8 communes en chevauchement"));
-    // (the diagnostics are still written in English: issue 22's last item)
     let verdict = &html[html.find(r#"<section id="verdict""#).unwrap()..];
     let verdict = &verdict[..verdict.find("</section>").unwrap()];
     assert!(!verdict.contains("(s)"), "{verdict}");

@@ -146,7 +146,7 @@ fn cpts_effect_lists_every_input_cpts() {
         "{out}"
     );
     // the inputs' diagnostics are shown and written
-    assert!(out.contains("diagnostics:"), "{out}");
+    assert!(out.contains("diagnostics :"), "{out}");
     assert!(dir.read("p/diagnostics.json").contains("\"count\""));
 }
 

@@ -40,7 +40,7 @@ fn a_terminal_sees_a_progress_line_and_a_pipe_sees_none() {
     );
     // the line is erased before the summary is printed
     assert!(
-        shown.contains("\r\x1b[2Kmaillage: 947 communes"),
+        shown.contains("\r\x1b[2Kmaillage : 947 communes"),
         "{shown:?}"
     );
     let quiet = under_terminal(&dir, &format!("{drawn} --quiet")).unwrap();

@@ -35,8 +35,8 @@ fn an_outline_keeps_the_communes_mostly_inside_it() {
         .diagnostics
         .iter()
         .any(|d| d.kind == DiagnosticKind::StudyArea
-            && d.message.contains("151 commune(s)")
-            && d.message.contains("796 left out")));
+            && d.message.contains(": 151 ;")
+            && d.message.contains("laissées de côté : 796")));
 }
 
 /// An outline in Lambert-93 with a crs member (GDAL-made: the Hautes-Alpes

@@ -85,13 +85,13 @@ fn national_declarations_in_2026_codes_cover_the_former_communes_of_a_2018_layer
         expanded.message
     );
     assert!(d.iter().any(|(k, m)| *k == DiagnosticKind::Vintage
-        && m.contains("decl2026.csv: codes read as COG 2026")));
+        && m.contains("decl2026.csv : codes lus comme COG 2026")));
     // the 85 codes gone without a delegated commune are named
     let gone = diagnostic(&a, DiagnosticKind::ObsoleteLayerCode);
     assert_eq!(gone.codes.len(), 85);
     // population from the bundled COG 2026 when none is given: every current commune
     // of the layer carries its 2026 population
-    assert!(a.summary.inputs["population"].contains("COG 2026 (bundled)"));
+    assert!(a.summary.inputs["population"].contains("COG 2026 (embarqué)"));
     let expected: u64 = a
         .communes
         .layer
@@ -114,7 +114,7 @@ fn declarations_in_the_layers_codes_are_left_alone() {
         "{d:#?}"
     );
     assert!(d.iter().any(|(k, m)| *k == DiagnosticKind::Vintage
-        && m.contains("the layer's vintage (it names former communes the layer has)")));
+        && m.contains("le millésime de la couche (ils nomment d'anciennes communes qu'elle a)")));
     assert_eq!(a.communes.len(), 947);
 }
 
@@ -134,7 +134,7 @@ fn a_former_communes_code_reads_as_its_commune_nouvelle() {
     assert_eq!(a.verdict("05001"), Some(Verdict::Covered));
     let merged = diagnostic(&a, DiagnosticKind::MergedCode);
     assert!(
-        merged.message.contains("05120 → 05001 (line 2)"),
+        merged.message.contains("05120 → 05001 (ligne 2)"),
         "{}",
         merged.message
     );
@@ -245,11 +245,7 @@ fn marseille_by_arrondissement_over_a_whole_city_layer() {
         .sum();
     assert_eq!(sum, cog().current("13055").unwrap().population.unwrap());
     let flag = diagnostic(&a, DiagnosticKind::Arrondissements);
-    assert!(
-        flag.message.contains("WITHOUT GEOMETRY"),
-        "{}",
-        flag.message
-    );
+    assert!(flag.message.contains("SANS GÉOMÉTRIE"), "{}", flag.message);
     assert_eq!(flag.codes.len(), 16);
     // adjacency goes through the city's polygon: eight arrondissements without
     // geometry are one part, not eight, and are not reported non-contiguous

@@ -46,7 +46,7 @@ fn xlsx_and_ods_give_the_csvs_coverage() {
             .unwrap();
         // title on row 1, blank row 2, header row 3: the first CPTS row is row 4
         assert!(
-            code.message.contains("\"4001\" → 04001 (line 4)"),
+            code.message.contains("\"4001\" → 04001 (ligne 4)"),
             "{}",
             code.message
         );
@@ -57,7 +57,7 @@ fn xlsx_and_ods_give_the_csvs_coverage() {
             .find(|d| d.kind == DiagnosticKind::UnknownCode)
             .unwrap_or_else(|| panic!("{rel}: no unknown_code for the #N/A cell"));
         assert!(
-            na.message.contains("#N/A (line 912)"),
+            na.message.contains("#N/A (ligne 912)"),
             "{rel}: {}",
             na.message
         );
@@ -373,11 +373,11 @@ fn headers_are_recognised_by_their_words() {
         vec![row("C1", "CPTS Une", "01001+01002", "aci_signe")]
     );
     assert!(
-        how.contains("column \"Code commune INSEE\" read as commune_code"),
+        how.contains("colonne \"Code commune INSEE\" lue comme commune_code"),
         "{how}"
     );
     assert!(
-        how.contains("column \"État d'avancement\" read as status"),
+        how.contains("colonne \"État d'avancement\" lue comme status"),
         "{how}"
     );
     // a name column only: the name identifies each CPTS, and it is said
@@ -389,7 +389,10 @@ fn headers_are_recognised_by_their_words() {
             row("CPTS Une", "CPTS Une", "01001", "unknown"),
         ]
     );
-    assert!(how.contains("no CPTS id column"), "{how}");
+    assert!(
+        how.contains("pas de colonne d'identifiant de CPTS"),
+        "{how}"
+    );
     // a column called just "Communes": taken when its values are codes (lists in
     // a cell, a name after the code), refused with its first value otherwise
     let (rows, how) =
@@ -402,7 +405,7 @@ fn headers_are_recognised_by_their_words() {
         ]
     );
     assert!(
-        how.contains("column \"Communes\" read as commune_code (its values are codes)"),
+        how.contains("colonne \"Communes\" lue comme commune_code (ses valeurs sont des codes)"),
         "{how}"
     );
     let e = analyse(&layer, "CPTS;Communes\nCPTS Une;Ville Une\n")
@@ -462,7 +465,7 @@ fn columns_name_what_guessing_misses() {
     let how = diagnostic(&a, DiagnosticKind::InputFormat);
     assert!(
         how.message
-            .contains("column \"Structure\" read as cpts_id (--columns)"),
+            .contains("colonne \"Structure\" lue comme cpts_id (--columns)"),
         "{}",
         how.message
     );

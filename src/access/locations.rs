@@ -120,7 +120,7 @@ pub fn centroids_into(
             Diagnostic::new(
                 DiagnosticKind::NoLocation,
                 format!(
-                    "{} arrondissement(s) without geometry are placed at their city's centroid: {}",
+                    "arrondissements sans géométrie placés au centroïde de leur ville ({}) : {}",
                     stand_ins.len(),
                     sample(&stand_ins, 8)
                 ),
@@ -161,7 +161,7 @@ pub fn user_points(
     let mut targets = HashMap::new();
     for row in &table.rows {
         let Some(i) = place_code(communes, &row.code) else {
-            unknown.push(format!("{} (line {})", row.code, row.line));
+            unknown.push(format!("{} (ligne {})", row.code, row.line));
             continue;
         };
         let target = departement_crs(communes.departement(i)).0;
@@ -201,7 +201,7 @@ pub fn user_points(
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::AccessOutsideLayer,
             format!(
-                "{file}: {} point(s) of communes the layer does not have, ignored: {}",
+                "{file} : points de communes absentes de la couche, ignorés ({}) : {}",
                 unknown.len(),
                 sample(&unknown, 6)
             ),
@@ -216,7 +216,7 @@ pub fn user_points(
             Diagnostic::new(
                 DiagnosticKind::NoLocation,
                 format!(
-                    "{file}: {} commune(s) have no point there and are placed at their centroid: {}",
+                    "{file} : communes sans point dans ce fichier, placées à leur centroïde ({}) : {}",
                     kept.len(),
                     sample(&kept, 8)
                 ),
@@ -309,7 +309,7 @@ pub fn place_supply(
                 if let Some(i) = at {
                     if communes.get(i).code != code {
                         merged.push(format!(
-                            "{code} → {} (line {})",
+                            "{code} → {} (ligne {})",
                             communes.get(i).code,
                             r.line
                         ));
@@ -329,9 +329,9 @@ pub fn place_supply(
                 outside_amount += row.supply;
                 outside_lines.push(row.line);
                 outside.push(match (&row.code, &row.id) {
-                    (Some(c), _) => format!("{c} (line {})", row.line),
-                    (None, Some(id)) => format!("{id} (line {})", row.line),
-                    (None, None) => format!("line {}", row.line),
+                    (Some(c), _) => format!("{c} (ligne {})", row.line),
+                    (None, Some(id)) => format!("{id} (ligne {})", row.line),
+                    (None, None) => format!("ligne {}", row.line),
                 });
             }
         }
@@ -340,20 +340,20 @@ pub fn place_supply(
     if !table.notes.is_empty() {
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::InputFormat,
-            format!("{file}: {}", table.notes.join("; ")),
+            format!("{file} : {}", table.notes.join(" ; ")),
         ));
     }
     if !outside.is_empty() {
         let what = if table.points {
-            "point(s) in no commune of the layer"
+            "points hors de toute commune de la couche"
         } else {
-            "row(s) naming no commune of the layer"
+            "lignes qui ne nomment aucune commune de la couche"
         };
         diagnostics.push(
             Diagnostic::new(
                 DiagnosticKind::AccessOutsideLayer,
                 format!(
-                    "{file}: {} supply {what} (supply {outside_amount}), left out: {}",
+                    "{file} : offre, {what} ({}, offre {outside_amount}), laissée de côté : {}",
                     outside.len(),
                     sample(&outside, 6)
                 ),
@@ -365,7 +365,7 @@ pub fn place_supply(
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::MergedCode,
             format!(
-                "{file}: {} supply row(s) of former communes counted in the commune that absorbed them: {}",
+                "{file} : lignes d'offre d'anciennes communes comptées dans la commune qui les a absorbées ({}) : {}",
                 merged.len(),
                 sample(&merged, 6)
             ),
@@ -391,7 +391,7 @@ pub fn place_supply(
             Diagnostic::new(
                 DiagnosticKind::SummedSupply,
                 format!(
-                    "{file}: {} commune(s) appear on several rows, their supply added up: {}",
+                    "{file} : communes sur plusieurs lignes, leur offre additionnée ({}) : {}",
                     summed.len(),
                     sample(&shown, 4)
                 ),

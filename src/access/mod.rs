@@ -336,7 +336,7 @@ impl Accessibility {
                         Diagnostic::new(
                             DiagnosticKind::NoLocation,
                             format!(
-                                "{} commune(s) have no geometry and no point: no score: {}",
+                                "communes sans géométrie ni point, sans score ({}) : {}",
                                 unlocated.len(),
                                 sample(&unlocated, 8)
                             ),
@@ -385,7 +385,7 @@ impl Accessibility {
                 Diagnostic::new(
                     DiagnosticKind::UnreachedSupply,
                     format!(
-                        "supply {unreached_total} in {} commune(s) that no inhabitant reaches within {max_cost} counts in no score: {}",
+                        "offre {unreached_total} dans des communes qu'aucun habitant n'atteint en moins de {max_cost} ({}), comptée dans aucun score : {}",
                         codes.len(),
                         sample(&codes, 8)
                     ),
@@ -825,7 +825,7 @@ fn matrix_pairs(
                 }
             }
             _ => {
-                outside.push(format!("{}→{} (line {})", r.origin, r.dest, r.line));
+                outside.push(format!("{}→{} (ligne {})", r.origin, r.dest, r.line));
                 outside_lines.push(r.line);
             }
         }
@@ -874,7 +874,7 @@ fn matrix_pairs(
     if !matrix.notes.is_empty() {
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::InputFormat,
-            format!("{file}: {}", matrix.notes.join("; ")),
+            format!("{file} : {}", matrix.notes.join(" ; ")),
         ));
     }
     if !outside.is_empty() {
@@ -882,7 +882,7 @@ fn matrix_pairs(
             Diagnostic::new(
                 DiagnosticKind::AccessOutsideLayer,
                 format!(
-                    "{file}: {} pair(s) name a commune the layer does not have, left out: {}",
+                    "{file} : paires qui nomment une commune absente de la couche, laissées de côté ({}) : {}",
                     outside.len(),
                     sample(&outside, 5)
                 ),
@@ -893,27 +893,27 @@ fn matrix_pairs(
     let mut notes = Vec::new();
     if !added.is_empty() {
         notes.push(format!(
-            "{} commune-to-itself pair(s) added at cost 0 (a commune always reaches its own supply)",
+            "paires d'une commune à elle-même ajoutées au coût 0 ({} ; une commune atteint toujours sa propre offre)",
             added.len()
         ));
     }
     if !repeated.is_empty() {
         notes.push(format!(
-            "{} pair(s) repeated with the same cost counted once (lines {})",
+            "paires répétées avec le même coût comptées une fois ({}, lignes {})",
             repeated.len(),
             sample(&repeated, 6)
         ));
     }
     if beyond > 0 {
         notes.push(format!(
-            "{beyond} pair(s) beyond the maximum cost {max_cost} left out"
+            "paires au-delà du coût maximal {max_cost} laissées de côté ({beyond})"
         ));
     }
     if !notes.is_empty() {
         diagnostics.push(
             Diagnostic::new(
                 DiagnosticKind::CostPairs,
-                format!("{file}: {}", notes.join("; ")),
+                format!("{file} : {}", notes.join(" ; ")),
             )
             .lines(repeated),
         );

@@ -183,7 +183,11 @@ pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<Ex
     drop(display);
     if !opts.quiet {
         say!("{}", acc.text(&analysis, opts.max_diagnostics));
-        sayln!("\nwrote {} files to {}", files.len(), dir.display());
+        sayln!(
+            "\n{} écrits dans {}",
+            maillage::Lang::Fr.count(files.len() as u64, "fichier", "fichiers"),
+            dir.display()
+        );
     }
     print_timings(&opts, &analysis);
     Ok(ExitCode::SUCCESS)

@@ -74,7 +74,11 @@ pub(crate) fn run(opts: Opts, draw: Draw, mode: Mode) -> anyhow::Result<ExitCode
     if !opts.quiet {
         say!("{}", analysis.report(opts.max_diagnostics));
         if let Some(dir) = &out {
-            sayln!("\nwrote {} files to {}", files.len(), dir.display());
+            sayln!(
+                "\n{} écrits dans {}",
+                maillage::Lang::Fr.count(files.len() as u64, "fichier", "fichiers"),
+                dir.display()
+            );
         }
     }
     print_timings_with(&opts, &analysis, Some(read));

@@ -111,7 +111,11 @@ pub(crate) fn run(opts: Opts, draw: Draw, files: &[PathBuf]) -> anyhow::Result<E
             sayln!("  [{}] {}", d.kind.name(), d.message);
         }
         if let Some((dir, files)) = written {
-            sayln!("\nwrote {} files to {}", files.len(), dir.display());
+            sayln!(
+                "\n{} écrits dans {}",
+                maillage::Lang::Fr.count(files.len() as u64, "fichier", "fichiers"),
+                dir.display()
+            );
         }
     }
     print_timings(&opts, &before);

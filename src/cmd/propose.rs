@@ -124,7 +124,11 @@ pub(crate) fn run(opts: Opts, args: ProposeArgs, draw: Draw) -> anyhow::Result<E
     drop(display);
     if !opts.quiet {
         say!("{}", proposal.text(&before, &after, opts.max_diagnostics));
-        say!("\nwrote {} files to {}\n", files.len(), dir.display());
+        say!(
+            "\n{} écrits dans {}\n",
+            maillage::Lang::Fr.count(files.len() as u64, "fichier", "fichiers"),
+            dir.display()
+        );
     }
     print_timings(&opts, &before);
     Ok(ExitCode::SUCCESS)

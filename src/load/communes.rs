@@ -325,18 +325,18 @@ fn build_layer(
     communes.par_sort_unstable_by(|a, b| a.code.cmp(&b.code));
     let mut diagnostics = Vec::new();
     let mut how = format!(
-        "{}: read as {format}; code from {code_field}",
+        "{} : lu comme {format} ; code depuis {code_field}",
         path.display()
     );
     if let Some(n) = &name_field {
-        how.push_str(&format!(", name from {n}"));
+        how.push_str(&format!(", nom depuis {n}"));
     }
     if let Some(p) = &population_field {
-        how.push_str(&format!(", population from {p}"));
+        how.push_str(&format!(", population depuis {p}"));
     }
     if !crs.is_lon_lat() {
         how.push_str(&format!(
-            "; coordinates in {} reprojected to longitude/latitude (WGS84)",
+            " ; coordonnées en {} reprojetées en longitude/latitude (WGS84)",
             crs.label
         ));
     }
@@ -347,7 +347,7 @@ fn build_layer(
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::NormalizedCode,
             format!(
-                "{}: {} commune code(s) made whole: {}",
+                "{} : codes de communes complétés ({}) : {}",
                 path.display(),
                 normalized.len(),
                 sample(&normalized, 5)
@@ -358,7 +358,7 @@ fn build_layer(
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::RepairedRing,
             format!(
-                "{}: {} ring(s) were not closed and have been closed: {}",
+                "{} : anneaux non fermés, refermés ({}) : {}",
                 path.display(),
                 unclosed.len(),
                 sample(&unclosed, 5)

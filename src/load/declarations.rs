@@ -239,12 +239,12 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
                 (Some(id), Some(name)) => (id, name),
                 (Some(id), None) => {
                     t.notes
-                        .push("no CPTS name column: each CPTS is named by its id".into());
+                        .push("pas de colonne de nom de CPTS : chaque CPTS est nommée par son identifiant".into());
                     (id, id)
                 }
                 (None, Some(name)) => {
                     t.notes
-                        .push("no CPTS id column: each CPTS is identified by its name".into());
+                        .push("pas de colonne d'identifiant de CPTS : chaque CPTS est identifiée par son nom".into());
                     (name, name)
                 }
                 (None, None) => return None,
@@ -253,7 +253,7 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
             if status.is_none() {
                 let ambiguous = t.ambiguities().to_vec();
                 t.notes.extend(ambiguous.into_iter().map(|a| {
-                    format!("{a}: no status read (name one with --columns status=HEADER)")
+                    format!("{a} : aucun statut lu (nommer la colonne avec --columns status=EN-TÊTE)")
                 }));
             }
             Some((id, name, code, status))
@@ -337,19 +337,19 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
     if !table.notes.is_empty() {
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::InputFormat,
-            format!("{name}: {}", table.notes.join("; ")),
+            format!("{name} : {}", table.notes.join(" ; ")),
         ));
     }
     for (why, changes) in normalized {
         let examples: Vec<String> = changes
             .iter()
-            .map(|(from, to, l)| format!("{from:?} → {to} (line {l})"))
+            .map(|(from, to, l)| format!("{from:?} → {to} (ligne {l})"))
             .collect();
         diagnostics.push(
             Diagnostic::new(
                 DiagnosticKind::NormalizedCode,
                 format!(
-                    "{name}: {} code(s) normalised, {why}: {}",
+                    "{name} : codes normalisés ({}), {why} : {}",
                     changes.len(),
                     sample(&examples, 4)
                 ),
@@ -360,11 +360,11 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
     if !mapped_status.is_empty() {
         let shown: Vec<String> = mapped_status
             .iter()
-            .map(|((raw, st), n)| format!("{raw:?} → {} ({n} row(s))", st.as_str()))
+            .map(|((raw, st), n)| format!("{raw:?} → {} ({n} lignes)", st.as_str()))
             .collect();
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::NormalizedStatus,
-            format!("{name}: statuses read as: {}", shown.join(", ")),
+            format!("{name} : statuts lus comme : {}", shown.join(", ")),
         ));
     }
     let mut cpts = Vec::with_capacity(by_id.len());
@@ -376,7 +376,7 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
                 Diagnostic::new(
                     DiagnosticKind::ConflictingName,
                     format!(
-                        "{name}: CPTS {id} has {} names ({}); kept {pick_name:?}",
+                        "{name} : la CPTS {id} a {} noms ({}) ; gardé : {pick_name:?}",
                         variants.len(),
                         sample(&variants, 4)
                     ),
@@ -391,7 +391,7 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
                 Diagnostic::new(
                     DiagnosticKind::ConflictingStatus,
                     format!(
-                        "{name}: CPTS {id} has {} statuses ({}); kept {}",
+                        "{name} : la CPTS {id} a {} statuts ({}) ; gardé : {}",
                         variants.len(),
                         variants.join(", "),
                         status.map_or("", |s| s.as_str())
@@ -420,7 +420,7 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
             Diagnostic::new(
                 DiagnosticKind::UnknownStatus,
                 format!(
-                    "{name}: status {raw:?} is not one of projet, valide, aci_signe (line {}); read as unknown",
+                    "{name} : le statut {raw:?} n'est ni projet, ni valide, ni aci_signe (ligne {}) ; lu comme inconnu",
                     sample(&lines, 5)
                 ),
             )
@@ -432,13 +432,13 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
         let lines: Vec<u64> = duplicates.iter().map(|d| d.2).collect();
         let examples: Vec<String> = duplicates
             .iter()
-            .map(|(i, c, l)| format!("{i}/{c} line {l}"))
+            .map(|(i, c, l)| format!("{i}/{c} ligne {l}"))
             .collect();
         diagnostics.push(
             Diagnostic::new(
                 DiagnosticKind::DuplicateRow,
                 format!(
-                    "{name}: {} duplicate (CPTS, commune) row(s), each counted once: {}",
+                    "{name} : lignes (CPTS, commune) en double, chacune comptée une fois ({}) : {}",
                     duplicates.len(),
                     sample(&examples, 5)
                 ),
@@ -451,7 +451,7 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
             Diagnostic::new(
                 DiagnosticKind::MissingCptsId,
                 format!(
-                    "{name}: {} row(s) without cpts_id ignored: line {}",
+                    "{name} : lignes sans cpts_id, ignorées ({}) : ligne {}",
                     missing_id.len(),
                     sample(&missing_id, 5)
                 ),
@@ -464,7 +464,7 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
             Diagnostic::new(
                 DiagnosticKind::MissingCode,
                 format!(
-                    "{name}: {} row(s) name a CPTS but no commune code, ignored: line {}",
+                    "{name} : lignes qui nomment une CPTS sans code de commune, ignorées ({}) : ligne {}",
                     missing_code.len(),
                     sample(&missing_code, 5)
                 ),

@@ -97,7 +97,7 @@ pub fn load_cpts_with(sources: &[Source], options: &TableOptions) -> crate::Resu
                 diagnostics.push(
                     Diagnostic::new(
                         DiagnosticKind::DeclaredTwice,
-                        format!("CPTS {} is declared in {first} and again in {name}; the declaration in {first} is kept", c.id),
+                        format!("la CPTS {} est déclarée dans {first} et de nouveau dans {name} ; la déclaration de {first} est gardée", c.id),
                     )
                     .cpts(&c.id),
                 );
@@ -271,7 +271,7 @@ fn populations(
             if !t.notes.is_empty() {
                 diagnostics.push(Diagnostic::new(
                     DiagnosticKind::InputFormat,
-                    format!("{}: {}", t.source.display(), t.notes.join("; ")),
+                    format!("{} : {}", t.source.display(), t.notes.join(" ; ")),
                 ));
             }
             let in_layer = |k: &str| {
@@ -304,7 +304,7 @@ fn populations(
                 diagnostics.push(Diagnostic::new(
                     DiagnosticKind::MergedCode,
                     format!(
-                        "{}: {} row(s) of former communes added to the commune that absorbed them ({}): {}",
+                        "{} : lignes d'anciennes communes ajoutées à la commune qui les a absorbées ({}, {}) : {}",
                         t.source.display(),
                         merged.len(),
                         crate::cog::VINTAGE,
@@ -317,7 +317,7 @@ fn populations(
                     Diagnostic::new(
                         DiagnosticKind::UnusedPopulation,
                         format!(
-                            "{}: {} row(s) name a code absent from the commune layer: {}",
+                            "{} : lignes dont le code est absent de la couche de communes ({}) : {}",
                             t.source.display(),
                             unused.len(),
                             sample(&unused, 8)
@@ -358,21 +358,21 @@ fn populations(
     let population_source = match (&primary, from_cog.len()) {
         (Some(p), 0) => p.clone(),
         (Some(p), n) => format!(
-            "{p}, and {} (bundled) for {n} commune(s) it lacks",
+            "{p}, et {} (embarqué) pour les communes qui y manquent ({n})",
             crate::cog::VINTAGE
         ),
-        (None, _) => format!("{} (bundled)", crate::cog::VINTAGE),
+        (None, _) => format!("{} (embarqué)", crate::cog::VINTAGE),
     };
     if !from_cog.is_empty() {
         let message = match &primary {
             Some(p) => format!(
-                "{p}: {} commune(s) of the layer have no population there; their {} population is used: {}",
+                "{p} : communes de la couche sans population dans ce fichier ({}) ; leur population {} est utilisée : {}",
                 from_cog.len(),
                 crate::cog::VINTAGE,
                 sample(&from_cog, 8)
             ),
             None => format!(
-                "no population table (--population) and no population property in the layer: populations are those of the bundled {} ({} communes)",
+                "ni table de population (--population) ni propriété de population dans la couche : populations du {} embarqué ({} communes)",
                 crate::cog::VINTAGE,
                 from_cog.len()
             ),
@@ -392,9 +392,9 @@ fn populations(
             Diagnostic::new(
                 DiagnosticKind::MissingPopulation,
                 format!(
-                    "{} commune(s) of the layer have no population in {} nor in {} and count as 0 (a former commune's inhabitants are counted in the commune that absorbed it): {}",
+                    "communes de la couche sans population ni dans {1} ni dans {2}, comptées pour 0 ({0} ; les habitants d'une ancienne commune comptent dans celle qui l'a absorbée) : {3}",
                     missing.len(),
-                    primary.as_deref().unwrap_or("any input"),
+                    primary.as_deref().unwrap_or("aucune entrée"),
                     crate::cog::VINTAGE,
                     sample(&missing, 8)
                 ),

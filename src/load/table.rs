@@ -140,7 +140,7 @@ impl CsvTable {
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t.to_owned(),
             Err(_) => {
-                notes.push("not UTF-8: decoded as Windows-1252".to_owned());
+                notes.push("pas en UTF-8 : décodé en Windows-1252".to_owned());
                 windows_1252(bytes)
             }
         };
@@ -152,7 +152,7 @@ impl CsvTable {
         };
         let separator = sniff_separator(&text);
         if separator != b',' {
-            notes.push(format!("separator {:?} detected", separator as char));
+            notes.push(format!("séparateur {:?} détecté", separator as char));
         }
         let mut rdr = csv::ReaderBuilder::new()
             .delimiter(separator)
@@ -192,7 +192,7 @@ impl CsvTable {
             if let Some(found) = accept(self) {
                 let line = self.header.position().map_or(1, |p| p.line());
                 if line > 1 {
-                    self.notes.push(format!("header found on line {line}"));
+                    self.notes.push(format!("en-tête trouvé ligne {line}"));
                 }
                 return Ok(found);
             }
@@ -238,7 +238,7 @@ impl CsvTable {
             match pos {
                 Some(_) => self
                     .notes
-                    .push(format!("column {given:?} read as {name} (--columns)")),
+                    .push(format!("colonne {given:?} lue comme {name} (--columns)")),
                 None => self
                     .notes
                     .push(format!("--columns: no column {given:?} for {name}")),
@@ -279,7 +279,8 @@ impl CsvTable {
         };
         let found = self.header.get(pos).unwrap_or("").trim();
         if found != name {
-            self.notes.push(format!("column {found:?} read as {name}"));
+            self.notes
+                .push(format!("colonne {found:?} lue comme {name}"));
         }
         Some(pos)
     }
@@ -330,7 +331,7 @@ impl CsvTable {
             [one] => {
                 let found = self.header[*one].trim().to_owned();
                 self.notes.push(format!(
-                    "column {found:?} read as {} (its values are codes)",
+                    "colonne {found:?} lue comme {} (ses valeurs sont des codes)",
                     field.name
                 ));
                 Some(*one)
@@ -535,7 +536,7 @@ pub(crate) fn normalize_code(raw: &str) -> (String, Option<&'static str>) {
     let mut code: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
     let mut why = None;
     if code.len() != raw.len() {
-        why = Some("spaces removed");
+        why = Some("espaces retirées");
     }
     for suffix in [".0", ",0"] {
         if code.len() > suffix.len()
@@ -545,16 +546,16 @@ pub(crate) fn normalize_code(raw: &str) -> (String, Option<&'static str>) {
                 .all(|c| c.is_ascii_digit())
         {
             code.truncate(code.len() - suffix.len());
-            why = Some("decimal .0 dropped");
+            why = Some("décimale .0 retirée");
         }
     }
     if code.chars().any(|c| c.is_ascii_lowercase()) && code.len() == 5 {
         code = code.to_ascii_uppercase();
-        why = Some("upper-cased");
+        why = Some("mis en majuscules");
     }
     if code.len() == 4 && code.chars().all(|c| c.is_ascii_digit()) {
         code.insert(0, '0');
-        why = Some("lost leading zero restored");
+        why = Some("zéro initial perdu rétabli");
     }
     (code, why)
 }
@@ -583,11 +584,11 @@ pub(crate) fn split_codes(cell: &str) -> Option<(Vec<&str>, &'static str)> {
         .filter(|p| !p.is_empty())
         .collect();
     if pieces.len() > 1 && pieces.iter().all(|p| code_like(p)) {
-        return Some((pieces, "several codes in one cell, split"));
+        return Some((pieces, "plusieurs codes dans une cellule, séparés"));
     }
     let words: Vec<&str> = cell.split_whitespace().collect();
     if words.len() > 1 && words.iter().all(|w| code_like(w)) {
-        return Some((words, "several codes in one cell, split"));
+        return Some((words, "plusieurs codes dans une cellule, séparés"));
     }
     // a code, then a name: `04070 - Digne-les-Bains`, `04070 Digne-les-Bains`
     let code_end = cell
@@ -596,7 +597,7 @@ pub(crate) fn split_codes(cell: &str) -> Option<(Vec<&str>, &'static str)> {
     let (code, rest) = cell.split_at(code_end);
     let rest = rest.trim_start_matches(|c: char| c.is_whitespace() || "-–—:()".contains(c));
     if code_like(code) && rest.chars().next().is_some_and(char::is_alphabetic) {
-        return Some((vec![code], "name after the code dropped"));
+        return Some((vec![code], "nom après le code retiré"));
     }
     None
 }
@@ -639,19 +640,19 @@ mod code_tests {
         assert_eq!(normalize_code("04001"), ("04001".to_owned(), None));
         assert_eq!(
             normalize_code("4001"),
-            ("04001".to_owned(), Some("lost leading zero restored"))
+            ("04001".to_owned(), Some("zéro initial perdu rétabli"))
         );
         assert_eq!(
             normalize_code("2a004"),
-            ("2A004".to_owned(), Some("upper-cased"))
+            ("2A004".to_owned(), Some("mis en majuscules"))
         );
         assert_eq!(
             normalize_code(" 13 055 "),
-            ("13055".to_owned(), Some("spaces removed"))
+            ("13055".to_owned(), Some("espaces retirées"))
         );
         assert_eq!(
             normalize_code("4001.0"),
-            ("04001".to_owned(), Some("lost leading zero restored"))
+            ("04001".to_owned(), Some("zéro initial perdu rétabli"))
         );
         assert_eq!(normalize_code("97411"), ("97411".to_owned(), None));
         assert_eq!(

@@ -144,14 +144,14 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
     if let Some(how) = how {
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::InputFormat,
-            format!("drawn territories read from {how}"),
+            format!("territoires dessinés lus depuis {how}"),
         ));
     }
     if let Some(crs) = &crs {
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::InputFormat,
             format!(
-                "{file}: coordinates in {} reprojected to longitude/latitude (WGS84)",
+                "{file} : coordonnées en {} reprojetées en longitude/latitude (WGS84)",
                 crs.label
             ),
         ));
@@ -196,11 +196,11 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
         entry.3.push(i);
     }
     let repairs: Vec<String> = [
-        (closed, "unclosed ring(s) closed"),
-        (deduplicated, "repeated consecutive point(s) dropped"),
+        (closed, "anneaux non fermés refermés"),
+        (deduplicated, "points consécutifs répétés retirés"),
         (
             reoriented,
-            "ring(s) re-oriented (exteriors counter-clockwise, holes clockwise)",
+            "anneaux réorientés (extérieurs dans le sens trigonométrique, trous dans le sens horaire)",
         ),
     ]
     .iter()
@@ -210,20 +210,20 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
     if !repairs.is_empty() {
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::RepairedGeometry,
-            format!("{file}: repaired: {}", repairs.join("; ")),
+            format!("{file} : réparé : {}", repairs.join(" ; ")),
         ));
     }
     for problem in rejected {
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::RejectedFeature,
-            format!("{problem}; feature ignored"),
+            format!("{problem} ; entité ignorée"),
         ));
     }
     for (raw, features) in unknown_status {
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::UnknownStatus,
             format!(
-                "{file}: status {raw:?} is not one of projet, valide, aci_signe (feature {}); read as unknown",
+                "{file} : le statut {raw:?} n'est ni projet, ni valide, ni aci_signe (entité {}) ; lu comme inconnu",
                 sample(&features, 5)
             ),
         ));
@@ -235,7 +235,7 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
                 diagnostics.push(
                     Diagnostic::new(
                         DiagnosticKind::MergedFeatures,
-                        format!("{file}: CPTS {id} is drawn in {} features ({}); their union is its territory", features.len(), sample(&features, 5)),
+                        format!("{file} : la CPTS {id} est dessinée en {} entités ({}) ; leur union est son territoire", features.len(), sample(&features, 5)),
                     )
                     .cpts(&id),
                 );
