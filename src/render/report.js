@@ -439,7 +439,7 @@
     // drawn as a few thousand shapes; zoomed in, the communes in view, each
     // with its border and name. A choropleth of communes, zoomed out, is drawn
     // as one picture redrawn when the view rests.
-    var SWITCH_RES = Math.max(HI_RES * 0.5, typical / 14);
+    var SWITCH_RES = Math.max(HI_RES * 0.25, typical / 20);
     var facesImage = new ol.VectorImageLayer({ source: facesSource, style: faceStyle, minResolution: SWITCH_RES, imageRatio: 1.5, visible: false });
     var facesVector = new ol.VectorLayer({ source: facesSource, style: faceStyle, maxResolution: SWITCH_RES, declutter: 'communes', updateWhileInteracting: false });
     function communesLayerChanged() { facesSource.changed(); groupSource.changed(); }
@@ -1688,6 +1688,23 @@
           if (at < mid.length) { setTimeout(slice, 0); return; }
           D.mid = mid;
           redraw();
+          // then, while the page is idle, the territories' and communes'
+          // intermediate outlines, so that the first zoom into a region does
+          // not make them
+          var idle = window.requestIdleCallback || function (f) { return setTimeout(function () { f({ timeRemaining: function () { return 8; } }); }, 0); };
+          var gi = 0, fi = 0, gfeats = groupSource.getFeatures();
+          idle(function warm(deadline) {
+            while (deadline.timeRemaining() > 2 && (gi < gfeats.length || fi < nF)) {
+              if (gi < gfeats.length) {
+                var ft = gfeats[gi++];
+                if (!ft.get('mid') && ft.get('loops')) ft.set('mid', loopsGeometry(ft.get('loops'), D.mid, 1000), true);
+              } else {
+                if (loGeom[fi] && !midGeom[fi]) midGeom[fi] = faceGeometry(fi, D.mid, 1000);
+                fi++;
+              }
+            }
+            if (gi < gfeats.length || fi < nF) idle(warm);
+          });
         })();
       }).catch(function (e) { console.error(e); fullResolve(false); });
     });
