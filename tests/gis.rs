@@ -100,7 +100,7 @@ fn gpkg_and_geoparquet_pass_gdal_geopandas_and_duckdb() {
     assert!(out.contains("all checks passed"), "{out}");
     // every Parquet file filtered by pyarrow, pandas and geopandas (issue 23)
     assert!(out.contains("filtered reads: "), "{out}");
-    // the R-tree follows edits (GeoPackage 1.4's seven triggers)
+    // the R-tree follows edits (the GeoPackage 1.2 triggers GDAL writes)
     assert!(out.contains("GeoPackage edits: NULL and back"), "{out}");
     // the DuckDB query found zones blanches in both runs, more in the second
     let line = out.lines().find(|l| l.starts_with("DuckDB:")).unwrap();
@@ -117,6 +117,45 @@ fn gpkg_and_geoparquet_pass_gdal_geopandas_and_duckdb() {
         .collect();
     assert_eq!(whites.len(), 2, "{line}");
     assert!(whites[1] > whites[0], "{line}");
+}
+
+/// Debian's GDAL (3.6 on Debian 12, what QGIS 3.22/3.28 there uses) validates
+/// the GeoPackage with its own `validate_gpkg.py`, opens it without a warning,
+/// and keeps its R-tree right through edits (`fixtures/check_gpkg_gdal36.py`).
+/// Needs Debian's python3-gdal (`tests/run.sh` installs it); without it the test
+/// says so and passes, unless MAILLAGE_REQUIRE_PYTHON is set.
+#[test]
+fn debians_gdal_validates_the_geopackage_and_its_edits() {
+    let gdal = std::process::Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg("import osgeo.gdal, osgeo_utils.samples.validate_gpkg")
+        .output();
+    if !gdal.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("MAILLAGE_REQUIRE_PYTHON").is_none(),
+            "MAILLAGE_REQUIRE_PYTHON is set but Debian's python3-gdal is missing"
+        );
+        eprintln!("skipped: apt-get install python3-gdal to run GDAL's validator");
+        return;
+    }
+    let dir = Dir::new();
+    let first = fixture("paca/declarations.csv").display().to_string();
+    run(
+        &dir,
+        &paca_args(&first),
+        &["--format", "gpkg", "--out", "o"],
+    );
+    let o = std::process::Command::new("/usr/bin/python3")
+        .arg(fixture("check_gpkg_gdal36.py"))
+        .arg(dir.path().join("o/maillage.gpkg"))
+        .arg(dir.path().join("edited.gpkg"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    assert!(out.contains("validate_gpkg.py (GDAL 3."), "{out}");
+    assert!(out.contains("opened without a word"), "{out}");
+    assert!(out.contains("all checks passed"), "{out}");
 }
 
 #[test]

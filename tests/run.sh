@@ -28,6 +28,11 @@ if ! command -v chromium-headless-shell >/dev/null 2>&1 && ! command -v chromium
   as_root apt-get install -y -q chromium-headless-shell >/dev/null 2>&1 \
     || { as_root apt-get update -q >/dev/null && as_root apt-get install -y -q chromium-headless-shell >/dev/null; }
 fi
+if ! /usr/bin/python3 -c "import osgeo_utils.samples.validate_gpkg" >/dev/null 2>&1; then
+  echo "tests/run.sh: installing Debian's python3-gdal for GDAL's GeoPackage validator" >&2
+  as_root apt-get install -y -q python3-gdal >/dev/null 2>&1 \
+    || { as_root apt-get update -q >/dev/null && as_root apt-get install -y -q python3-gdal >/dev/null; }
+fi
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   echo "tests/run.sh: installing playwright-core (no browser download) in tests/browser" >&2
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)

@@ -1,4 +1,4 @@
-//! `maillage.gpkg`: one OGC GeoPackage 1.4 holding every layer and table of a run,
+//! `maillage.gpkg`: one OGC GeoPackage 1.2 holding every layer and table of a run,
 //! styled for QGIS.
 //!
 //! Written with the SQLite that rusqlite bundles, into a temporary file of the
@@ -33,7 +33,7 @@ pub const FILE: &str = "maillage.gpkg";
 
 const WGS84_WKT: &str = r#"GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]"#;
 
-/// The GeoPackage tables every file has (GeoPackage 1.4, clauses 1.1.2, 1.1.3,
+/// The GeoPackage tables every file has (GeoPackage 1.2, clauses 1.1.2, 1.1.3,
 /// 2.1.5, 2.5).
 const SCHEMA: &str = r#"
 CREATE TABLE gpkg_spatial_ref_sys (
@@ -368,12 +368,14 @@ fn bulk_load(conn: &Connection, sql: Sql, r: &str, boxes: &[Option<[f64; 4]>]) -
     Ok(())
 }
 
-/// The R-tree of a layer and the seven triggers of the `gpkg_rtree_index`
-/// extension as GeoPackage 1.4 names and words them (annex F.3: insert,
-/// update2, update4 to update7, delete; update1 and update3 are the deprecated
-/// 1.2 ones), created after the rows so that they do not fire while writing.
-/// update7 puts back in the index a geometry set again after being NULL (GDAL
-/// and QGIS edit that way): without it the feature dropped out of bbox queries.
+/// The R-tree of a layer and the six triggers of the `gpkg_rtree_index`
+/// extension as GeoPackage 1.2 words them (insert, update1 to update4, delete),
+/// the set GDAL 3.6 writes and its `validate_gpkg.py` requires: Debian 12's GDAL
+/// (QGIS 3.22/3.28) warns that a 1.4 file « may only be partially supported » and
+/// its validator fails without update1 and update3. Created after the rows so
+/// that they do not fire while writing. A geometry set to NULL leaves the index
+/// (update2) and comes back when set again (update1: `INSERT OR REPLACE`), as
+/// GDAL and QGIS edit.
 fn rtree(conn: &Connection, sql: Sql, t: &str, boxes: &[Option<[f64; 4]>]) -> Result<()> {
     let r = format!("rtree_{t}_geom");
     conn.execute_batch(&format!(
@@ -381,33 +383,16 @@ fn rtree(conn: &Connection, sql: Sql, t: &str, boxes: &[Option<[f64; 4]>]) -> Re
     ))
     .map_err(sql)?;
     bulk_load(conn, sql, &r, boxes)?;
-    let set = "ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)";
+    let set =
+        r#"ST_MinX(NEW."geom"), ST_MaxX(NEW."geom"),ST_MinY(NEW."geom"), ST_MaxY(NEW."geom")"#;
     conn.execute_batch(&format!(
         r#"
-CREATE TRIGGER "{r}_insert" AFTER INSERT ON "{t}"
-  WHEN (new.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom))
-BEGIN INSERT OR REPLACE INTO "{r}" VALUES (NEW.fid, {set}); END;
-CREATE TRIGGER "{r}_update2" AFTER UPDATE OF geom ON "{t}"
-  WHEN OLD.fid = NEW.fid AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
-BEGIN DELETE FROM "{r}" WHERE id = OLD.fid; END;
-CREATE TRIGGER "{r}_update4" AFTER UPDATE ON "{t}"
-  WHEN OLD.fid != NEW.fid AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
-BEGIN DELETE FROM "{r}" WHERE id IN (OLD.fid, NEW.fid); END;
-CREATE TRIGGER "{r}_update5" AFTER UPDATE ON "{t}"
-  WHEN OLD.fid != NEW.fid AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
-BEGIN DELETE FROM "{r}" WHERE id = OLD.fid;
-  INSERT OR REPLACE INTO "{r}" VALUES (NEW.fid, {set}); END;
-CREATE TRIGGER "{r}_update6" AFTER UPDATE OF geom ON "{t}"
-  WHEN OLD.fid = NEW.fid AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
-    AND (OLD.geom NOTNULL AND NOT ST_IsEmpty(OLD.geom))
-BEGIN UPDATE "{r}" SET minx = ST_MinX(NEW.geom), maxx = ST_MaxX(NEW.geom),
-  miny = ST_MinY(NEW.geom), maxy = ST_MaxY(NEW.geom) WHERE id = NEW.fid; END;
-CREATE TRIGGER "{r}_update7" AFTER UPDATE OF geom ON "{t}"
-  WHEN OLD.fid = NEW.fid AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
-    AND (OLD.geom ISNULL OR ST_IsEmpty(OLD.geom))
-BEGIN INSERT INTO "{r}" VALUES (NEW.fid, {set}); END;
-CREATE TRIGGER "{r}_delete" AFTER DELETE ON "{t}" WHEN old.geom NOT NULL
-BEGIN DELETE FROM "{r}" WHERE id = OLD.fid; END;
+CREATE TRIGGER "{r}_insert" AFTER INSERT ON "{t}" WHEN (new."geom" NOT NULL AND NOT ST_IsEmpty(NEW."geom")) BEGIN INSERT OR REPLACE INTO "{r}" VALUES (NEW."fid",{set}); END;
+CREATE TRIGGER "{r}_update1" AFTER UPDATE OF "geom" ON "{t}" WHEN OLD."fid" = NEW."fid" AND (NEW."geom" NOTNULL AND NOT ST_IsEmpty(NEW."geom")) BEGIN INSERT OR REPLACE INTO "{r}" VALUES (NEW."fid",{set}); END;
+CREATE TRIGGER "{r}_update2" AFTER UPDATE OF "geom" ON "{t}" WHEN OLD."fid" = NEW."fid" AND (NEW."geom" ISNULL OR ST_IsEmpty(NEW."geom")) BEGIN DELETE FROM "{r}" WHERE id = OLD."fid"; END;
+CREATE TRIGGER "{r}_update3" AFTER UPDATE ON "{t}" WHEN OLD."fid" != NEW."fid" AND (NEW."geom" NOTNULL AND NOT ST_IsEmpty(NEW."geom")) BEGIN DELETE FROM "{r}" WHERE id = OLD."fid"; INSERT OR REPLACE INTO "{r}" VALUES (NEW."fid",{set}); END;
+CREATE TRIGGER "{r}_update4" AFTER UPDATE ON "{t}" WHEN OLD."fid" != NEW."fid" AND (NEW."geom" ISNULL OR ST_IsEmpty(NEW."geom")) BEGIN DELETE FROM "{r}" WHERE id IN (OLD."fid", NEW."fid"); END;
+CREATE TRIGGER "{r}_delete" AFTER DELETE ON "{t}" WHEN old."geom" NOT NULL BEGIN DELETE FROM "{r}" WHERE id = OLD."fid"; END;
 "#
     ))
     .map_err(sql)?;
@@ -439,10 +424,11 @@ pub fn write_file(
         });
     }
     let conn = Connection::open(path).map_err(sql)?;
-    // 0x47504B47 is "GPKG"; 10400 is version 1.4.0. No journal: the file is new
+    // 0x47504B47 is "GPKG"; 10200 is version 1.2.0 (what GDAL 3.6, Debian 12's,
+    // writes and reads without warning: see `rtree`). No journal: the file is new
     // and only renamed into place once complete.
     conn.execute_batch(
-        "PRAGMA page_size = 8192; PRAGMA application_id = 1196444487; PRAGMA user_version = 10400; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN;",
+        "PRAGMA page_size = 8192; PRAGMA application_id = 1196444487; PRAGMA user_version = 10200; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN;",
     )
     .map_err(sql)?;
     conn.execute_batch(SCHEMA).map_err(sql)?;
