@@ -158,6 +158,43 @@ fn debians_gdal_validates_the_geopackage_and_its_edits() {
     assert!(out.contains("all checks passed"), "{out}");
 }
 
+/// QGIS, with the styles stored in the GeoPackage, labels every territory of the
+/// demo at 1,600 px (the label style made each territory an obstacle to the
+/// others' labels: 18 of 38 were drawn). Runs where Debian's QGIS is installed
+/// (`apt-get install qgis python3-qgis`, about 270 MB); elsewhere it says so and
+/// passes, unless MAILLAGE_REQUIRE_QGIS is set.
+#[test]
+fn qgis_labels_every_territory_with_the_stored_style() {
+    let qgis = std::process::Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg("import qgis.core")
+        .output();
+    if !qgis.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("MAILLAGE_REQUIRE_QGIS").is_none(),
+            "MAILLAGE_REQUIRE_QGIS is set but PyQGIS is missing"
+        );
+        eprintln!("skipped: apt-get install qgis python3-qgis to check the labels in QGIS");
+        return;
+    }
+    let dir = Dir::new();
+    let first = fixture("paca/declarations.csv").display().to_string();
+    run(&dir, &paca_args(&first), &["--format", "gpkg", "--out", "o"]);
+    let o = std::process::Command::new("/usr/bin/python3")
+        .env("QT_QPA_PLATFORM", "offscreen")
+        .arg(fixture("check_qgis_labels.py"))
+        .arg(dir.path().join("o/maillage.gpkg"))
+        .arg("1600")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    assert!(
+        out.contains("territories 38, labelled 38 at 1600 px, style loaded: True"),
+        "{out}"
+    );
+}
+
 #[test]
 fn the_geopackage_reads_back_as_the_commune_layer() {
     let dir = Dir::new();

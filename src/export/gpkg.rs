@@ -629,7 +629,7 @@ fn qml(layer: &str) -> String {
     };
     let labeling = match label {
         Some(field) => format!(
-            r#"<labeling type="simple"><settings calloutType="simple"><text-style fieldName="{field}" isExpression="0" fontSize="8" fontSizeUnit="Point" textColor="20,20,20,255" textOpacity="1" fontFamily="Sans Serif" namedStyle="Regular"><text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" bufferColor="255,255,255,255" bufferOpacity="1"/></text-style><text-format wrapChar="" multilineAlign="1" autoWrapLength="20"/><placement placement="1" centroidInside="1" centroidWhole="0" fitInPolygonOnly="0"/><rendering obstacle="1" scaleVisibility="0" displayAll="0" minFeatureSize="0" labelPerPart="0"/></settings></labeling>"#
+            r#"<labeling type="simple"><settings calloutType="simple"><text-style fieldName="{field}" isExpression="0" fontSize="8" fontSizeUnit="Point" textColor="20,20,20,255" textOpacity="1" fontFamily="Sans Serif" namedStyle="Regular"><text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" bufferColor="255,255,255,255" bufferOpacity="1"/></text-style><text-format wrapChar="" multilineAlign="1" autoWrapLength="20"/><placement placement="1" centroidInside="1" centroidWhole="0" fitInPolygonOnly="0"/><rendering obstacle="0" scaleVisibility="0" displayAll="0" minFeatureSize="0" labelPerPart="0"/></settings></labeling>"#
         ),
         None => String::new(),
     };
