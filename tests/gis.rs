@@ -179,7 +179,11 @@ fn qgis_labels_every_territory_with_the_stored_style() {
     }
     let dir = Dir::new();
     let first = fixture("paca/declarations.csv").display().to_string();
-    run(&dir, &paca_args(&first), &["--format", "gpkg", "--out", "o"]);
+    run(
+        &dir,
+        &paca_args(&first),
+        &["--format", "gpkg", "--out", "o"],
+    );
     let o = std::process::Command::new("/usr/bin/python3")
         .env("QT_QPA_PLATFORM", "offscreen")
         .arg(fixture("check_qgis_labels.py"))

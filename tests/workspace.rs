@@ -279,6 +279,17 @@ fn the_workspace_searches_paints_undoes_keeps_and_prints_offline() {
         "{log}"
     );
     assert!(seen["live"].as_str().unwrap().contains("Zone blanche"));
+    // Shift + drag paints a rectangle in one step, undone in one
+    let (r0, r1) = (&seen["beforeRectangle"], &seen["afterRectangle"]);
+    assert!(
+        u(&r1["cpts"][&target_id], "communes") > u(&r0["cpts"][&target_id], "communes"),
+        "the rectangle gave communes to {target_id}"
+    );
+    assert!(seen["logAfterRectangle"]
+        .as_str()
+        .unwrap()
+        .contains(",rectangle"));
+    assert_eq!(seen["afterRectangleUndo"], seen["beforeRectangle"]);
     // undo, redo, reload, reset
     assert_eq!(seen["afterUndo"], seen["before"]);
     assert_eq!(seen["afterRedo"], seen["afterPaint"]);

@@ -1118,7 +1118,7 @@
       $('reset').disabled = !done.length && cpts.every(function (c) { return c.initial; });
       renderSuggestions();
       save();
-      if (selected.kind === 'cpts') selectCpts(selected.k, false);
+      if (selected.kind === 'cpts') selectCpts(selected.k, false, true);
       else if (selected.kind === 'face') { describeFace(selected.f); }
     }
 
@@ -1162,9 +1162,11 @@
       if (zoom) zoomTo([f]);
       return describeFace(f);
     }
-    function selectCpts(k, zoom) {
+    // `refresh`: the panel and outline redrawn after an edit, the CPTS being
+    // painted left as the planner chose it
+    function selectCpts(k, zoom, refresh) {
       selected = { kind: 'cpts', k: k };
-      picker.value = cpts[k].id;
+      if (!refresh) picker.value = cpts[k].id;
       setOverlay('selected', members[k].length ? [outlineOf(members[k])] : []);
       setOverlay('claimants', []);
       if (zoom) zoomTo(members[k]);
@@ -1200,9 +1202,26 @@
     function setPaint(on) {
       painting = on;
       $('paint').checked = on;
-      map.getInteractions().forEach(function (i) { if (isDragPan(i)) i.setActive(!on); });
+      map.getInteractions().forEach(function (i) {
+        if (isDragPan(i) || i instanceof ol.DragZoom) i.setActive(!on);
+      });
       mapDiv.classList.toggle('painting', on);
     }
+    // Shift + drag while painting: every commune whose inside point falls in the
+    // rectangle, in one step
+    var rectangle = new ol.DragBox({ condition: function (e) { return painting && ol.shiftKeyOnly(e); }, className: 'ol-dragbox paint-box' });
+    map.addInteraction(rectangle);
+    rectangle.on('boxend', function () {
+      var ext = rectangle.getGeometry().getExtent(), faces = [];
+      ensureFaces();
+      facesSource.forEachFeatureInExtent(ext, function (ft) {
+        var f = ft.get('face'), g = lo(f);
+        var p = (g.getType() === 'Polygon' ? g : largestPart(g)).getInteriorPoint().getCoordinates();
+        if (p[0] >= ext[0] && p[0] <= ext[2] && p[1] >= ext[1] && p[1] <= ext[3]) faces.push(f);
+      });
+      faces.sort(function (x, y) { return x - y; });
+      edit(faces, paintTarget(), 'rectangle');
+    });
     function isDragPan(i) { return i instanceof ol.DragPan; }
     function brushFaces(f) {
       if (document.querySelector('input[name=brush]:checked').value === 'epci' && F.epci[f] >= 0) {
@@ -1230,7 +1249,7 @@
     }
     var vp = map.getViewport();
     vp.addEventListener('pointerdown', function (ev) {
-      if (!painting || ev.button !== 0) return;
+      if (!painting || ev.button !== 0 || ev.shiftKey) return;
       stroke = { faces: [], before: [], to: paintTarget(), seen: {} };
       vp.setPointerCapture(ev.pointerId);
       paintAt(map.getEventPixel(ev));

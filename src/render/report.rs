@@ -201,7 +201,7 @@ fn workspace_section(h: &mut String, r: &Renderer<'_>, options: &ReportOptions) 
 <section id="edit" aria-labelledby="edit-title">
 <h3 id="edit-title">Modifier le découpage</h3>
 <p class="hint">Choisissez une CPTS, puis peignez : chaque commune peinte n'appartient plus qu'à elle. Les modifications restent dans ce navigateur.</p>
-<label class="row"><input type="checkbox" id="paint"> Peindre sur la carte (glisser peint, la carte ne se déplace plus)</label>
+<label class="row"><input type="checkbox" id="paint"> Peindre sur la carte (glisser peint, Maj + glisser peint un rectangle ; la carte ne se déplace plus)</label>
 <label class="row">CPTS <select id="edit-cpts"></select></label>
 <button type="button" id="new-cpts">Nouvelle CPTS</button>
 <fieldset><legend>Pinceau</legend><label><input type="radio" name="brush" value="commune" checked> Une commune</label> <label><input type="radio" name="brush" value="epci"> L'EPCI entier</label></fieldset>

@@ -95,6 +95,21 @@ try {
     await page.selectOption('#edit-cpts', target);
     const pa = await page.evaluate((c) => window.maillage.pointOf(c), a);
     const pb = await page.evaluate((c) => window.maillage.pointOf(c), b);
+    // Shift + drag: a rectangle around the first commune paints what it holds
+    const pr = await page.evaluate((c) => window.maillage.pointOf(c), a);
+    await page.evaluate(() => localStorage.clear());
+    out.beforeRectangle = await page.evaluate(() => window.maillage.figures());
+    await page.keyboard.down('Shift');
+    await page.mouse.move(pr[0] - 40, pr[1] - 40);
+    await page.mouse.down();
+    await page.mouse.move(pr[0], pr[1], { steps: 4 });
+    await page.mouse.move(pr[0] + 40, pr[1] + 40, { steps: 4 });
+    await page.mouse.up();
+    await page.keyboard.up('Shift');
+    out.afterRectangle = await page.evaluate(() => window.maillage.figures());
+    out.logAfterRectangle = await page.evaluate(() => window.maillage.logCsv());
+    await page.click('#undo');
+    out.afterRectangleUndo = await page.evaluate(() => window.maillage.figures());
     out.before = await page.evaluate(() => window.maillage.figures());
     await page.mouse.move(pa[0], pa[1]);
     await page.mouse.down();

@@ -20,5 +20,6 @@ export { default as ScaleLine } from 'ol/control/ScaleLine.js';
 export { defaults as defaultInteractions } from 'ol/interaction/defaults.js';
 export { default as DragPan } from 'ol/interaction/DragPan.js';
 export { default as DragBox } from 'ol/interaction/DragBox.js';
+export { default as DragZoom } from 'ol/interaction/DragZoom.js';
 export { platformModifierKeyOnly, shiftKeyOnly } from 'ol/events/condition.js';
 export { getCenter, boundingExtent, extend as extendExtent, createEmpty as emptyExtent } from 'ol/extent.js';
