@@ -236,6 +236,12 @@ fn the_workspace_searches_paints_undoes_keeps_and_prints_offline() {
         .as_str()
         .unwrap()
         .contains("Marseille (13055)"));
+    // the keyboard: + zooms the focused map, Enter picks the commune at its centre
+    assert_eq!(seen["keyZoomed"], true, "{}", seen["focusAfterTab"]);
+    assert!(seen["detailsAfterEnter"]
+        .as_str()
+        .unwrap()
+        .contains("Marseille (13055)"));
     let c0 = &a.declarations.cpts[0];
     let row = seen["detailsAfterRow"].as_str().unwrap();
     assert!(row.contains(&format!("{} ({})", c0.name, c0.id)), "{row}");

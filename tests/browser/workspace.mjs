@@ -82,6 +82,18 @@ try {
     await page.mouse.click(at[0], at[1]);
     await page.waitForTimeout(400);
     out.detailsAfterClick = await page.locator('#details').innerText();
+    // the keyboard: Tab reaches the map, + zooms, Enter picks the commune at its centre
+    await page.evaluate(() => { window.maillage.zoomTo('13055'); document.getElementById('details').textContent = ''; });
+    await page.focus('#search');
+    await page.keyboard.press('Tab');
+    out.focusAfterTab = await page.evaluate(() => document.activeElement.id || document.activeElement.className);
+    await page.focus('#map');
+    const r0 = await page.evaluate(() => window.maillage.map.getView().getResolution());
+    await page.keyboard.press('+');
+    await page.waitForTimeout(400);
+    out.keyZoomed = (await page.evaluate(() => window.maillage.map.getView().getResolution())) < r0;
+    await page.keyboard.press('Enter');
+    out.detailsAfterEnter = await page.locator('#details').innerText();
     // a CPTS row of the table selects it
     await page.click('#table-cpts tbody tr[data-cpts="0"]');
     out.detailsAfterRow = await page.locator('#details').innerText();
