@@ -80,7 +80,7 @@ fn gpkg_and_geoparquet_pass_gdal_geopandas_and_duckdb() {
     }
     let python = std::process::Command::new("python3")
         .arg("-c")
-        .arg("import duckdb, duckdb_extension_spatial, geopandas, pyarrow, pyogrio, shapely")
+        .arg("import dask_geopandas, distributed, duckdb, duckdb_extension_spatial, geopandas, pyarrow, pyogrio, shapely")
         .output();
     if !python.is_ok_and(|o| o.status.success()) {
         assert!(
@@ -117,6 +117,21 @@ fn gpkg_and_geoparquet_pass_gdal_geopandas_and_duckdb() {
         .collect();
     assert_eq!(whites.len(), 2, "{line}");
     assert!(whites[1] > whites[0], "{line}");
+    // the scale-out path: dask-geopandas on two worker processes reads both runs
+    // and its per-région sums are each run's regions.csv
+    let o = std::process::Command::new("python3")
+        .arg(fixture("check_dask.py"))
+        .arg(dir.path().join("runs"))
+        .arg("2")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    assert!(
+        out.contains("dask.distributed: 2 worker processes"),
+        "{out}"
+    );
+    assert!(out.contains("all checks passed"), "{out}");
 }
 
 /// Debian's GDAL (3.6 on Debian 12, what QGIS 3.22/3.28 there uses) validates

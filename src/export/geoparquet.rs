@@ -164,8 +164,8 @@ pub fn stage(staging: &Staging, analysis: &Analysis, stats: &Stats) -> Result<()
     let layers = feature_layers(analysis, stats)?;
     let frames: Vec<(DataFrame, String)> = layers.par_iter().map(frame).collect::<Result<_>>()?;
     for (layer, (df, geo)) in layers.iter().zip(frames) {
-        let (mut df, arrow) =
-            super::plain_arrow(&df).map_err(super::table_err(format!("{}.parquet", layer.name)))?;
+        let (mut df, arrow) = super::plain_arrow(&df, &[("geo", geo.as_str())])
+            .map_err(super::table_err(format!("{}.parquet", layer.name)))?;
         let name = format!("{}.parquet", layer.name);
         let path = staging.dir().join(&name);
         staging.write(&name, |w| {

@@ -137,7 +137,7 @@ pub fn write_table_with(
         let name = format!("{stem}.parquet");
         let path = staging.dir().join(&name);
         staging.write(&name, |w| {
-            let (mut plain, arrow) = plain_arrow(df).map_err(table_err(path.display()))?;
+            let (mut plain, arrow) = plain_arrow(df, &[]).map_err(table_err(path.display()))?;
             ParquetWriter::new(w)
                 .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![arrow])))
                 .finish(&mut plain)
@@ -156,8 +156,13 @@ pub fn write_table_with(
 /// failed on every file), and no `UInt64` that DuckDB sums as `HUGEINT` and Spark
 /// reads as `DECIMAL(20,0)`. The pages are the same: Parquet stores strings as
 /// `BYTE_ARRAY`/`UTF8` either way.
+///
+/// `schema_metadata` goes into that Arrow schema too (GeoParquet's `geo`):
+/// pyarrow takes the schema's metadata from `ARROW:schema` when it is there, so
+/// without it `pq.read_schema` shows no `geo` and dask-geopandas refuses the file.
 pub(crate) fn plain_arrow(
     df: &DataFrame,
+    schema_metadata: &[(&str, &str)],
 ) -> polars::prelude::PolarsResult<(DataFrame, (String, String))> {
     let mut df = df.clone();
     let unsigned: Vec<String> = df
@@ -177,8 +182,30 @@ pub(crate) fn plain_arrow(
     }
     use polars::prelude::SchemaExt;
     let schema = df.schema().to_arrow(CompatLevel::oldest());
-    let kv = polars_parquet::write::schema_to_metadata_key(&schema);
-    Ok((df, (kv.key, kv.value.unwrap_or_default())))
+    if schema_metadata.is_empty() {
+        let kv = polars_parquet::write::schema_to_metadata_key(&schema);
+        return Ok((df, (kv.key, kv.value.unwrap_or_default())));
+    }
+    // the IPC schema with its metadata, length-prefixed as Arrow's legacy
+    // format (what pyarrow writes under ARROW:schema)
+    let metadata: polars_arrow::datatypes::Metadata = schema_metadata
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
+    let fields = polars_arrow::io::ipc::write::default_ipc_fields(schema.iter_values());
+    let bytes = polars_arrow::io::ipc::write::schema_to_bytes(&schema, &fields, Some(&metadata));
+    let mut framed = Vec::with_capacity(bytes.len() + 8);
+    framed.extend_from_slice(&[255u8, 255, 255, 255]);
+    framed.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    framed.extend_from_slice(&bytes);
+    use base64::Engine as _;
+    Ok((
+        df,
+        (
+            "ARROW:schema".to_owned(),
+            base64::engine::general_purpose::STANDARD.encode(framed),
+        ),
+    ))
 }
 
 /// Properties of a `territories.geojson` feature, in file order.
