@@ -80,7 +80,7 @@ fn gpkg_and_geoparquet_pass_gdal_geopandas_and_duckdb() {
     }
     let python = std::process::Command::new("python3")
         .arg("-c")
-        .arg("import dask_geopandas, distributed, duckdb, duckdb_extension_spatial, geopandas, pyarrow, pyogrio, shapely")
+        .arg("import dask_geopandas, distributed, duckdb, duckdb_extension_spatial, geopandas, pyarrow, pyogrio, pyspark, shapely")
         .output();
     if !python.is_ok_and(|o| o.status.success()) {
         assert!(
@@ -131,6 +131,23 @@ fn gpkg_and_geoparquet_pass_gdal_geopandas_and_duckdb() {
         out.contains("dask.distributed: 2 worker processes"),
         "{out}"
     );
+    assert!(out.contains("all checks passed"), "{out}");
+    // and on Spark (local mode), reading the GeoParquet as plain Parquet with WKB
+    let java = std::process::Command::new("java").arg("-version").output();
+    if !java.is_ok_and(|o| o.status.success()) {
+        eprintln!(
+            "skipped the Spark check: no Java runtime (apt-get install default-jre-headless)"
+        );
+        return;
+    }
+    let o = std::process::Command::new("python3")
+        .arg(fixture("check_spark.py"))
+        .arg(dir.path().join("runs"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    assert!(out.contains("geometry binary, population bigint"), "{out}");
     assert!(out.contains("all checks passed"), "{out}");
 }
 

@@ -38,7 +38,7 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-if ! python3 -c "import dask_geopandas, distributed, duckdb, duckdb_extension_spatial, geopandas, pyarrow, pyogrio, shapely" >/dev/null 2>&1; then
+if ! python3 -c "import dask_geopandas, distributed, duckdb, duckdb_extension_spatial, geopandas, pyarrow, pyogrio, pyspark, shapely" >/dev/null 2>&1; then
   echo "tests/run.sh: installing the GIS readers of tests/requirements.txt (pip)" >&2
   python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 fi
