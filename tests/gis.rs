@@ -23,6 +23,24 @@ fn paca_args(cpts: &str) -> Vec<String> {
     ]
 }
 
+/// True when `python` imports `modules`; else the test says how to get them and
+/// is skipped, unless the environment variable `require` is set (then it fails).
+fn python_has(python: &str, modules: &str, require: &str, hint: &str) -> bool {
+    let ok = std::process::Command::new(python)
+        .arg("-c")
+        .arg(format!("import {modules}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os(require).is_none(),
+            "{require} is set but {python} cannot import {modules}"
+        );
+        eprintln!("skipped: {hint}");
+    }
+    ok
+}
+
 fn run(dir: &Dir, args: &[String], extra: &[&str]) {
     let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
     all.extend_from_slice(extra);
@@ -78,16 +96,12 @@ fn gpkg_and_geoparquet_pass_gdal_geopandas_and_duckdb() {
             );
         }
     }
-    let python = std::process::Command::new("python3")
-        .arg("-c")
-        .arg("import dask_geopandas, distributed, duckdb, duckdb_extension_spatial, geopandas, pyarrow, pyogrio, pyspark, shapely")
-        .output();
-    if !python.is_ok_and(|o| o.status.success()) {
-        assert!(
-            std::env::var_os("MAILLAGE_REQUIRE_PYTHON").is_none(),
-            "MAILLAGE_REQUIRE_PYTHON is set but the readers of tests/requirements.txt are missing"
-        );
-        eprintln!("skipped: pip install -r tests/requirements.txt to run the GDAL, geopandas and DuckDB checks");
+    if !python_has(
+        "python3",
+        "dask_geopandas, distributed, duckdb, duckdb_extension_spatial, geopandas, pyarrow, pyogrio, pyspark, shapely",
+        "MAILLAGE_REQUIRE_PYTHON",
+        "pip install -r tests/requirements.txt to run the GDAL, geopandas, DuckDB, dask and Spark checks",
+    ) {
         return;
     }
     let o = std::process::Command::new("python3")
@@ -158,16 +172,12 @@ fn gpkg_and_geoparquet_pass_gdal_geopandas_and_duckdb() {
 /// says so and passes, unless MAILLAGE_REQUIRE_PYTHON is set.
 #[test]
 fn debians_gdal_validates_the_geopackage_and_its_edits() {
-    let gdal = std::process::Command::new("/usr/bin/python3")
-        .arg("-c")
-        .arg("import osgeo.gdal, osgeo_utils.samples.validate_gpkg")
-        .output();
-    if !gdal.is_ok_and(|o| o.status.success()) {
-        assert!(
-            std::env::var_os("MAILLAGE_REQUIRE_PYTHON").is_none(),
-            "MAILLAGE_REQUIRE_PYTHON is set but Debian's python3-gdal is missing"
-        );
-        eprintln!("skipped: apt-get install python3-gdal to run GDAL's validator");
+    if !python_has(
+        "/usr/bin/python3",
+        "osgeo.gdal, osgeo_utils.samples.validate_gpkg",
+        "MAILLAGE_REQUIRE_PYTHON",
+        "apt-get install python3-gdal to run GDAL's validator",
+    ) {
         return;
     }
     let dir = Dir::new();
@@ -197,16 +207,12 @@ fn debians_gdal_validates_the_geopackage_and_its_edits() {
 /// passes, unless MAILLAGE_REQUIRE_QGIS is set.
 #[test]
 fn qgis_labels_every_territory_with_the_stored_style() {
-    let qgis = std::process::Command::new("/usr/bin/python3")
-        .arg("-c")
-        .arg("import qgis.core")
-        .output();
-    if !qgis.is_ok_and(|o| o.status.success()) {
-        assert!(
-            std::env::var_os("MAILLAGE_REQUIRE_QGIS").is_none(),
-            "MAILLAGE_REQUIRE_QGIS is set but PyQGIS is missing"
-        );
-        eprintln!("skipped: apt-get install qgis python3-qgis to check the labels in QGIS");
+    if !python_has(
+        "/usr/bin/python3",
+        "qgis.core",
+        "MAILLAGE_REQUIRE_QGIS",
+        "apt-get install qgis python3-qgis to check the labels in QGIS",
+    ) {
         return;
     }
     let dir = Dir::new();

@@ -52,6 +52,17 @@
         return v;
       },
       zz: function () { var u = r.uv(); return u % 2 ? -(u + 1) / 2 : u / 2; },
+      refs: function () {
+        var n = r.uv(), out = new Int32Array(n);
+        for (var i = 0; i < n; i++) out[i] = r.zz();
+        return out;
+      },
+      points: function () {
+        var n = r.uv(), a = new Int32Array(2 * n), x = 0, y = 0;
+        for (var i = 0; i < n; i++) { x += r.zz(); y += r.zz(); a[2 * i] = x; a[2 * i + 1] = y; }
+        return a;
+      },
+      // arcs, each starting from the previous one's end
       arcs: function () {
         var arcs = new Array(r.uv()), lx = 0, ly = 0;
         for (var k = 0; k < arcs.length; k++) {
@@ -112,41 +123,17 @@
     if (String.fromCharCode(buf[0], buf[1], buf[2], buf[3]) !== 'MLG1') throw new Error('données illisibles');
     var len = (buf[4] | (buf[5] << 8) | (buf[6] << 16)) + buf[7] * 16777216;
     var data = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + len)));
-    var pos = 8 + len;
-    function uv() {
-      var v = 0, s = 1, b;
-      do { b = buf[pos++]; v += (b & 127) * s; s *= 128; } while (b & 128);
-      return v;
-    }
-    function zz() { var u = uv(); return u % 2 ? -(u + 1) / 2 : u / 2; }
-    function ptsFrom(x, y) {
-      var n = uv(), a = new Int32Array(2 * n);
-      for (var i = 0; i < n; i++) { x += zz(); y += zz(); a[2 * i] = x; a[2 * i + 1] = y; }
-      return a;
-    }
-    function refs() {
-      var n = uv(), r = new Int32Array(n);
-      for (var i = 0; i < n; i++) r[i] = zz();
-      return r;
-    }
-    function arcSet() {
-      var arcs = new Array(uv()), lx = 0, ly = 0;
-      for (var k = 0; k < arcs.length; k++) {
-        var arc = ptsFrom(lx, ly);
-        if (arc.length) { lx = arc[arc.length - 2]; ly = arc[arc.length - 1]; }
-        arcs[k] = arc;
-      }
-      return arcs;
-    }
-    var k;
-    data.arcs = arcSet();
-    var faces = new Array(uv()), prev = 0;
+    var rd = reader(buf, 8 + len), k;
+    data.arcs = rd.arcs();
+    // rings as arc references, each from the one before: zigzag(step) * 2 +
+    // reversed
+    var faces = new Array(rd.uv()), prev = 0;
     for (k = 0; k < faces.length; k++) {
-      var rings = new Array(uv());
+      var rings = new Array(rd.uv());
       for (var r = 0; r < rings.length; r++) {
-        var cnt = uv(), ring = new Int32Array(cnt);
+        var cnt = rd.uv(), ring = new Int32Array(cnt);
         for (var q = 0; q < cnt; q++) {
-          var u = uv(), rev = u % 2, z = (u - rev) / 2;
+          var u = rd.uv(), rev = u % 2, z = (u - rev) / 2;
           prev += z % 2 ? -(z + 1) / 2 : z / 2;
           ring[q] = rev ? ~prev : prev;
         }
@@ -154,22 +141,15 @@
       }
       faces[k] = rings;
     }
-    var shapes = new Array(uv());
+    // drawn territories only: their shapes, as loops of arcs or rings of points
+    var shapes = new Array(rd.uv());
     for (k = 0; k < shapes.length; k++) {
-      var kind = uv(), count = uv(), parts = new Array(count);
-      for (var j = 0; j < count; j++) parts[j] = kind === 0 ? refs() : ptsFrom(0, 0);
+      var kind = rd.uv(), count = rd.uv(), parts = new Array(count);
+      for (var j = 0; j < count; j++) parts[j] = kind === 0 ? rd.refs() : rd.points();
       shapes[k] = { loops: kind === 0, parts: parts };
-    }
-    function list() {
-      var n = uv(), out = new Int32Array(n), last = 0;
-      for (var i = 0; i < n; i++) { last += uv(); out[i] = last; }
-      return out;
     }
     data.faceRings = faces;
     data.shapes = shapes;
-    data.departementArcs = list();
-    data.territoryArcs = list();
-    data.communeArcs = list();
     data.full = null; // the full-resolution arcs, once read
     return data;
   }
@@ -413,9 +393,8 @@
       if (res < NAME_RES && layerOn.labels) {
         var t = feature.get('label');
         if (!t) {
-          var g = loGeom[f], p = g.getType() === 'Polygon' ? g.getInteriorPoint() : largestPart(g).getInteriorPoint();
           t = new ol.Style({
-            geometry: new ol.Point([p.getCoordinates()[0], p.getCoordinates()[1]]),
+            geometry: new ol.Point(insidePoint(f)),
             text: new ol.Text({ text: F.name[f], font: '12px system-ui, "DejaVu Sans", sans-serif', fill: new ol.Fill({ color: '#1f2328' }), stroke: new ol.Stroke({ color: 'rgba(255,255,255,0.9)', width: 3 }), overflow: false }),
             zIndex: 1
           });
@@ -424,6 +403,11 @@
         return [s, t];
       }
       return s;
+    }
+    // a point inside face f (its simplified outline; the largest part of several)
+    function insidePoint(f) {
+      var g = lo(f);
+      return (g.getType() === 'Polygon' ? g : largestPart(g)).getInteriorPoint().getCoordinates().slice(0, 2);
     }
     function largestPart(g) {
       var best = null, area = -1;
@@ -581,11 +565,6 @@
       var cy = Math.min(G - 1, Math.max(0, Math.floor((my - extent[1]) / cellH)));
       arcCell[a] = cy * G + cx;
     }
-    function arcLine(arcs, scale, a) {
-      var arc = arcs[a], out = new Array(arc.length / 2);
-      for (var j = 0; j < out.length; j++) out[j] = [arc[2 * j] / scale, -arc[2 * j + 1] / scale];
-      return out;
-    }
     // arcs as one multi-line, flat (no array per point)
     function arcsLines(arcs, scale, list) {
       var n = 0, i, j;
@@ -609,7 +588,6 @@
       this.test = test;
       this.source = new ol.VectorSource();
       this.cells = new Array(G * G);
-      var self = this;
       this.layer = new ol.VectorLayer({
         source: this.source,
         style: style,
@@ -618,7 +596,6 @@
       });
       this.built = !lazy;
       if (!lazy) this.rebuildAll();
-      void self;
     }
     LineSet.prototype.fill = function (c, arcs) {
       var old = this.cells[c];
@@ -847,9 +824,7 @@
         var e = loGeom[f].getExtent(), dx = (e[0] + e[2]) / 2 - sx, dy = (e[1] + e[3]) / 2 - sy, d = dx * dx + dy * dy - faceArea[f];
         if (d < bd) { bd = d; best = f; }
       });
-      var g = loGeom[best];
-      if (bd < 0) at = [sx, sy];
-      else at = (g.getType() === 'Polygon' ? g : largestPart(g)).getInteriorPoint().getCoordinates().slice(0, 2);
+      at = bd < 0 ? [sx, sy] : insidePoint(best);
       var ft = new ol.Feature({ geometry: new ol.Point(at), k: k });
       labelFeatures[k] = ft;
       labelSource.addFeature(ft);
@@ -1136,14 +1111,15 @@
     function outlineOf(faces) {
       var inSet = {};
       faces.forEach(function (f) { inSet[f] = 1; });
-      var lines = [], useHi = res < HI_RES && D.full;
+      var list = [], level = res < HI_RES && detailLevel();
       faces.forEach(function (f) {
         faceArcs[f].forEach(function (a) {
           var other = arcL[a] === f ? arcR[a] : arcL[a];
-          if (other < 0 || !inSet[other]) lines.push(useHi ? arcLine(detailLevel() === 'mid' ? D.mid : D.full, 1000, a) : arcLine(D.arcs, 10, a));
+          if (other < 0 || !inSet[other]) list.push(a);
         });
       });
-      return new ol.MultiLineString(lines);
+      if (!level) return arcsLines(D.arcs, 10, list);
+      return arcsLines(level === 'mid' ? D.mid : D.full, 1000, list);
     }
     function extentOf(faces) {
       ensureFaces();
@@ -1215,8 +1191,7 @@
       var ext = rectangle.getGeometry().getExtent(), faces = [];
       ensureFaces();
       facesSource.forEachFeatureInExtent(ext, function (ft) {
-        var f = ft.get('face'), g = lo(f);
-        var p = (g.getType() === 'Polygon' ? g : largestPart(g)).getInteriorPoint().getCoordinates();
+        var f = ft.get('face'), p = insidePoint(f);
         if (p[0] >= ext[0] && p[0] <= ext[2] && p[1] >= ext[1] && p[1] <= ext[3]) faces.push(f);
       });
       faces.sort(function (x, y) { return x - y; });
@@ -1660,9 +1635,7 @@
       pointOf: function (code) {
         var f = codeToFace[code];
         if (f === undefined) return null;
-        ensureFaces();
-        var g = loGeom[f], p = (g.getType() === 'Polygon' ? g : largestPart(g)).getInteriorPoint().getCoordinates();
-        var px = map.getPixelFromCoordinate([p[0], p[1]]), r = mapDiv.getBoundingClientRect();
+        var px = map.getPixelFromCoordinate(insidePoint(f)), r = mapDiv.getBoundingClientRect();
         return px ? [r.left + px[0], r.top + px[1]] : null;
       },
       // vertices of the commune as drawn now (full resolution when zoomed in)

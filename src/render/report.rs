@@ -66,15 +66,14 @@ const SCRIPT: &str = include_str!("report.js");
 /// simplification and decluttered labels, no request to any host.
 const OPENLAYERS: &str = include_str!("vendor/ol.min.js");
 
-/// Layers with this many communes or fewer get their commune borders drawn and
-/// a finer simplification (the report is zoomed into).
+/// Layers with this many communes or fewer get a finer simplification (the
+/// report is zoomed into).
 pub(super) const DETAILED: usize = 5000;
 
 /// The report's page.
 pub(super) fn html(r: &Renderer<'_>, options: &ReportOptions) -> Result<String> {
     let a = r.analysis;
     let s = &a.summary;
-    let detailed = r.faces.len() <= DETAILED;
     let drawing = r.drawing(options.width, r.report_tolerance())?;
     let full = a.timings.time("report full arcs", || {
         let arcs = r.canvas.project_full().map_err(Error::Render)?;
@@ -96,7 +95,6 @@ pub(super) fn html(r: &Renderer<'_>, options: &ReportOptions) -> Result<String> 
             &drawing.arcs,
             &full,
             &drawing.layers,
-            detailed,
             options.color_by,
         )
     })?;
@@ -434,46 +432,15 @@ fn tables_section(h: &mut String, r: &Renderer<'_>) -> Result<()> {
         ],
         rows,
     );
-    let rows = a
-        .tallies
-        .departements
-        .iter()
-        .map(|(dep, t)| {
-            let total = t.population_total();
-            let rate = (total > 0)
-                .then(|| (t.population[0] + t.population[2]) as f64 / total as f64 * 100.0);
-            (
-                format!(r#" data-dep="{}" tabindex="0""#, escape(dep)),
-                vec![
-                    text(dep),
-                    text(crate::admin::departement_name(dep).unwrap_or("")),
-                    num(t.communes_total()),
-                    num(t.communes[Verdict::White as usize]),
-                    num(t.communes[Verdict::Overlap as usize]),
-                    num(total),
-                    num(t.population[Verdict::White as usize]),
-                    rate.map_or((String::new(), String::new()), |r| float(r, 1)),
-                    num(t.cpts()),
-                ],
-            )
-        })
-        .collect();
-    table(
+    area_table(
         h,
         "table-departements",
         "Départements",
-        &[
-            ("Code", false),
-            ("Nom", false),
-            ("Communes", true),
-            ("En zone blanche", true),
-            ("En chevauchement", true),
-            ("Population", true),
-            ("Population en zone blanche", true),
-            ("Population couverte (%)", true),
-            ("CPTS", true),
-        ],
-        rows,
+        "dep",
+        a.tallies
+            .departements
+            .iter()
+            .map(|(dep, t)| (dep.as_str(), crate::admin::departement_name(dep), t)),
     );
     let rows = match &a.coverage.overlay {
         None => a
@@ -481,34 +448,16 @@ fn tables_section(h: &mut String, r: &Renderer<'_>) -> Result<()> {
             .white_zones
             .iter()
             .map(|z| {
-                let codes: Vec<&str> = z
-                    .members
-                    .iter()
-                    .map(|&i| a.communes.get(i).code.as_str())
-                    .collect();
-                let names: Vec<&str> = z
-                    .members
-                    .iter()
-                    .take(6)
-                    .map(|&i| a.communes.get(i).name.as_str())
-                    .collect();
+                let (codes, names) = codes_and_names(&a.communes, &z.members, true);
                 (
-                    format!(r#" data-codes="{}" tabindex="0""#, codes.join(" ")),
+                    format!(r#" data-codes="{codes}" tabindex="0""#),
                     vec![
                         num(u64::from(z.id)),
                         num(z.members.len() as u64),
                         num(z.population),
                         float(z.area_km2, 1),
-                        text(&format!(
-                            "{}{}",
-                            names.join(", "),
-                            if z.members.len() > names.len() {
-                                ", …"
-                            } else {
-                                ""
-                            }
-                        )),
-                        text(&codes.join(" ")),
+                        text(&names),
+                        text(&codes),
                     ],
                 )
             })
@@ -518,26 +467,16 @@ fn tables_section(h: &mut String, r: &Renderer<'_>) -> Result<()> {
             .iter()
             .enumerate()
             .map(|(k, p)| {
-                let codes: Vec<&str> = p
-                    .communes
-                    .iter()
-                    .map(|&i| a.communes.get(i).code.as_str())
-                    .collect();
-                let names: Vec<&str> = p
-                    .communes
-                    .iter()
-                    .take(6)
-                    .map(|&i| a.communes.get(i).name.as_str())
-                    .collect();
+                let (codes, names) = codes_and_names(&a.communes, &p.communes, false);
                 (
-                    format!(r#" data-codes="{}" tabindex="0""#, codes.join(" ")),
+                    format!(r#" data-codes="{codes}" tabindex="0""#),
                     vec![
                         num(k as u64 + 1),
                         num(p.communes.len() as u64),
                         num(p.population.round() as u64),
                         float(p.area_km2, 2),
-                        text(&names.join(", ")),
-                        text(&codes.join(" ")),
+                        text(&names),
+                        text(&codes),
                     ],
                 )
             })
@@ -558,9 +497,42 @@ fn tables_section(h: &mut String, r: &Renderer<'_>) -> Result<()> {
         rows,
     );
     overlaps_table(h, r);
-    regions_table(h, r);
+    area_table(
+        h,
+        "table-regions",
+        "Régions",
+        "reg",
+        r.analysis
+            .tallies
+            .regions
+            .iter()
+            .filter(|(reg, _)| !reg.is_empty())
+            .map(|(reg, t)| (reg.as_str(), crate::admin::region_name(reg), t)),
+    );
     h.push_str("</section>\n");
     Ok(())
+}
+
+/// The communes' INSEE codes, space-separated, and the names of the first six,
+/// with « … » after them when there are more and `ellipsis` is asked for.
+fn codes_and_names(
+    communes: &crate::load::Communes,
+    members: &[u32],
+    ellipsis: bool,
+) -> (String, String) {
+    let codes: Vec<&str> = members
+        .iter()
+        .map(|&i| communes.get(i).code.as_str())
+        .collect();
+    let mut names: Vec<&str> = members
+        .iter()
+        .take(6)
+        .map(|&i| communes.get(i).name.as_str())
+        .collect();
+    if ellipsis && members.len() > names.len() {
+        names.push("…");
+    }
+    (codes.join(" "), names.join(", "))
 }
 
 /// The chevauchements, one row per pair of CPTS claiming the same communes.
@@ -581,32 +553,21 @@ fn overlaps_table(h: &mut String, r: &Renderer<'_>) {
     let rows = pairs
         .iter()
         .map(|(&(p, q), communes)| {
-            let codes: Vec<&str> = communes
-                .iter()
-                .map(|&i| a.communes.get(i).code.as_str())
-                .collect();
-            let mut names: Vec<&str> = communes
-                .iter()
-                .take(6)
-                .map(|&i| a.communes.get(i).name.as_str())
-                .collect();
-            if communes.len() > names.len() {
-                names.push("…");
-            }
+            let (codes, names) = codes_and_names(&a.communes, communes, true);
             let population: u64 = communes
                 .iter()
                 .map(|&i| a.communes.population[i as usize])
                 .sum();
             let (cp, cq) = (&cpts[p as usize], &cpts[q as usize]);
             (
-                format!(r#" data-codes="{}" tabindex="0""#, codes.join(" ")),
+                format!(r#" data-codes="{codes}" tabindex="0""#),
                 vec![
                     (format!("{} ({})", cp.name, cp.id), String::new()),
                     (format!("{} ({})", cq.name, cq.id), String::new()),
                     (thousands(communes.len() as u64), communes.len().to_string()),
                     (thousands(population), population.to_string()),
-                    (names.join(", "), String::new()),
-                    (codes.join(" "), String::new()),
+                    (names, String::new()),
+                    (codes, String::new()),
                 ],
             )
         })
@@ -630,27 +591,27 @@ fn overlaps_table(h: &mut String, r: &Renderer<'_>) {
     );
 }
 
-/// The régions, as the départements' table.
-fn regions_table(h: &mut String, r: &Renderer<'_>) {
-    let a = r.analysis;
+/// A table of areas (départements, régions): communes and population by verdict,
+/// the share covered, the CPTS counted there; `key` names the rows' `data-`
+/// attribute the page selects by.
+fn area_table<'t>(
+    h: &mut String,
+    id: &str,
+    caption: &str,
+    key: &str,
+    areas: impl Iterator<Item = (&'t str, Option<&'t str>, &'t crate::stats::Tally)>,
+) {
     let num = |v: u64| (thousands(v), v.to_string());
-    let rows = a
-        .tallies
-        .regions
-        .iter()
-        .filter(|(reg, _)| !reg.is_empty())
-        .map(|(reg, t)| {
+    let rows = areas
+        .map(|(code, name, t)| {
             let total = t.population_total();
             let rate = (total > 0)
                 .then(|| (t.population[0] + t.population[2]) as f64 / total as f64 * 100.0);
             (
-                format!(r#" data-reg="{}" tabindex="0""#, escape(reg)),
+                format!(r#" data-{key}="{}" tabindex="0""#, escape(code)),
                 vec![
-                    (reg.clone(), String::new()),
-                    (
-                        crate::admin::region_name(reg).unwrap_or("").to_owned(),
-                        String::new(),
-                    ),
+                    (code.to_owned(), String::new()),
+                    (name.unwrap_or("").to_owned(), String::new()),
                     num(t.communes_total()),
                     num(t.communes[Verdict::White as usize]),
                     num(t.communes[Verdict::Overlap as usize]),
@@ -666,8 +627,8 @@ fn regions_table(h: &mut String, r: &Renderer<'_>) {
         .collect();
     table(
         h,
-        "table-regions",
-        "Régions",
+        id,
+        caption,
         &[
             ("Code", false),
             ("Nom", false),
@@ -731,7 +692,6 @@ fn diagnostics_section(h: &mut String, a: &crate::Analysis, max: usize) {
 struct Data<'a> {
     view: [i64; 4],
     frames: Vec<FrameBox<'a>>,
-    detailed: bool,
     /// Territories are lists of communes (not drawn outlines): the page can
     /// edit them.
     editable: bool,
@@ -781,8 +741,6 @@ struct Faces {
     code: Vec<String>,
     name: Vec<String>,
     population: Vec<u64>,
-    /// `c` covered, `w` white, `o` overlap, one letter per face.
-    verdict: String,
     claims: Vec<Vec<u32>>,
     /// Each face's département code.
     dep: Vec<String>,
@@ -923,20 +881,11 @@ fn shape(out: &mut Vec<u8>, s: &Shape) {
     }
 }
 
-fn arc_list(out: &mut Vec<u8>, arcs: &[usize]) {
-    varint(out, arcs.len() as u64);
-    let mut last = 0;
-    for &k in arcs {
-        varint(out, (k - last) as u64);
-        last = k;
-    }
-}
-
 /// The gzip-compressed, base64 payload: `MLG1`, the JSON's length (u32, little
 /// endian), the JSON, then the varint geometry: arcs (points delta-encoded, each
 /// arc starting from the previous one's end), each face's rings (arc references
-/// delta-encoded), the shapes of the study area, territories, zones blanches and
-/// chevauchements, then lists of arcs (département, territory, commune borders).
+/// delta-encoded), then, for drawn territories only, the shapes of the study
+/// area, territories, zones blanches and chevauchements.
 /// And a second payload: `MLG2`, the arcs at full resolution.
 fn payload(
     r: &Renderer<'_>,
@@ -944,7 +893,6 @@ fn payload(
     arcs: &[Vec<Pt>],
     full: &[Vec<Pt>],
     layers: &Layers,
-    detailed: bool,
     color_by: super::ColorBy,
 ) -> Result<(String, String)> {
     let a = r.analysis;
@@ -1023,15 +971,6 @@ fn payload(
                     .iter()
                     .map(|&i| communes.population[i as usize])
                     .sum()
-            })
-            .collect(),
-        verdict: r
-            .faces
-            .iter()
-            .map(|f| match f.verdict {
-                Verdict::Covered => 'c',
-                Verdict::White => 'w',
-                Verdict::Overlap => 'o',
             })
             .collect(),
         claims: r.faces.iter().map(|f| f.claims.clone()).collect(),
@@ -1193,7 +1132,6 @@ fn payload(
         adjacent_not,
         view,
         frames,
-        detailed,
         editable: a.coverage.overlay.is_none(),
         tolerance: r.report_tolerance(),
         key: format!("{hash:016x}"),
@@ -1275,27 +1213,24 @@ fn payload(
             }
         }
     }
-    varint(
-        &mut bin,
-        (1 + layers.territories.len() + layers.white_zones.len() + layers.overlaps.len()) as u64,
-    );
-    for s in std::iter::once(&layers.study_area)
-        .chain(&layers.territories)
-        .chain(layers.white_zones.iter().map(|z| &z.shape))
-        .chain(layers.overlaps.iter().map(|o| &o.shape))
-    {
-        shape(&mut bin, s);
+    // drawn territories: their own shapes (lists of communes are drawn from
+    // the faces' claims by the page)
+    if a.coverage.overlay.is_some() {
+        varint(
+            &mut bin,
+            (1 + layers.territories.len() + layers.white_zones.len() + layers.overlaps.len())
+                as u64,
+        );
+        for s in std::iter::once(&layers.study_area)
+            .chain(&layers.territories)
+            .chain(layers.white_zones.iter().map(|z| &z.shape))
+            .chain(layers.overlaps.iter().map(|o| &o.shape))
+        {
+            shape(&mut bin, s);
+        }
+    } else {
+        varint(&mut bin, 0);
     }
-    arc_list(&mut bin, &layers.departement_borders);
-    arc_list(&mut bin, &layers.territory_borders);
-    arc_list(
-        &mut bin,
-        if detailed {
-            &layers.commune_borders
-        } else {
-            &[]
-        },
-    );
     // the same arcs at full resolution, in thousandths of a pixel, every vertex
     // kept (the page shows them zoomed in, vertex for vertex as the input): a
     // payload of their own, which the page reads once the map is shown

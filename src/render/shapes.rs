@@ -46,8 +46,6 @@ pub struct Layers {
     pub overlaps: Vec<Problem>,
     /// Arcs on a département's border (or the layer's outer border).
     pub departement_borders: Vec<usize>,
-    /// Arcs between different commune-list territories, each once.
-    pub territory_borders: Vec<usize>,
     /// Arcs between two communes.
     pub commune_borders: Vec<usize>,
     /// The renderer's highlights (a proposal's moves…), outlined over the rest:
@@ -131,30 +129,11 @@ impl Renderer<'_> {
         };
         // borders: arcs whose two sides differ
         let dep = |f: u32| a.communes.departement(self.faces[f as usize].communes[0]);
-        let listed = |f: u32| -> Vec<u32> {
-            if f == OUTSIDE {
-                return Vec::new();
-            }
-            self.faces[f as usize]
-                .claims
-                .iter()
-                .copied()
-                .filter(|&k| decl.cpts[k as usize].drawn.is_none())
-                .collect()
-        };
         let arcs: Vec<usize> = (0..topo.arc_count()).collect();
         let departement_borders = arcs
             .par_iter()
             .copied()
             .filter(|&k| topo.right[k] == OUTSIDE || dep(topo.left[k]) != dep(topo.right[k]))
-            .collect();
-        let territory_borders = arcs
-            .par_iter()
-            .copied()
-            .filter(|&k| {
-                let (l, r) = (listed(topo.left[k]), listed(topo.right[k]));
-                l != r && !(l.is_empty() && r.is_empty())
-            })
             .collect();
         let commune_borders = arcs
             .into_iter()
@@ -177,7 +156,6 @@ impl Renderer<'_> {
             white_zones,
             overlaps,
             departement_borders,
-            territory_borders,
             commune_borders,
         })
     }
