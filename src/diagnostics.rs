@@ -87,6 +87,9 @@ pub enum DiagnosticKind {
     /// Accessibility: supply that no inhabitant can reach (every origin within the
     /// maximum cost has no population): it counts in no score.
     UnreachedSupply,
+    /// Accessibility: the scores are far from what the method's unit allows (APL
+    /// on a supply in FTE rather than consultations): the threshold does not apply.
+    AccessUnits,
 }
 
 /// One finding, with the subject it is about.

@@ -17,6 +17,7 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
 }
 
 mod access;
+mod access_guards;
 mod admin_express;
 mod atomic_output;
 mod bad_input;

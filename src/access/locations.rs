@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use geo::{Centroid, Contains, Coord, Intersects, MultiPolygon, Point};
+use geo::{Centroid, Contains, Coord, Distance, Euclidean, Intersects, MultiPolygon, Point};
 use rayon::prelude::*;
 use rstar::AABB;
 
@@ -141,13 +141,20 @@ pub(super) fn place_code(communes: &Communes, code: &str) -> Option<u32> {
     })
 }
 
+/// How far outside its commune a user location may lie (metres): a
+/// population-weighted centroid is inside; a point a few hundred metres over the
+/// border (a town centre on the boundary) is tolerated.
+pub const FAR_FROM_COMMUNE_M: f64 = 5000.0;
+
 /// Places communes at the points of `table` (each row in its `epsg` column's CRS,
 /// else `epsg`), reprojected to the commune's CRS unless already in it. Communes
 /// the table lacks stay `None` (their centroid is taken next, and reported); codes
 /// of no commune are reported.
 ///
 /// # Errors
-/// [`Error::Input`] when the CRS is unknown or a point cannot be reprojected.
+/// [`Error::Input`] when the CRS is unknown, a point cannot be reprojected, or
+/// points lie more than [`FAR_FROM_COMMUNE_M`] outside their commune (naming them,
+/// with the likely CRS mistake).
 pub fn user_points(
     communes: &Communes,
     table: &PointsTable,
@@ -159,6 +166,19 @@ pub fn user_points(
     let mut placed = vec![false; communes.len()];
     let mut unknown = Vec::new();
     let mut targets = HashMap::new();
+    let mut far: Vec<(String, u64, f64)> = Vec::new();
+    let looks_lon_lat = epsg != 4326
+        && table
+            .rows
+            .iter()
+            .all(|r| r.point[0].abs() <= 180.0 && r.point[1].abs() <= 90.0);
+    let hint = |lon_lat: bool| {
+        if lon_lat {
+            " — these points look like longitude/latitude: give --points-crs EPSG:4326"
+        } else {
+            ""
+        }
+    };
     for row in &table.rows {
         let Some(i) = place_code(communes, &row.code) else {
             unknown.push(format!("{} (ligne {})", row.code, row.line));
@@ -166,35 +186,81 @@ pub fn user_points(
         };
         let target = departement_crs(communes.departement(i)).0;
         let from_epsg = row.epsg.unwrap_or(epsg);
+        let at_line = |e: String| {
+            Error::Input(format!(
+                "{file}: line {}: {e}{}",
+                row.line,
+                hint(looks_lon_lat)
+            ))
+        };
+        if let std::collections::hash_map::Entry::Vacant(e) = sources.entry(from_epsg) {
+            e.insert(Crs::from_epsg(from_epsg).map_err(at_line)?);
+        }
+        if let std::collections::hash_map::Entry::Vacant(e) = targets.entry(target) {
+            e.insert(Crs::from_epsg(target).map_err(Error::Input)?);
+        }
+        let mut lon_lat = [Coord {
+            x: row.point[0],
+            y: row.point[1],
+        }];
+        sources[&from_epsg]
+            .to_lon_lat(&mut lon_lat)
+            .map_err(at_line)?;
         let point = if target == from_epsg {
             row.point
         } else {
-            if let std::collections::hash_map::Entry::Vacant(e) = sources.entry(from_epsg) {
-                e.insert(
-                    Crs::from_epsg(from_epsg)
-                        .map_err(|e| Error::Input(format!("{file}: line {}: {e}", row.line)))?,
-                );
-            }
-            let mut c = [Coord {
-                x: row.point[0],
-                y: row.point[1],
-            }];
-            sources[&from_epsg]
-                .to_lon_lat(&mut c)
-                .map_err(|e| Error::Input(format!("{file}: line {}: {e}", row.line)))?;
-            if let std::collections::hash_map::Entry::Vacant(e) = targets.entry(target) {
-                e.insert(Crs::from_epsg(target).map_err(Error::Input)?);
-            }
-            targets[&target]
-                .project(&mut c)
-                .map_err(|e| Error::Input(format!("{file}: line {}: {e}", row.line)))?;
+            let mut c = lon_lat;
+            targets[&target].project(&mut c).map_err(at_line)?;
             [c[0].x, c[0].y]
         };
+        // a location far outside its commune is a CRS mistake (or a wrong code):
+        // scores computed from it would be silently wrong
+        if let Some(g) = geometry_of(communes, i as usize) {
+            let ll = Point::from(lon_lat[0]);
+            if !(lon_lat[0].x.is_finite() && lon_lat[0].y.is_finite()) {
+                far.push((row.code.clone(), row.line, f64::INFINITY));
+            } else if !g.intersects(&ll) {
+                let mut projected = g.clone();
+                let mut failed = Ok(());
+                for p in projected.0.iter_mut() {
+                    p.exterior_mut(|ext| {
+                        failed = failed.clone().and(targets[&target].project(&mut ext.0))
+                    });
+                }
+                let d = match failed {
+                    Ok(()) => Euclidean.distance(&Point::from(point), &projected),
+                    Err(_) => f64::INFINITY,
+                };
+                if d > FAR_FROM_COMMUNE_M {
+                    far.push((row.code.clone(), row.line, d));
+                }
+            }
+        }
         located[i as usize] = Some(Location {
             epsg: target,
             point,
         });
         placed[i as usize] = true;
+    }
+    if !far.is_empty() {
+        let shown: Vec<String> = far
+            .iter()
+            .map(|(code, line, d)| format!("{code} line {line}: {:.0} km away", d / 1000.0))
+            .collect();
+        let hint = if looks_lon_lat {
+            "they look like longitude/latitude: give --points-crs EPSG:4326".to_owned()
+        } else {
+            format!(
+                "are they in EPSG:{epsg} (--points-crs, or an epsg column)? are the codes right?"
+            )
+        };
+        return Err(Error::Input(format!(
+            "{file}: {} of {} points lie more than {} km outside their commune ({}): {hint}",
+            far.len(),
+            table.rows.len(),
+            FAR_FROM_COMMUNE_M / 1000.0,
+            sample(&shown, 5)
+        )));
     }
     let mut diagnostics = Vec::new();
     if !unknown.is_empty() {
@@ -264,12 +330,21 @@ pub fn place_supply(
         let mut pts: Vec<Coord<f64>> = with.iter().map(|&k| coords[k]).collect();
         if crs.to_lon_lat(&mut pts).is_err() {
             // name the first row that cannot be placed
+            let lon_lat = epsg != 4326
+                && with
+                    .iter()
+                    .all(|&k| coords[k].x.abs() <= 180.0 && coords[k].y.abs() <= 90.0);
             for &k in &with {
                 let mut one = [coords[k]];
                 if let Err(e) = crs.to_lon_lat(&mut one) {
                     return Err(Error::Input(format!(
-                        "{file}: line {}: {e}",
-                        table.rows[k].line
+                        "{file}: line {}: {e}{}",
+                        table.rows[k].line,
+                        if lon_lat {
+                            " — these points look like longitude/latitude: give --supply-crs EPSG:4326"
+                        } else {
+                            ""
+                        }
                     )));
                 }
             }

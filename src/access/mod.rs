@@ -37,7 +37,7 @@ mod locations;
 mod pairs;
 mod weight;
 
-pub use locations::{centroids, centroids_into, place_supply, user_points};
+pub use locations::{centroids, centroids_into, place_supply, user_points, FAR_FROM_COMMUNE_M};
 pub use pairs::{Location, Pairs};
 pub use weight::Weight;
 
@@ -53,7 +53,7 @@ use crate::analysis::Analysis;
 use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
 use crate::error::{Error, Result};
 use crate::export::{write_table_with, Staging, TableFormat};
-use crate::load::{CostMatrix, PointsTable, SupplyTable};
+use crate::load::{CostMatrix, DemandTable, PointsTable, SupplyTable};
 
 /// The demo's supply: a made-up count of general practitioners per PACA commune
 /// (`fixtures/paca/supply.csv`, derived from real populations by
@@ -160,6 +160,45 @@ pub struct AccessOptions {
     pub points_epsg: u32,
     /// The CRS of supply points (EPSG code).
     pub supply_epsg: u32,
+    /// The unit of a `--costs` matrix; `None`: minutes, checked against the
+    /// costs (a matrix in metres read as minutes is refused).
+    pub cost_unit: Option<CostUnit>,
+}
+
+/// The unit of a cost matrix: it sets the default weights and maximum cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CostUnit {
+    /// Travel times in minutes (APL's unit).
+    Minutes,
+    /// Distances in metres (PySAL's defaults as for straight lines).
+    Metres,
+    /// Distances in kilometres.
+    Kilometres,
+}
+
+impl CostUnit {
+    /// The name on the command line and in `summary.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CostUnit::Minutes => "minutes",
+            CostUnit::Metres => "metres",
+            CostUnit::Kilometres => "km",
+        }
+    }
+}
+
+impl FromStr for CostUnit {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<CostUnit> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "minutes" | "minute" | "min" => Ok(CostUnit::Minutes),
+            "metres" | "meters" | "m" => Ok(CostUnit::Metres),
+            "km" | "kilometres" | "kilometers" => Ok(CostUnit::Kilometres),
+            other => Err(Error::Input(format!(
+                "cost unit {other:?}: minutes, metres or km"
+            ))),
+        }
+    }
 }
 
 impl Default for AccessOptions {
@@ -172,6 +211,7 @@ impl Default for AccessOptions {
             speed_kmh: None,
             points_epsg: 2154,
             supply_epsg: 2154,
+            cost_unit: None,
         }
     }
 }
@@ -185,6 +225,10 @@ pub struct AccessInputs<'a> {
     pub points: Option<&'a PointsTable>,
     /// A travel-time matrix replacing straight-line distances.
     pub costs: Option<&'a CostMatrix>,
+    /// The demand of each commune (decimals: an age-standardised population)
+    /// replacing its population in the catchments; group figures stay weighted
+    /// by inhabitants.
+    pub demand: Option<&'a DemandTable>,
 }
 
 /// The `access` object of `summary.json`.
@@ -210,6 +254,10 @@ pub struct AccessSummary {
     pub communes_unscored: u64,
     /// Population of the communes.
     pub population: u64,
+    /// What the demand is: the population, or the demand table.
+    pub demand: String,
+    /// The demand in the catchments (the population, or the demand table's sum).
+    pub demand_total: f64,
     /// Total supply placed in communes of the layer.
     pub supply_total: f64,
     /// Supply no inhabitant can reach (counted in no score).
@@ -265,8 +313,16 @@ impl Accessibility {
         let n = communes.len();
         let timings = &analysis.timings;
         let method = options.method;
-        let metres = inputs.costs.is_none() && options.speed_kmh.is_none();
-        if method == Method::Apl && metres {
+        check_options(inputs, options)?;
+        let metres = match inputs.costs {
+            None => options.speed_kmh.is_none(),
+            Some(_) => options.cost_unit == Some(CostUnit::Metres),
+        };
+        let minutes = match inputs.costs {
+            None => options.speed_kmh.is_some(),
+            Some(_) => matches!(options.cost_unit, None | Some(CostUnit::Minutes)),
+        };
+        if method == Method::Apl && !minutes {
             return Err(Error::Input(
                 "--method apl works on travel times in minutes: give --costs (a matrix in minutes) or --speed KMH to turn straight-line distances into minutes".into(),
             ));
@@ -275,6 +331,9 @@ impl Accessibility {
             .weight
             .clone()
             .unwrap_or_else(|| method.default_weight(metres));
+        weight
+            .check()
+            .map_err(|e| Error::Input(format!("--weight {weight}: {e}")))?;
         let max_cost = options.max_cost.unwrap_or(match method {
             Method::Apl => 20.0,
             _ if metres => 30_000.0,
@@ -294,19 +353,31 @@ impl Accessibility {
             place_supply(communes, inputs.supply, options.supply_epsg)
         })?;
         diagnostics.extend(d);
+        let supply_total: f64 = supply.iter().sum();
+        if supply_total.is_nan() || supply_total <= 0.0 {
+            return Err(Error::Input(empty_supply(
+                inputs.supply,
+                options.supply_epsg,
+            )));
+        }
+        if let Some(matrix) = inputs.costs {
+            if options.max_cost.is_none() && options.cost_unit.is_none() {
+                check_matrix_unit(matrix, max_cost)?;
+            }
+        }
 
         // pairs
         let mut self_added = 0u64;
         let (pairs, costs_desc, locations_desc, located) = match inputs.costs {
             Some(matrix) => {
-                let (pairs, added, d) =
+                let (pairs, added, located, d) =
                     timings.time("pairs", || matrix_pairs(analysis, matrix, max_cost))?;
                 self_added = added;
                 diagnostics.extend(d);
-                let located = vec![true; n];
+                let unit = options.cost_unit.unwrap_or(CostUnit::Minutes).as_str();
                 (
                     pairs,
-                    format!("matrix {}", matrix.source.display()),
+                    format!("matrix {} ({unit})", matrix.source.display()),
                     "the matrix's codes".to_owned(),
                     located,
                 )
@@ -358,6 +429,12 @@ impl Accessibility {
                     None => "straight-line distance, metres".to_owned(),
                 };
                 let located = loc.iter().map(Option::is_some).collect();
+                let bound = Pairs::euclidean_bound(&loc, max_cost, scale);
+                if bound > MAX_PAIRS {
+                    return Err(Error::Input(format!(
+                        "up to {bound} pairs of locations within the maximum cost {max_cost}, more than maillage holds ({MAX_PAIRS}): lower --max-cost, or check the CRS of --points"
+                    )));
+                }
                 let pairs = timings.time("pairs", || Pairs::euclidean(&loc, max_cost, scale));
                 (pairs, desc, where_, located)
             }
@@ -365,10 +442,24 @@ impl Accessibility {
 
         // the methods
         let population: Vec<f64> = communes.population.iter().map(|&p| p as f64).collect();
+        let (demand, demand_desc) = match inputs.demand {
+            None => (population.clone(), "population".to_owned()),
+            Some(table) => {
+                let (d, diags) = place_demand(communes, table)?;
+                diagnostics.extend(diags);
+                (d, format!("demand {}", table.source.display()))
+            }
+        };
         let w = |c: f64| weight.at(c);
         let (score_raw, unreached) = timings.time("catchments", || {
-            catchments(method, &pairs, &population, &supply, &w)
+            catchments(method, &pairs, &demand, &supply, &w)
         });
+        if let Some(i) = score_raw.iter().position(|s| !s.is_finite()) {
+            return Err(Error::Input(format!(
+                "the score of {} is not a finite number with the weight {weight}: give a weight that stays finite at every cost from 0 to {max_cost}",
+                communes.get(i as u32).code
+            )));
+        }
         let score: Vec<Option<f64>> = score_raw
             .into_iter()
             .zip(&located)
@@ -402,6 +493,17 @@ impl Accessibility {
             }
         }
         let mean = (pop_scored > 0.0).then(|| wsum / pop_scored);
+        if method == Method::Apl && mean.is_some_and(|m| m < APL_LEAST) {
+            diagnostics.push(Diagnostic::new(
+                DiagnosticKind::AccessUnits,
+                format!(
+                    "{} : score APL moyen {:.2e} par habitant et par an, loin des quelque 4 consultations qu'un habitant reçoit : l'APL attend une offre en consultations par an ; une offre en ETP ou en nombre de médecins met chaque commune sous le seuil {}, qui ne s'applique alors pas (multiplier par les consultations d'un ETP)",
+                    inputs.supply.source.display(),
+                    mean.unwrap_or(0.0),
+                    threshold.unwrap_or(2.5)
+                ),
+            ));
+        }
         let below = threshold.map(|t| {
             let (mut pop, mut count) = (0u64, 0u64);
             for (i, s) in score.iter().enumerate() {
@@ -412,7 +514,6 @@ impl Accessibility {
             }
             (pop, count)
         });
-        let supply_total: f64 = supply.iter().sum();
         let unit = match method {
             Method::Apl => {
                 "supply per inhabitant per year (consultations, or FTE as given)".to_owned()
@@ -431,6 +532,8 @@ impl Accessibility {
             communes_scored: score.iter().filter(|s| s.is_some()).count() as u64,
             communes_unscored: score.iter().filter(|s| s.is_none()).count() as u64,
             population: total_population as u64,
+            demand: demand_desc,
+            demand_total: demand.iter().sum::<f64>() + 0.0,
             supply_total,
             supply_unreached: unreached_total,
             population_weighted_mean: mean,
@@ -721,6 +824,153 @@ impl Accessibility {
     }
 }
 
+/// The smallest plausible mean APL (consultations per inhabitant per year; France
+/// is near 4): below it the supply is in another unit (FTE, doctors).
+const APL_LEAST: f64 = 0.05;
+
+/// The most pairs a straight-line run builds (an upper bound from the grid, about
+/// three times the pairs found): 500 million, some 2 GB. France within 100 km is
+/// about 250 million; lon/lat points read as metres would be a billion and more.
+pub const MAX_PAIRS: u64 = 500_000_000;
+
+/// Options that cannot go together, refused rather than one silently ignored.
+fn check_options(inputs: &AccessInputs<'_>, options: &AccessOptions) -> Result<()> {
+    let conflict = |m: &str| Err(Error::Input(m.to_owned()));
+    if inputs.costs.is_some() && inputs.points.is_some() {
+        return conflict("--points places communes for straight-line distances, and a --costs matrix replaces those distances: give one or the other");
+    }
+    if inputs.costs.is_some() && options.speed_kmh.is_some() {
+        return conflict("--speed turns straight-line metres into minutes, and a --costs matrix has its own costs: give one or the other");
+    }
+    if inputs.costs.is_none() && options.cost_unit.is_some() {
+        return conflict("--cost-unit says the unit of a --costs matrix: without one, costs are straight-line metres (minutes with --speed)");
+    }
+    if options.method == Method::TwoStep
+        && options
+            .weight
+            .as_ref()
+            .is_some_and(|w| *w != Weight::Binary)
+    {
+        return conflict("--method 2sfca counts every pair within the maximum cost alike (a binary weight): for a distance decay use --method e2sfca (or 3sfca)");
+    }
+    Ok(())
+}
+
+/// The error for a supply that puts nothing in the layer's communes, with the
+/// likely cause.
+fn empty_supply(table: &SupplyTable, epsg: u32) -> String {
+    let file = table.source.display();
+    let total: f64 = table.rows.iter().map(|r| r.supply).sum();
+    if table.rows.is_empty() {
+        return format!("{file}: no supply row: every score would be 0");
+    }
+    if total.is_nan() || total <= 0.0 {
+        return format!(
+            "{file}: the supply of its {} rows adds up to 0: every score would be 0",
+            table.rows.len()
+        );
+    }
+    if table.points {
+        let lon_lat = table
+            .rows
+            .iter()
+            .filter_map(|r| r.point)
+            .all(|[x, y]| x.abs() <= 180.0 && y.abs() <= 90.0);
+        let hint = if lon_lat && epsg != 4326 {
+            " They look like longitude/latitude: give --supply-crs EPSG:4326.".to_owned()
+        } else {
+            format!(" Are they in EPSG:{epsg} (--supply-crs)?")
+        };
+        return format!(
+            "{file}: none of its {} points falls in a commune of the layer: no supply is placed.{hint}",
+            table.rows.len()
+        );
+    }
+    format!(
+        "{file}: none of its {} rows names a commune of the layer with supply > 0: every score would be 0",
+        table.rows.len()
+    )
+}
+
+/// Refuses a matrix whose costs are far above the default maximum cost (minutes)
+/// — a matrix in metres read as minutes would keep only each commune's pair with
+/// itself.
+fn check_matrix_unit(matrix: &CostMatrix, max_cost: f64) -> Result<()> {
+    let mut costs: Vec<f64> = matrix
+        .rows
+        .iter()
+        .filter(|r| r.origin != r.dest)
+        .map(|r| r.cost)
+        .collect();
+    if costs.is_empty() {
+        return Ok(());
+    }
+    let mid = costs.len() / 2;
+    let (_, median, _) = costs.select_nth_unstable_by(mid, f64::total_cmp);
+    let median = *median;
+    if median > 20.0 * max_cost {
+        let beyond = costs.iter().filter(|&&c| c > max_cost).count();
+        return Err(Error::Input(format!(
+            "{}: its median cost is {median}, and {beyond} of its {} pairs between two communes are beyond the default maximum of {max_cost} minutes: are the costs in metres? Say their unit with --cost-unit metres (or km), or give --max-cost",
+            matrix.source.display(),
+            costs.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Each commune's demand from a demand table (codes of former communes in the
+/// commune that absorbed them, added up). Every commune of the layer with
+/// inhabitants must have a row: a missing one would silently count no one.
+fn place_demand(
+    communes: &crate::load::Communes,
+    table: &DemandTable,
+) -> Result<(Vec<f64>, Vec<Diagnostic>)> {
+    let file = table.source.display().to_string();
+    let n = communes.len();
+    let mut demand = vec![0.0; n];
+    let mut given = vec![false; n];
+    let mut outside = Vec::new();
+    for r in &table.rows {
+        match locations::place_code(communes, &r.code) {
+            Some(i) => {
+                demand[i as usize] += r.demand;
+                given[i as usize] = true;
+            }
+            None => outside.push(format!("{} (ligne {})", r.code, r.line)),
+        }
+    }
+    let missing: Vec<String> = (0..n)
+        .filter(|&i| !given[i] && communes.population[i] > 0)
+        .map(|i| communes.get(i as u32).code.clone())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Input(format!(
+            "{file}: {} communes of the layer with inhabitants have no demand row: {} (give a row for each, 0 where the demand is nil)",
+            missing.len(),
+            sample(&missing, 8)
+        )));
+    }
+    let mut diagnostics = Vec::new();
+    if !table.notes.is_empty() {
+        diagnostics.push(Diagnostic::new(
+            DiagnosticKind::InputFormat,
+            format!("{file} : {}", table.notes.join(" ; ")),
+        ));
+    }
+    if !outside.is_empty() {
+        diagnostics.push(Diagnostic::new(
+            DiagnosticKind::AccessOutsideLayer,
+            format!(
+                "{file} : demande de communes absentes de la couche, laissée de côté ({}) : {}",
+                outside.len(),
+                sample(&outside, 6)
+            ),
+        ));
+    }
+    Ok((demand, diagnostics))
+}
+
 /// The scores of every unit, and the units whose supply no one reaches.
 fn catchments(
     method: Method,
@@ -804,10 +1054,11 @@ fn matrix_pairs(
     analysis: &Analysis,
     matrix: &CostMatrix,
     max_cost: f64,
-) -> Result<(Pairs, u64, Vec<Diagnostic>)> {
+) -> Result<(Pairs, u64, Vec<bool>, Vec<Diagnostic>)> {
     let communes = &analysis.communes;
     let n = communes.len();
     let file = matrix.source.display().to_string();
+    let mut present = vec![false; n];
     let mut triples: Vec<(u32, u32, f64, u64)> = Vec::with_capacity(matrix.rows.len());
     let mut outside: Vec<String> = Vec::new();
     let mut outside_lines = Vec::new();
@@ -818,6 +1069,8 @@ fn matrix_pairs(
             locations::place_code(communes, &r.dest),
         ) {
             (Some(o), Some(d)) => {
+                present[o as usize] = true;
+                present[d as usize] = true;
                 if r.cost <= max_cost {
                     triples.push((o, d, r.cost, r.line));
                 } else {
@@ -868,7 +1121,9 @@ fn matrix_pairs(
             has_self[o as usize] = true;
         }
     }
-    let added: Vec<u32> = (0..n as u32).filter(|&i| !has_self[i as usize]).collect();
+    let added: Vec<u32> = (0..n as u32)
+        .filter(|&i| !has_self[i as usize] && present[i as usize])
+        .collect();
     kept.extend(added.iter().map(|&i| (i, i, 0.0)));
     let mut diagnostics = Vec::new();
     if !matrix.notes.is_empty() {
@@ -888,6 +1143,23 @@ fn matrix_pairs(
                 ),
             )
             .lines(outside_lines),
+        );
+    }
+    let absent: Vec<String> = (0..n)
+        .filter(|&i| !present[i])
+        .map(|i| communes.get(i as u32).code.clone())
+        .collect();
+    if !absent.is_empty() {
+        diagnostics.push(
+            Diagnostic::new(
+                DiagnosticKind::NoLocation,
+                format!(
+                    "{file} : communes absentes de la matrice (dans aucune paire), sans score ; leur offre n'est atteinte par personne ({}) : {}",
+                    absent.len(),
+                    sample(&absent, 8)
+                ),
+            )
+            .codes(absent),
         );
     }
     let mut notes = Vec::new();
@@ -918,7 +1190,12 @@ fn matrix_pairs(
             .lines(repeated),
         );
     }
-    Ok((Pairs::matrix(n, kept), added.len() as u64, diagnostics))
+    Ok((
+        Pairs::matrix(n, kept),
+        added.len() as u64,
+        present,
+        diagnostics,
+    ))
 }
 
 struct GroupStats {
@@ -954,7 +1231,8 @@ fn group_stats(
             })
             .map_or(f64::NAN, |s| s.0)
     });
-    let min = scored.first().map(|s| s.0);
+    // a commune where nobody lives weighs nothing: not the group's minimum either
+    let min = scored.iter().find(|s| s.1 > 0.0).map(|s| s.0);
     let below = threshold.map(|t| {
         let under: Vec<&(u32, f64)> = members
             .iter()

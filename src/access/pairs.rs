@@ -181,6 +181,46 @@ impl Pairs {
         }
     }
 
+    /// An upper bound of the pairs [`Pairs::euclidean`] would find, counted on
+    /// its grids without looking at a pair (each point with every point of its
+    /// cell and the eight around): about three times the pairs, in O(n + cells).
+    /// Checked before building, so that a CRS mistake (longitude/latitude read as
+    /// metres: every point within a few metres of every other) is refused before
+    /// it takes the memory.
+    pub fn euclidean_bound(locations: &[Option<Location>], max_cost: f64, scale: f64) -> u64 {
+        let radius = max_cost / scale;
+        let mut crs: Vec<u32> = locations.iter().flatten().map(|l| l.epsg).collect();
+        crs.sort_unstable();
+        crs.dedup();
+        let mut total = 0u64;
+        for e in crs {
+            let g = Grid::new(locations, e, radius);
+            let count = |x: i64, y: i64| -> u64 {
+                if x < 0 || y < 0 || x >= g.dims.0 as i64 || y >= g.dims.1 as i64 {
+                    return 0;
+                }
+                let c = y as usize * g.dims.0 + x as usize;
+                (g.offsets[c + 1] - g.offsets[c]) as u64
+            };
+            for y in 0..g.dims.1 as i64 {
+                for x in 0..g.dims.0 as i64 {
+                    let here = count(x, y);
+                    if here == 0 {
+                        continue;
+                    }
+                    let mut around = 0u64;
+                    for dy in -1..=1 {
+                        for dx in -1..=1 {
+                            around += count(x + dx, y + dy);
+                        }
+                    }
+                    total = total.saturating_add(here.saturating_mul(around));
+                }
+            }
+        }
+        total
+    }
+
     /// Pairs of a matrix `(origin, dest, cost)` over `n` units, already checked
     /// (no duplicate, costs ≥ 0) and limited to the maximum cost.
     pub fn matrix(n: usize, mut triples: Vec<(u32, u32, f64)>) -> Pairs {
@@ -300,6 +340,7 @@ mod tests {
         assert_eq!(row(2), vec![(2, 0.0)]);
         assert_eq!(row(3), vec![], "no location, no pair");
         assert_eq!(p.len(), 5);
+        assert!(Pairs::euclidean_bound(&locs, 5.0, 1.0) >= p.len() as u64);
         // other CRSs never pair
         let mut locs = locs;
         locs[1] = Some(Location {
@@ -307,6 +348,24 @@ mod tests {
             point: [3.0, 4.0],
         });
         assert_eq!(Pairs::euclidean(&locs, 5.0, 1.0).len(), 3);
+    }
+
+    #[test]
+    fn the_bound_never_undercounts_and_sees_collapsed_points() {
+        // a 40 × 40 lattice 1 m apart, radius 3 m: the bound is at least the pairs
+        let locs: Vec<Option<Location>> = (0..1600)
+            .map(|k| at((k % 40) as f64, (k / 40) as f64))
+            .collect();
+        for r in [0.5, 3.0, 10.0, 100.0] {
+            let found = Pairs::euclidean(&locs, r, 1.0).len() as u64;
+            let bound = Pairs::euclidean_bound(&locs, r, 1.0);
+            assert!(
+                bound >= found && bound <= 12 * found.max(1600),
+                "r {r}: {bound} vs {found}"
+            );
+        }
+        // every point within the radius of every other: n² pairs, said before building
+        assert_eq!(Pairs::euclidean_bound(&locs, 1e6, 1.0), 1600 * 1600);
     }
 
     #[test]

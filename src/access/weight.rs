@@ -56,6 +56,50 @@ impl Weight {
     }
 }
 
+impl Weight {
+    /// Refuses a weight that can be infinite or not a number for some cost ≥ 0:
+    /// a gravity decay (negative exponent) with no minimum cost weighs a pair at
+    /// cost 0 — every commune with itself — infinitely.
+    ///
+    /// ```
+    /// use maillage::access::Weight;
+    /// assert!(Weight::Gravity { scale: 10_000.0, alpha: -1.0, min: 0.0 }.check().is_err());
+    /// assert!(Weight::Gravity { scale: 10_000.0, alpha: -1.0, min: 1000.0 }.check().is_ok());
+    /// ```
+    ///
+    /// # Errors
+    /// The reason, in words.
+    pub fn check(&self) -> Result<(), String> {
+        match *self {
+            Weight::Gravity { scale, alpha, min } => {
+                if !(scale > 0.0 && scale.is_finite() && alpha.is_finite() && min.is_finite()) {
+                    return Err("gravity: scale > 0, finite exponent and minimum".into());
+                }
+                if alpha < 0.0 && min <= 0.0 {
+                    return Err(format!(
+                        "a gravity decay (exponent {alpha}) needs a minimum cost > 0, as in gravity:{scale},{alpha},MIN: a pair at cost 0 (each commune with itself) would weigh infinitely"
+                    ));
+                }
+                if alpha > 0.0 && (min / scale).powf(alpha).is_infinite() {
+                    return Err("gravity: the weights overflow".into());
+                }
+                Ok(())
+            }
+            Weight::Gaussian { sigma } if !(sigma > 0.0 && sigma.is_finite()) => {
+                Err("gaussian: sigma must be > 0".into())
+            }
+            Weight::Step(ref steps)
+                if steps
+                    .iter()
+                    .any(|&(b, w)| !(b >= 0.0 && w >= 0.0 && b.is_finite() && w.is_finite())) =>
+            {
+                Err("step: bounds and weights must be finite and ≥ 0".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 impl fmt::Display for Weight {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -126,7 +170,9 @@ impl FromStr for Weight {
                 if scale <= 0.0 {
                     return Err(format!("weight {s:?}: scale must be > 0"));
                 }
-                Ok(Weight::Gravity { scale, alpha, min })
+                let w = Weight::Gravity { scale, alpha, min };
+                w.check().map_err(|e| format!("weight {s:?}: {e}"))?;
+                Ok(w)
             }
             other => Err(format!(
                 "weight {other:?}: binary, gaussian:SIGMA, step:D1=W1,D2=W2,… or gravity:SCALE,ALPHA"
@@ -173,6 +219,8 @@ mod tests {
             "step:10=-1",
             "step:5=1,5=2",
             "gravity:0,-1",
+            "gravity:10000,-1",
+            "gravity:10000,-2,0",
             "cubic:3",
         ] {
             let e = bad.parse::<Weight>().unwrap_err();

@@ -23,6 +23,14 @@ pub(crate) enum MethodChoice {
     Apl,
 }
 
+/// `--cost-unit`.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum CostUnitChoice {
+    Minutes,
+    Metres,
+    Km,
+}
+
 /// Accessibility.
 #[derive(Args)]
 pub(crate) struct AccessArgs {
@@ -47,6 +55,19 @@ pub(crate) struct AccessArgs {
     /// distances. Missing commune-to-itself pairs are added at 0.
     #[arg(long, value_name = "FILE")]
     pub(crate) costs: Option<PathBuf>,
+    /// The unit of --costs: minutes (default; a matrix whose costs are far above
+    /// the default maximum is refused as likely metres), metres or km. Sets the
+    /// default weight and maximum cost.
+    #[arg(long, value_enum, value_name = "UNIT")]
+    pub(crate) cost_unit: Option<CostUnitChoice>,
+    /// Demand replacing the population in the catchments: a table code,demand
+    /// (decimals: an age-standardised population), or with --age-weights one
+    /// column per age group. Every inhabited commune needs a row.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) demand: Option<PathBuf>,
+    /// Age weighting of --demand: COLUMN=WEIGHT,… (demand = Σ weight × column).
+    #[arg(long, value_name = "COL=W,…", requires = "demand")]
+    pub(crate) age_weights: Option<String>,
     /// 2sfca, e2sfca, 3sfca, gravity (potential, no competition) or apl (DREES).
     #[arg(long, value_enum, default_value_t = MethodChoice::E2sfca)]
     pub(crate) method: MethodChoice,
@@ -71,7 +92,7 @@ pub(crate) struct AccessArgs {
 
 /// `access`.
 pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<ExitCode> {
-    use maillage::access::{AccessInputs, AccessOptions, Accessibility, Method, Weight};
+    use maillage::access::{AccessInputs, AccessOptions, Accessibility, CostUnit, Method, Weight};
     let method = match args.method {
         MethodChoice::TwoSfca => Method::TwoStep,
         MethodChoice::E2sfca => Method::Enhanced,
@@ -98,6 +119,11 @@ pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<Ex
         speed_kmh: args.speed,
         points_epsg: epsg("--points-crs", &args.points_crs)?,
         supply_epsg: epsg("--supply-crs", &args.supply_crs)?,
+        cost_unit: args.cost_unit.map(|u| match u {
+            CostUnitChoice::Minutes => CostUnit::Minutes,
+            CostUnitChoice::Metres => CostUnit::Metres,
+            CostUnitChoice::Km => CostUnit::Kilometres,
+        }),
     };
     let mut map_options = map_options(&draw)?;
     if map_options.choropleth.is_none() {
@@ -138,6 +164,19 @@ pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<Ex
         .as_deref()
         .map(|p| maillage::load::load_costs(&maillage::Source::from_path(p)?, &tables))
         .transpose()?;
+    let age_weights = args
+        .age_weights
+        .as_deref()
+        .map(maillage::load::parse_age_weights)
+        .transpose()?
+        .unwrap_or_default();
+    let demand = args
+        .demand
+        .as_deref()
+        .map(|p| {
+            maillage::load::load_demand(&maillage::Source::from_path(p)?, &tables, &age_weights)
+        })
+        .transpose()?;
     let analysis = Analysis::run(&inputs)?;
     progress.start("accessibility", 0);
     let acc = Accessibility::compute(
@@ -146,6 +185,7 @@ pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<Ex
             supply: &supply,
             points: points.as_ref(),
             costs: costs.as_ref(),
+            demand: demand.as_ref(),
         },
         &options,
     )?;

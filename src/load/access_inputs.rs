@@ -436,3 +436,175 @@ pub fn load_costs(source: &Source, options: &TableOptions) -> Result<CostMatrix>
         notes: t.notes,
     })
 }
+
+/// The demand column: `demand`, `Population standardisée`, `population`…
+const DEMAND: Field = Field {
+    name: "demand",
+    aliases: &[
+        "demande",
+        "population standardisee",
+        "population ponderee",
+        "standardised population",
+        "population",
+        "pop",
+    ],
+    rule: |w| {
+        any_of(
+            w,
+            &[
+                "demand",
+                "demande",
+                "population",
+                "pop",
+                "habitants",
+                "standardisee",
+            ],
+        ) && !any_of(w, &["code", "annee", "year", "densite"])
+    },
+    prefer: &["standardisee", "ponderee", "demand", "demande"],
+    loose: never,
+    value: never,
+};
+
+/// One commune's demand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemandRow {
+    /// Its line in the file.
+    pub line: u64,
+    /// The commune's code (normalised).
+    pub code: String,
+    /// The demand: a population, age-standardised or weighted (decimals allowed).
+    pub demand: f64,
+}
+
+/// The demand of each commune, replacing the population in the catchments.
+#[derive(Debug, Clone)]
+pub struct DemandTable {
+    /// The file.
+    pub source: PathBuf,
+    /// The rows, in file order, one per code.
+    pub rows: Vec<DemandRow>,
+    /// How the file was read (the columns weighted, when an age weighting was given).
+    pub notes: Vec<String>,
+}
+
+/// Reads a demand table: `code,demand` with decimals (an age-standardised
+/// population, as DREES computes it for the APL), or, with `age_weights`, one
+/// column per age group, each row's demand being `Σ weight × value` over the
+/// groups named (`[("pop_0_14", 0.9), ("pop_75_plus", 1.8)]`: header names,
+/// compared without case, accents or punctuation).
+///
+/// # Examples
+/// ```
+/// use maillage::load::{load_demand, TableOptions};
+/// use maillage::Source;
+/// let csv = "code,p0_59,p60_plus\n04001,100,50.5\n";
+/// let source = Source::from_bytes("demand.csv", csv.as_bytes().to_vec())?;
+/// let t = load_demand(&source, &TableOptions::default(), &[("p0_59".into(), 1.0), ("p60_plus".into(), 2.0)])?;
+/// assert_eq!(t.rows[0].demand, 201.0);
+/// # Ok::<(), maillage::Error>(())
+/// ```
+///
+/// # Errors
+/// [`crate::Error::Csv`] naming file and line: no code or demand column (or an age
+/// group not in the header), a value that is not a number ≥ 0, a code twice.
+pub fn load_demand(
+    source: &Source,
+    options: &TableOptions,
+    age_weights: &[(String, f64)],
+) -> Result<DemandTable> {
+    let mut t = open_table(source, options)?;
+    let groups: Vec<String> = age_weights.iter().map(|(g, _)| g.clone()).collect();
+    let what = if groups.is_empty() {
+        "a commune code and a demand (or population) column".to_owned()
+    } else {
+        format!("a commune code and the age groups {}", groups.join(", "))
+    };
+    let (c, cols) = t.header(&what, |t| {
+        let c = t.column(&CODE)?;
+        if groups.is_empty() {
+            return Some((c, vec![(t.column(&DEMAND)?, 1.0)]));
+        }
+        let cols = age_weights
+            .iter()
+            .map(|(g, w)| t.position_of(g).map(|k| (k, *w)))
+            .collect::<Option<Vec<_>>>()?;
+        Some((c, cols))
+    })?;
+    if !groups.is_empty() {
+        let shown: Vec<String> = age_weights
+            .iter()
+            .map(|(g, w)| format!("{w} × {g}"))
+            .collect();
+        t.notes.push(format!("demande = {}", shown.join(" + ")));
+    }
+    let mut rows = Vec::new();
+    let mut seen: std::collections::HashMap<String, u64> = Default::default();
+    let mut record = csv::StringRecord::new();
+    while let Some(line) = t.next(&mut record)? {
+        let cell = |k: usize| record.get(k).unwrap_or("").trim().to_owned();
+        let (code, _) = normalize_code(&cell(c));
+        if code.is_empty() {
+            return Err(t.error(line, "empty commune code".into()));
+        }
+        let mut demand = 0.0;
+        for &(k, w) in &cols {
+            let raw = cell(k);
+            let v = parse_number(&raw)
+                .filter(|v| *v >= 0.0 && *v <= super::MAX_POPULATION as f64)
+                .ok_or_else(|| {
+                    t.error(
+                        line,
+                        format!(
+                            "demand {raw:?} of {code} is not a number between 0 and {}",
+                            super::MAX_POPULATION
+                        ),
+                    )
+                })?;
+            demand += w * v;
+        }
+        if let Some(first) = seen.insert(code.clone(), line) {
+            return Err(t.error(
+                line,
+                format!("{code} is already on line {first}: one row per commune"),
+            ));
+        }
+        rows.push(DemandRow { line, code, demand });
+    }
+    Ok(DemandTable {
+        source: source.name.clone(),
+        rows,
+        notes: t.notes,
+    })
+}
+
+/// Parses `--age-weights GROUP=W,GROUP=W` (weights finite and ≥ 0).
+///
+/// ```
+/// let w = maillage::load::parse_age_weights("p0_14=0.9, p75_plus=1.8").unwrap();
+/// assert_eq!(w, vec![("p0_14".to_owned(), 0.9), ("p75_plus".to_owned(), 1.8)]);
+/// assert!(maillage::load::parse_age_weights("p0_14").is_err());
+/// ```
+///
+/// # Errors
+/// [`crate::Error::Input`] naming the part that is not `GROUP=WEIGHT`.
+pub fn parse_age_weights(spec: &str) -> Result<Vec<(String, f64)>> {
+    let mut out = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let parsed = part.rsplit_once('=').and_then(|(g, w)| {
+            let w = parse_number(w).filter(|w| *w >= 0.0)?;
+            (!g.trim().is_empty()).then(|| (g.trim().to_owned(), w))
+        });
+        out.push(parsed.ok_or_else(|| {
+            crate::Error::Input(format!(
+                "--age-weights: {part:?} is not GROUP=WEIGHT (a column of the demand table and a number ≥ 0)"
+            ))
+        })?);
+    }
+    if out.is_empty() {
+        return Err(crate::Error::Input(
+            "--age-weights: give GROUP=WEIGHT,…".into(),
+        ));
+    }
+    Ok(out)
+}

@@ -18,8 +18,8 @@ mod validity;
 mod workbook_guard;
 
 pub use access_inputs::{
-    load_costs, load_points, load_supply, parse_number, CostMatrix, CostRow, PointRow, PointsTable,
-    SupplyRow, SupplyTable,
+    load_costs, load_demand, load_points, load_supply, parse_age_weights, parse_number, CostMatrix,
+    CostRow, DemandRow, DemandTable, PointRow, PointsTable, SupplyRow, SupplyTable,
 };
 pub(crate) use communes::oriented;
 #[cfg(test)]

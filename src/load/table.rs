@@ -285,6 +285,13 @@ impl CsvTable {
         Some(pos)
     }
 
+    /// The column named `name` in the current header row (compared without case,
+    /// accents, spaces or punctuation).
+    pub fn position_of(&self, name: &str) -> Option<usize> {
+        let want = fold(name);
+        self.header.iter().position(|h| fold(h) == want)
+    }
+
     /// The only column [`Field::loose`] accepts whose first values (up to 20 non-empty
     /// ones) are at least 80 % what [`Field::value`] expects; noted.
     fn by_values(&mut self, field: &Field) -> Option<usize> {
