@@ -16,7 +16,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use maillage::coverage::Coverage;
 use maillage::export;
-use maillage::index::{Adjacency, SpatialIndex};
+use maillage::geometry::{Adjacency, SpatialIndex};
 use maillage::load::{load_communes, load_declarations, load_population, Communes, Source};
 use maillage::outlines::Outlines;
 use maillage::stats::{Stats, Tallies};

@@ -12,16 +12,37 @@
 //!
 //! | stage | module | what it does |
 //! |---|---|---|
-//! | load | [`load`] | commune layer (GeoJSON, Shapefile, GeoPackage; any French CRS via [`crs`]), declarations (CSV, workbooks, drawn GeoJSON), population; areas ([`area`]) |
-//! | vintage | [`vintage`] | codes of different years put on one vintage with the bundled [`cog`]; arrondissements municipaux |
-//! | index | [`index`], [`topology`] | R-tree over envelopes, then exact shared-segment test: adjacency; shared borders as arcs |
-//! | coverage | [`coverage`], [`overlay`] ([`dissolve`]) | verdict per commune, territories, zones blanches; drawn territories cut exactly |
-//! | outlines | [`outlines`] | each territory and zone blanche dissolved into one multipolygon |
+//! | load | [`load`] | commune layer (GeoJSON, Shapefile, GeoPackage; any French CRS via [`geometry::Crs`]), declarations (CSV, workbooks, drawn GeoJSON), population, accessibility inputs |
+//! | vintage | (inside [`Analysis::run`]) | codes of different years put on one vintage with the bundled COG ([`reference::cog`]); arrondissements municipaux |
+//! | index | [`geometry`] | R-tree over envelopes ([`geometry::SpatialIndex`], kept by the [`Analysis`]), then the exact shared-segment test: [`geometry::Adjacency`]; shared borders as arcs ([`geometry::Topology`], built once, lazily: [`Analysis::topology`]) |
+//! | coverage | [`coverage`], [`overlay`] | verdict per commune, territories, zones blanches; drawn territories cut exactly |
+//! | outlines | [`outlines`] | each territory and zone blanche dissolved into one multipolygon ([`geometry::dissolve`]) |
 //! | stats | [`stats`] | polars tables per commune, CPTS, département, région; the [`Summary`] |
 //! | export | [`export`] | `summary.json`, CSV / Parquet tables, GeoJSON layers, a styled GeoPackage ([`export::gpkg`]), GeoParquet ([`export::geoparquet`]), all or nothing |
 //! | access | [`access`] | floating-catchment accessibility per commune, CPTS, zone blanche, département |
 //! | propose | [`propose`] | a candidate CPTS against the others; fix proposals for zones blanches and chevauchements |
-//! | render | [`render`] | `map.svg`, `map.png`, `report.html`: what a planner looks at ([`style`]: the colours) |
+//! | render | [`render`] | `map.svg`, `map.png`, `report.html`: what a planner looks at |
+//!
+//! Beside the stages: [`reference`](mod@reference) (the COG 2026, départements, régions, EPCI,
+//! bundled), [`geometry`] (areas on the ellipsoid, CRSs, index, topology, dissolve:
+//! nothing of CPTS), and the crate's [`Error`], [`Diagnostic`] and [`Lang`].
+//!
+//! The source tree says the same:
+//!
+//! ```text
+//! src/
+//!   lib.rs          this page: the curated public API
+//!   analysis.rs     Analysis::run — load → vintage → index → coverage → tallies
+//!   error.rs  diagnostics.rs  lang.rs  progress.rs   cross-cutting
+//!   reference/      bundled COG 2026, départements and régions, EPCI
+//!   geometry/       area, crs, index (R-tree, adjacency), topology, dissolve
+//!   load/           one reader per input, lenient tables, workbooks, validity
+//!   vintage.rs      codes of any year onto the layer's
+//!   coverage.rs  overlay/  outlines.rs  stats.rs      the stages
+//!   export/         tables, GeoJSON, GeoPackage, GeoParquet, the staged folder
+//!   access/  propose/  render/  style.rs               downstream consumers
+//!   cmd/  main.rs   the CLI: parse, call, print (one file per subcommand)
+//! ```
 //!
 //! [`Analysis::run`] runs load → coverage; [`export::write`] dissolves and writes
 //! every file; [`render::Renderer`] draws the map and the report. Consumers read an
@@ -85,37 +106,43 @@
 //!   validé, lettre d'intention) that [`render`] follows with `--color-by status`.
 //! - **COG**: *Code officiel géographique*, INSEE's list of communes for one year
 //!   (its *vintage*); communes merge every 1 January, so codes change.
-//! - **département / région**: from the INSEE code ([`admin`]), régions of COG 2026.
+//! - **département / région**: from the INSEE code ([`reference::departement_of`]), régions of COG 2026.
 #![deny(missing_docs)]
 
-pub mod access;
-pub mod admin;
-pub mod analysis;
-pub mod area;
-pub mod cog;
+// Cross-cutting: errors, findings about the inputs, the language of the text
+// people read, progress for a display.
+mod diagnostics;
+mod error;
+mod lang;
+pub mod progress;
+
+// Reference data and geometry, knowing nothing of CPTS.
+pub mod geometry;
+pub mod reference;
+
+// The pipeline, one stage per module, data flowing one way.
+mod analysis;
 pub mod coverage;
-pub mod crs;
-pub mod diagnostics;
-pub mod dissolve;
-pub mod epci;
-pub mod error;
 pub mod export;
-pub mod index;
-pub mod lang;
 pub mod load;
 pub mod outlines;
 pub mod overlay;
-pub mod progress;
+pub mod stats;
+mod vintage;
+
+// Downstream consumers of an `Analysis`.
+pub mod access;
 pub mod propose;
 pub mod render;
-pub mod stats;
-pub mod style;
-pub mod topology;
-pub mod vintage;
+mod style;
 
-pub use analysis::{Analysis, Inputs};
+// The crate's own short paths to modules that live in folders.
+use geometry::{area, crs, dissolve, index, topology};
+use reference::{admin, cog, epci};
+
+pub use analysis::{Analysis, Inputs, Timings, DEFAULT_MIN_AREA_KM2};
 pub use coverage::{Coverage, Verdict};
-pub use diagnostics::{Diagnostic, DiagnosticKind};
+pub use diagnostics::{Diagnostic, DiagnosticKind, Report as DiagnosticsReport};
 pub use error::{Error, Result};
 pub use export::TableFormat;
 pub use lang::Lang;

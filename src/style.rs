@@ -11,7 +11,7 @@
 use crate::analysis::Analysis;
 use crate::load::Status;
 
-/// Territory fills: neighbours never share one (see [`territory_colours`]).
+/// Territory fills: neighbours never share one (see `territory_colours`).
 pub const PALETTE: [&str; 10] = [
     "#8dd3c7", "#ffffb3", "#bebada", "#80b1d3", "#fdb462", "#b3de69", "#fccde5", "#ccebc5",
     "#bc80bd", "#ffed6f",
@@ -19,7 +19,7 @@ pub const PALETTE: [&str; 10] = [
 
 /// Zones blanches: a saturated red, above every territory.
 pub const WHITE_ZONE: &str = "#e31a1c";
-/// Chevauchements: hatched in this dark purple over [`OVERLAP_BACKGROUND`].
+/// Chevauchements: hatched in this dark purple over `OVERLAP_BACKGROUND`.
 pub const OVERLAP: &str = "#54278f";
 /// The background of the chevauchement hatching.
 pub const OVERLAP_BACKGROUND: &str = "#dadaeb";

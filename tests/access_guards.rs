@@ -70,7 +70,7 @@ fn points_in_the_wrong_crs_or_far_from_their_commune_are_refused() {
     let dir = Dir::new();
     let l93 = points();
     // the same points in longitude/latitude, given without --points-crs
-    let crs = maillage::crs::Crs::from_epsg(2154).unwrap();
+    let crs = maillage::geometry::Crs::from_epsg(2154).unwrap();
     let mut coords: Vec<geo::Coord<f64>> =
         l93.iter().map(|p| geo::coord! {x: p.1, y: p.2}).collect();
     crs.to_lon_lat(&mut coords).unwrap();

@@ -44,7 +44,7 @@ fn arrondissement_layer_beside_commune_is_used_when_declarations_need_it() {
         let l = load("adminexpress/ae3-13-l93.zip");
         assert_eq!(l.spare_arrondissements.len(), 16);
         let city = l.communes.iter().find(|c| c.code == "13055").unwrap();
-        maillage::area::multi_polygon_km2(&city.geometry)
+        maillage::geometry::multi_polygon_km2(&city.geometry)
     };
     for layer in [
         Source::from_path(fixture("adminexpress/ae3-13-l93.zip")).unwrap(),
@@ -57,7 +57,7 @@ fn arrondissement_layer_beside_commune_is_used_when_declarations_need_it() {
                 cpts: vec![Source::from_bytes("d.csv", csv.as_bytes().to_vec()).unwrap()],
                 population: None,
                 fields: FieldNames::default(),
-                min_area_km2: maillage::analysis::DEFAULT_MIN_AREA_KM2,
+                min_area_km2: maillage::DEFAULT_MIN_AREA_KM2,
                 area: None,
                 tables: Default::default(),
                 progress: None,
@@ -169,7 +169,10 @@ fn lambert_93_shapefile_geopackage_and_geojson_match_the_wgs84_source() {
     assert_eq!(gap.name, "Gap");
     assert_eq!(
         gap.population,
-        maillage::cog::cog().current("05061").unwrap().population
+        maillage::reference::cog()
+            .current("05061")
+            .unwrap()
+            .population
     );
     assert_eq!(
         ae3.communes

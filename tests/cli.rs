@@ -83,7 +83,7 @@ fn demo_run_writes_every_output_as_valid_rfc7946() {
                 }
             }
             // a dissolved outline has the area of its communes: no sliver, no lost part
-            let dissolved = maillage::area::multi_polygon_km2(&m);
+            let dissolved = maillage::geometry::multi_polygon_km2(&m);
             let declared = props["area_km2"].as_f64().unwrap();
             assert!(
                 close(dissolved, declared, 1e-6),
@@ -123,7 +123,7 @@ fn check_exits_1_when_the_rule_is_broken_and_0_when_it_holds() {
     for code in e["communes_area_km2"].as_object().unwrap().keys() {
         csv.push_str(&format!(
             "D{0},CPTS {0},{code},aci_signe\n",
-            maillage::admin::departement_of(code)
+            maillage::reference::departement_of(code)
         ));
     }
     let decl = dir.write("full.csv", csv);

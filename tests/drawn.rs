@@ -70,7 +70,7 @@ fn shares_overlaps_and_gaps_of_drawn_strips() {
         o.gaps
     );
     assert!(near(
-        maillage::area::multi_polygon_km2(&o.gaps[0].geometry),
+        maillage::geometry::multi_polygon_km2(&o.gaps[0].geometry),
         0.1 * b
     ));
     assert_eq!(o.overlaps.len(), 1);

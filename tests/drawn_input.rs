@@ -66,8 +66,8 @@ fn each_bad_drawn_feature_is_repaired_or_rejected_and_the_rest_kept() {
         "two adjacent squares merge into one polygon"
     );
     assert!(
-        (maillage::area::multi_polygon_km2(&a.geometry)
-            - 2.0 * maillage::area::multi_polygon_km2(&t.territories[1].geometry))
+        (maillage::geometry::multi_polygon_km2(&a.geometry)
+            - 2.0 * maillage::geometry::multi_polygon_km2(&t.territories[1].geometry))
         .abs()
             < 1e-6
     );

@@ -55,7 +55,7 @@ fn holes_outside_or_around_the_shell_and_bow_ties_are_refused_by_feature() {
     let holed =
         format!("[[{shell}],[[5.04,45.04],[5.04,45.06],[5.06,45.06],[5.06,45.04],[5.04,45.04]]]");
     let layer = load("c.geojson", &collection(&[feature("01002", &holed, "")])).unwrap();
-    let km2 = maillage::area::multi_polygon_km2(&layer.communes[0].geometry);
+    let km2 = maillage::geometry::multi_polygon_km2(&layer.communes[0].geometry);
     assert!(km2 > 80.0 && km2 < 90.0, "{km2}");
 }
 

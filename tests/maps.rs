@@ -186,7 +186,7 @@ fn by_status_the_legend_splits_the_covered_communes_by_status() {
             .unwrap();
         assert_eq!(
             p["fill"],
-            maillage::style::status_colour(c.status),
+            maillage::render::status_colour(c.status),
             "{}",
             c.id
         );

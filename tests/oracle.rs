@@ -57,7 +57,7 @@ fn paca_areas_match_geographiclib() {
         assert!(close(a.communes.area_km2[i], geo_km2, 5e-5), "{}", c.code);
         // the overlay's geodesic-edge measure (each edge's bow on the equal-area
         // plane) agrees with geographiclib a thousand times more closely
-        let fast = maillage::area::geodesic_multi_polygon_km2(&c.geometry);
+        let fast = maillage::geometry::geodesic_multi_polygon_km2(&c.geometry);
         assert!(
             close(fast, geo_km2, 5e-9),
             "{}: {fast} vs {geo_km2}",

@@ -89,7 +89,7 @@ fn check_rules(before: &Analysis, p: &Proposal, label: &str) -> Analysis {
         let regions: BTreeSet<Option<&str>> = t
             .members
             .iter()
-            .map(|&i| maillage::admin::region_of_departement(before.communes.departement(i)))
+            .map(|&i| maillage::reference::region_of_departement(before.communes.departement(i)))
             .collect();
         assert_eq!(regions.len(), 1, "{label}: {} spans {regions:?}", t.id);
     }

@@ -2,7 +2,7 @@
 //! and arrondissements of COG 2026.
 
 use super::*;
-use maillage::cog::cog;
+use maillage::reference::cog;
 
 fn kinds(a: &Analysis) -> Vec<(DiagnosticKind, String)> {
     a.summary

@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
         cpts: vec![cpts],
         population: None,
         fields: FieldNames::default(),
-        min_area_km2: maillage::analysis::DEFAULT_MIN_AREA_KM2,
+        min_area_km2: maillage::DEFAULT_MIN_AREA_KM2,
         area: None,
         tables: Default::default(),
         progress: None,

@@ -294,7 +294,8 @@ pub fn user_points(
 }
 
 /// The supply of each commune: rows by code add up in their commune; points go to
-/// the commune that contains them (reprojected from `epsg` to longitude/latitude).
+/// the commune that contains them (reprojected from `epsg` to longitude/latitude,
+/// found with `index`, the R-tree over the communes: [`crate::Analysis::index`]).
 /// Rows of no commune of the layer are reported with their lines and left out.
 ///
 /// # Errors
@@ -302,6 +303,7 @@ pub fn user_points(
 /// reprojected.
 pub fn place_supply(
     communes: &Communes,
+    index: &SpatialIndex,
     table: &SupplyTable,
     epsg: u32,
 ) -> Result<(Vec<f64>, Vec<Diagnostic>)> {
@@ -354,7 +356,6 @@ pub fn place_supply(
         }
         let geoms: Vec<&MultiPolygon<f64>> =
             (0..n).map(|i| &communes.get(i as u32).geometry).collect();
-        let index = SpatialIndex::build(&geoms);
         coords
             .par_iter()
             .map(|c| {

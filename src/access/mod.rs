@@ -350,7 +350,12 @@ impl Accessibility {
         let threshold = options.threshold.or((method == Method::Apl).then_some(2.5));
         let mut diagnostics = Vec::new();
         let (supply, d) = timings.time("supply", || {
-            place_supply(communes, inputs.supply, options.supply_epsg)
+            place_supply(
+                communes,
+                analysis.index(),
+                inputs.supply,
+                options.supply_epsg,
+            )
         })?;
         diagnostics.extend(d);
         let supply_total: f64 = supply.iter().sum();

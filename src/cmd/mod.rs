@@ -135,7 +135,7 @@ pub(crate) struct Opts {
     pub(crate) population_field: Option<String>,
     /// Sliver tolerance for drawn territories, km²: gap and overlap pieces smaller
     /// than this are digitising noise, counted apart (slivers.geojson).
-    #[arg(long, value_name = "KM2", default_value_t = maillage::analysis::DEFAULT_MIN_AREA_KM2)]
+    #[arg(long, value_name = "KM2", default_value_t = maillage::DEFAULT_MIN_AREA_KM2)]
     pub(crate) min_area: f64,
     /// Worker threads (default: all cores). Output does not depend on it.
     #[arg(long, value_name = "N")]
@@ -425,7 +425,7 @@ pub(crate) fn epsg(flag: &str, text: &str) -> anyhow::Result<u32> {
     let code: u32 = digits
         .parse()
         .map_err(|_| anyhow::anyhow!("{flag} {text:?}: expected EPSG:CODE, e.g. EPSG:2154"))?;
-    maillage::crs::Crs::from_epsg(code).map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
+    maillage::geometry::Crs::from_epsg(code).map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
     Ok(code)
 }
 

@@ -12,7 +12,7 @@
 //! `gpkg_rtree_index` extension, with the triggers that keep it up to date when
 //! someone edits the layer), and the statistics as attribute tables. QGIS loads
 //! the styles of the `layer_styles` table (its own convention) by default: the
-//! colours of maillage's maps ([`crate::style`]).
+//! colours of maillage's maps (those of [`crate::render`]).
 
 use std::path::Path;
 

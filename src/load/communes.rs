@@ -95,13 +95,13 @@ pub struct CommuneLayer {
     pub population_field: Option<String>,
     /// Repairs made while loading (rings closed).
     pub diagnostics: Vec<Diagnostic>,
-    /// Whole cities (Paris, Lyon, Marseille) the [vintage](crate::vintage) stage
+    /// Whole cities (Paris, Lyon, Marseille) the vintage stage
     /// replaced by arrondissements without geometry: their polygon stands in for
     /// each of their arrondissements when adjacency is decided.
     pub whole_cities: Vec<Commune>,
     /// Arrondissements municipaux read from a layer shipped beside this one (Admin
     /// Express's `ARRONDISSEMENT_MUNICIPAL`), not part of the layer: the
-    /// [vintage](crate::vintage) stage puts a city's arrondissements in its place
+    /// vintage stage puts a city's arrondissements in its place
     /// only when declarations name them.
     pub spare_arrondissements: Vec<Commune>,
 }

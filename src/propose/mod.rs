@@ -363,16 +363,15 @@ fn reason(
 
 /// Border lengths between communes, measured geodesically on the shared arcs of
 /// the layer's topology, computed for the communes asked about only.
-struct Borders {
-    topology: Topology,
+struct Borders<'t> {
+    topology: &'t Topology,
     arc_length: Vec<f64>,
     cache: HashMap<u32, Vec<(u32, f64)>>,
 }
 
-impl Borders {
-    fn new(analysis: &Analysis) -> Borders {
-        let geoms = analysis.communes.geometries();
-        let topology = Topology::build(&geoms);
+impl<'t> Borders<'t> {
+    fn new(analysis: &'t Analysis) -> Borders<'t> {
+        let topology = analysis.topology();
         let arcs = topology.arc_count();
         Borders {
             topology,
@@ -416,7 +415,7 @@ struct State<'a> {
     epci: Vec<Option<u32>>,
     /// Communes of the layer in each EPCI.
     epci_size: HashMap<u32, usize>,
-    borders: Borders,
+    borders: Borders<'a>,
 }
 
 impl<'a> State<'a> {

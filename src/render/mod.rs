@@ -3,7 +3,7 @@
 //! (`report.html`). A consumer of an [`Analysis`]: it reads it, never changes it.
 //!
 //! How a map is made:
-//! 1. the communes become a planar [`crate::topology`]: each shared border is one arc;
+//! 1. the communes become a planar [`crate::geometry::Topology`]: each shared border is one arc;
 //! 2. arcs are projected once on a [`canvas`]: metropolitan France in Lambert-93,
 //!    each overseas département in its own UTM zone, drawn as an inset;
 //! 3. arcs are [`simplify`]-ed for the pixel size (Visvalingam–Whyatt), once, so
@@ -26,6 +26,7 @@ pub mod report;
 mod shapes;
 pub mod simplify;
 
+pub use crate::style::{colour_of, status_colour, status_label, OVERLAP, PALETTE, WHITE_ZONE};
 pub use classify::Breaks;
 pub use map::{Choropleth, ColorBy, MapOptions};
 pub use report::ReportOptions;

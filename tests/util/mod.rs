@@ -56,7 +56,7 @@ pub fn inputs(geojson: &str, csv: &str) -> Inputs {
         cpts: vec![Source::from_bytes("declarations.csv", csv.as_bytes().to_vec()).unwrap()],
         population: None,
         fields: FieldNames::default(),
-        min_area_km2: maillage::analysis::DEFAULT_MIN_AREA_KM2,
+        min_area_km2: maillage::DEFAULT_MIN_AREA_KM2,
         area: None,
         tables: Default::default(),
         progress: None,

@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::io::Read;
 use std::sync::OnceLock;
 
-const COG_2026: &[u8] = include_bytes!("data/cog2026.csv.gz");
+const COG_2026: &[u8] = include_bytes!("../data/cog2026.csv.gz");
 
 /// The vintage of the bundled table, for reports.
 pub const VINTAGE: &str = "COG 2026";
@@ -68,7 +68,7 @@ pub struct Cog {
 ///
 /// # Examples
 /// ```
-/// let cog = maillage::cog::cog();
+/// let cog = maillage::reference::cog();
 /// assert_eq!(cog.current("04070").unwrap().name, "Digne-les-Bains");
 /// // Paris has 20 arrondissements municipaux
 /// assert_eq!(cog.arrondissements("75056").count(), 20);

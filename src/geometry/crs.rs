@@ -159,7 +159,7 @@ impl Crs {
     ///
     /// # Examples
     /// ```
-    /// use maillage::crs::Crs;
+    /// use maillage::geometry::Crs;
     /// assert!(Crs::from_name("urn:ogc:def:crs:OGC:1.3:CRS84").unwrap().is_lon_lat());
     /// assert!(!Crs::from_name("urn:ogc:def:crs:EPSG::2154").unwrap().is_lon_lat());
     /// assert!(Crs::from_name("EPSG:27572").is_err()); // NTF needs a datum shift
@@ -295,7 +295,7 @@ impl Crs {
     /// the South Pole).
     ///
     /// ```
-    /// use maillage::crs::Crs;
+    /// use maillage::geometry::Crs;
     /// let l93 = Crs::from_epsg(2154).unwrap();
     /// let mut ok = [geo::Coord { x: 700_000.0, y: 6_600_000.0 }];
     /// assert!(l93.to_lon_lat(&mut ok).is_ok());
@@ -355,7 +355,7 @@ impl Crs {
     ///
     /// # Examples
     /// ```
-    /// use maillage::crs::Crs;
+    /// use maillage::geometry::Crs;
     /// let l93 = Crs::from_epsg(2154).unwrap();
     /// // the projection's origin: 3°E 46.5°N is (700 000, 6 600 000)
     /// let mut p = [geo::Coord { x: 3.0, y: 46.5 }];
@@ -384,7 +384,7 @@ impl Crs {
 ///
 /// # Examples
 /// ```
-/// use maillage::crs::departement_crs;
+/// use maillage::geometry::departement_crs;
 /// assert_eq!(departement_crs("2A"), (2154, "France métropolitaine"));
 /// assert_eq!(departement_crs("974"), (2975, "La Réunion"));
 /// ```

@@ -31,7 +31,7 @@ const E2: f64 = F * (2.0 - F);
 /// use geo::polygon;
 /// // A 0.01° square at 45°N; pyproj's geodesic area (geographiclib) gives 0.87616345 km².
 /// let p = polygon![(x: 5.0, y: 45.0), (x: 5.01, y: 45.0), (x: 5.01, y: 45.01), (x: 5.0, y: 45.01)];
-/// let km2 = maillage::area::polygon_km2(&p);
+/// let km2 = maillage::geometry::polygon_km2(&p);
 /// assert!((km2 - 0.87616345).abs() < 1e-7, "{km2}");
 /// ```
 pub fn polygon_km2(p: &Polygon<f64>) -> f64 {
@@ -95,7 +95,7 @@ fn ring_m2(ring: &LineString<f64>) -> f64 {
 /// // a 0.5° square (edges of 40–55 km) at 45°N
 /// let p = polygon![(x: 5.0, y: 45.0), (x: 5.5, y: 45.0), (x: 5.5, y: 45.5), (x: 5.0, y: 45.5)];
 /// let reference = p.geodesic_area_unsigned() / 1e6;
-/// let km2 = maillage::area::geodesic_polygon_km2(&p);
+/// let km2 = maillage::geometry::geodesic_polygon_km2(&p);
 /// assert!((km2 - reference).abs() / reference < 1e-9, "{km2} vs {reference}");
 /// ```
 pub fn geodesic_polygon_km2(p: &Polygon<f64>) -> f64 {

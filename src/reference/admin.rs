@@ -4,17 +4,17 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::OnceLock;
 
-const DEPARTEMENTS: &str = include_str!("data/departements.csv");
-const REGIONS: &str = include_str!("data/regions.csv");
+const DEPARTEMENTS: &str = include_str!("../data/departements.csv");
+const REGIONS: &str = include_str!("../data/regions.csv");
 
 /// The département of an INSEE commune code: its first 2 characters, or 3 for the
 /// overseas départements (`97x`). Corsica's `2A` / `2B` come out as they are.
 ///
 /// # Examples
 /// ```
-/// assert_eq!(maillage::admin::departement_of("04001"), "04");
-/// assert_eq!(maillage::admin::departement_of("2A004"), "2A");
-/// assert_eq!(maillage::admin::departement_of("97411"), "974");
+/// assert_eq!(maillage::reference::departement_of("04001"), "04");
+/// assert_eq!(maillage::reference::departement_of("2A004"), "2A");
+/// assert_eq!(maillage::reference::departement_of("97411"), "974");
 /// ```
 pub fn departement_of(code: &str) -> &str {
     let n = if code.starts_with("97") { 3 } else { 2 };

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::OnceLock;
 
-const EPCI_2026: &[u8] = include_bytes!("data/epci2026.csv.gz");
+const EPCI_2026: &[u8] = include_bytes!("../data/epci2026.csv.gz");
 
 /// One EPCI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +33,7 @@ pub struct EpciTable {
 ///
 /// # Examples
 /// ```
-/// let t = maillage::epci::epci();
+/// let t = maillage::reference::epci();
 /// // Digne-les-Bains and Aiglun are in Provence-Alpes Agglomération
 /// let digne = t.of("04070").unwrap();
 /// assert_eq!(t.of("04001"), Some(digne));

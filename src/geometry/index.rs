@@ -21,9 +21,18 @@ type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 
 /// An R-tree over the envelopes of a list of multipolygons, returning their
 /// positions in that list.
+#[derive(Clone)]
 pub struct SpatialIndex {
     tree: RTree<Entry>,
     envelopes: Vec<AABB<[f64; 2]>>,
+}
+
+impl std::fmt::Debug for SpatialIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpatialIndex")
+            .field("len", &self.envelopes.len())
+            .finish()
+    }
 }
 
 impl SpatialIndex {
