@@ -103,3 +103,14 @@ fn population_table_overrides_the_layer_and_reports_gaps() {
     );
     assert!(b.summary.inputs["population"].contains("COG 2026"));
 }
+
+#[test]
+fn lines_are_counted_in_the_file_blank_lines_included() {
+    // the csv crate numbers records as if blank lines were not there: every line
+    // named in a diagnostic is the file's own line, as an editor shows it
+    let layer = collection(&[square("01001", 5.0, 45.0, 0.1)]);
+    let csv = "cpts_id,cpts_name,commune_code\n\n\nA,Alpha,01001\n\r\nB,Beta,\n\nA,Alpha,01001\n";
+    let a = analyse(&layer, csv).unwrap();
+    assert_eq!(diagnostic(&a, DiagnosticKind::MissingCode).lines, vec![6]);
+    assert_eq!(diagnostic(&a, DiagnosticKind::DuplicateRow).lines, vec![8]);
+}

@@ -902,10 +902,10 @@ fn empty_supply(table: &SupplyTable, epsg: u32) -> String {
 /// itself.
 fn check_matrix_unit(matrix: &CostMatrix, max_cost: f64) -> Result<()> {
     let mut costs: Vec<f64> = matrix
-        .rows
+        .pairs
         .iter()
-        .filter(|r| r.origin != r.dest)
-        .map(|r| r.cost)
+        .filter(|p| p.origin != p.dest)
+        .map(|p| p.cost)
         .collect();
     if costs.is_empty() {
         return Ok(());
@@ -1052,9 +1052,14 @@ fn catchments(
 
 /// The pairs of a matrix over the layer's communes: codes read as the layer's
 /// (older codes as the commune that absorbed them), pairs beyond the maximum cost
-/// left out, a repeated pair with the same cost counted once, and each commune's
-/// pair with itself added at cost 0 when missing. Returns the pairs, how many self
-/// pairs were added, and the diagnostics.
+/// left out, a repeated pair with the same cost counted once, and the pair with
+/// itself added at cost 0 for each commune the matrix has but without it.
+/// Communes in no pair at all are not located (no score). Returns the pairs, how
+/// many self pairs were added, which communes are located, and the diagnostics.
+///
+/// Each distinct code is placed once; the pairs are put in rows by origin with a
+/// counting sort (stable: file order), each row sorted by destination in
+/// parallel.
 fn matrix_pairs(
     analysis: &Analysis,
     matrix: &CostMatrix,
@@ -1063,56 +1068,116 @@ fn matrix_pairs(
     let communes = &analysis.communes;
     let n = communes.len();
     let file = matrix.source.display().to_string();
+    let place: Vec<Option<u32>> = matrix
+        .codes
+        .iter()
+        .map(|c| locations::place_code(communes, c))
+        .collect();
     let mut present = vec![false; n];
-    let mut triples: Vec<(u32, u32, f64, u64)> = Vec::with_capacity(matrix.rows.len());
     let mut outside: Vec<String> = Vec::new();
     let mut outside_lines = Vec::new();
     let mut beyond = 0u64;
-    for r in &matrix.rows {
-        match (
-            locations::place_code(communes, &r.origin),
-            locations::place_code(communes, &r.dest),
-        ) {
+    let mut count = vec![0usize; n + 1];
+    for (k, p) in matrix.pairs.iter().enumerate() {
+        match (place[p.origin as usize], place[p.dest as usize]) {
             (Some(o), Some(d)) => {
                 present[o as usize] = true;
                 present[d as usize] = true;
-                if r.cost <= max_cost {
-                    triples.push((o, d, r.cost, r.line));
+                if p.cost <= max_cost {
+                    count[o as usize + 1] += 1;
                 } else {
                     beyond += 1;
                 }
             }
             _ => {
-                outside.push(format!("{}→{} (ligne {})", r.origin, r.dest, r.line));
-                outside_lines.push(r.line);
+                if outside.len() < 5 {
+                    outside.push(format!(
+                        "{}→{} (ligne {})",
+                        matrix.code(p.origin),
+                        matrix.code(p.dest),
+                        matrix.line(k)
+                    ));
+                }
+                outside_lines.push(matrix.line(k));
             }
         }
     }
-    triples.sort_by_key(|a| (a.0, a.1, a.3));
-    let mut conflicts = Vec::new();
-    let mut repeated = Vec::new();
-    let mut kept: Vec<(u32, u32, f64)> = Vec::with_capacity(triples.len() + n);
-    let mut k = 0;
-    while k < triples.len() {
-        let (o, d, c, line) = triples[k];
-        let mut m = k + 1;
-        while m < triples.len() && (triples[m].0, triples[m].1) == (o, d) {
-            if triples[m].2 == c {
-                repeated.push(triples[m].3);
-            } else {
-                conflicts.push(format!(
-                    "{}→{} costs {c} on line {line} and {} on line {}",
-                    communes.get(o).code,
-                    communes.get(d).code,
-                    triples[m].2,
-                    triples[m].3
-                ));
-            }
-            m += 1;
-        }
-        kept.push((o, d, c));
-        k = m;
+    // rows by origin, in file order
+    for i in 0..n {
+        count[i + 1] += count[i];
     }
+    let offsets = count;
+    let mut fill = offsets.clone();
+    // (destination, position in the matrix): 8 bytes a pair, costs and lines
+    // read back from the matrix
+    let mut cells: Vec<(u32, u32)> = vec![(0, 0); offsets[n]];
+    for (k, p) in matrix.pairs.iter().enumerate() {
+        if let (Some(o), Some(d)) = (place[p.origin as usize], place[p.dest as usize]) {
+            if p.cost <= max_cost {
+                let slot = &mut fill[o as usize];
+                cells[*slot] = (d, k as u32);
+                *slot += 1;
+            }
+        }
+    }
+    drop(fill);
+    // each row by destination (then file order): repeats, conflicts, the self pair
+    let mut slices: Vec<&mut [(u32, u32)]> = Vec::with_capacity(n);
+    let mut rest = cells.as_mut_slice();
+    for i in 0..n {
+        let (row, tail) = rest.split_at_mut(offsets[i + 1] - offsets[i]);
+        slices.push(row);
+        rest = tail;
+    }
+    struct Row {
+        kept: usize,
+        repeated: Vec<u64>,
+        conflicts: Vec<String>,
+    }
+    let cost = |k: u32| matrix.pairs[k as usize].cost;
+    let rows: Vec<Row> = slices
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            row.sort_unstable();
+            let mut r = Row {
+                kept: 0,
+                repeated: Vec::new(),
+                conflicts: Vec::new(),
+            };
+            // compacted in place: the first of each destination kept
+            let mut k = 0;
+            while k < row.len() {
+                let (d, first) = row[k];
+                let c = cost(first);
+                let mut m = k + 1;
+                while m < row.len() && row[m].0 == d {
+                    let other = row[m].1;
+                    if cost(other) == c {
+                        r.repeated.push(matrix.line(other as usize));
+                    } else {
+                        r.conflicts.push(format!(
+                            "{}→{} costs {c} on line {} and {} on line {}",
+                            communes.get(i as u32).code,
+                            communes.get(d).code,
+                            matrix.line(first as usize),
+                            cost(other),
+                            matrix.line(other as usize)
+                        ));
+                    }
+                    m += 1;
+                }
+                row[r.kept] = (d, first);
+                r.kept += 1;
+                k = m;
+            }
+            r
+        })
+        .collect();
+    let conflicts: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.conflicts.iter().cloned())
+        .collect();
     if !conflicts.is_empty() {
         return Err(Error::Input(format!(
             "{file}: {} pair(s) given twice with different costs: {}",
@@ -1120,16 +1185,62 @@ fn matrix_pairs(
             sample(&conflicts, 5)
         )));
     }
-    let mut has_self = vec![false; n];
-    for &(o, d, _) in &kept {
-        if o == d {
-            has_self[o as usize] = true;
-        }
-    }
-    let added: Vec<u32> = (0..n as u32)
-        .filter(|&i| !has_self[i as usize] && present[i as usize])
+    let mut repeated: Vec<u64> = rows
+        .iter()
+        .flat_map(|r| r.repeated.iter().copied())
         .collect();
-    kept.extend(added.iter().map(|&i| (i, i, 0.0)));
+    repeated.sort_unstable();
+    // the rows, each with its self pair where the matrix has the commune but not
+    // it: lengths first, then the rows filled in parallel
+    let self_at: Vec<Option<usize>> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let row = &cells[offsets[i]..offsets[i] + r.kept];
+            let me = i as u32;
+            let at = row.partition_point(|c| c.0 < me);
+            let has_self = row.get(at).is_some_and(|c| c.0 == me);
+            (present[i] && !has_self).then_some(at)
+        })
+        .collect();
+    let added = self_at.iter().flatten().count();
+    let mut new_offsets = Vec::with_capacity(n + 1);
+    new_offsets.push(0usize);
+    for (r, s) in rows.iter().zip(&self_at) {
+        new_offsets.push(new_offsets[new_offsets.len() - 1] + r.kept + usize::from(s.is_some()));
+    }
+    let mut dest = vec![0u32; new_offsets[n]];
+    let mut costs = vec![0f64; new_offsets[n]];
+    {
+        let mut out: Vec<(&mut [u32], &mut [f64])> = Vec::with_capacity(n);
+        let (mut d_rest, mut c_rest) = (dest.as_mut_slice(), costs.as_mut_slice());
+        for i in 0..n {
+            let len = new_offsets[i + 1] - new_offsets[i];
+            let (d, dt) = d_rest.split_at_mut(len);
+            let (c, ct) = c_rest.split_at_mut(len);
+            out.push((d, c));
+            (d_rest, c_rest) = (dt, ct);
+        }
+        out.into_par_iter().enumerate().for_each(|(i, (d, c))| {
+            let row = &cells[offsets[i]..offsets[i] + rows[i].kept];
+            let mut w = 0;
+            for (k, &(to, at)) in row.iter().enumerate() {
+                if self_at[i] == Some(k) {
+                    (d[w], c[w]) = (i as u32, 0.0);
+                    w += 1;
+                }
+                (d[w], c[w]) = (to, cost(at));
+                w += 1;
+            }
+            if self_at[i] == Some(row.len()) {
+                (d[w], c[w]) = (i as u32, 0.0);
+            }
+        });
+    }
+    drop(cells);
+    let offsets = new_offsets;
+    let pairs = Pairs::from_rows(offsets, dest, costs);
+
     let mut diagnostics = Vec::new();
     if !matrix.notes.is_empty() {
         diagnostics.push(Diagnostic::new(
@@ -1137,14 +1248,22 @@ fn matrix_pairs(
             format!("{file} : {}", matrix.notes.join(" ; ")),
         ));
     }
-    if !outside.is_empty() {
+    if !outside_lines.is_empty() {
+        let shown = if outside_lines.len() > outside.len() {
+            format!(
+                "{}, … ({} en tout)",
+                outside.join(", "),
+                outside_lines.len()
+            )
+        } else {
+            outside.join(", ")
+        };
         diagnostics.push(
             Diagnostic::new(
                 DiagnosticKind::AccessOutsideLayer,
                 format!(
-                    "{file} : paires qui nomment une commune absente de la couche, laissées de côté ({}) : {}",
-                    outside.len(),
-                    sample(&outside, 5)
+                    "{file} : paires qui nomment une commune absente de la couche, laissées de côté ({}) : {shown}",
+                    outside_lines.len(),
                 ),
             )
             .lines(outside_lines),
@@ -1168,10 +1287,9 @@ fn matrix_pairs(
         );
     }
     let mut notes = Vec::new();
-    if !added.is_empty() {
+    if added > 0 {
         notes.push(format!(
-            "paires d'une commune à elle-même ajoutées au coût 0 ({} ; une commune atteint toujours sa propre offre)",
-            added.len()
+            "paires d'une commune à elle-même ajoutées au coût 0 ({added} ; une commune atteint toujours sa propre offre)"
         ));
     }
     if !repeated.is_empty() {
@@ -1195,12 +1313,7 @@ fn matrix_pairs(
             .lines(repeated),
         );
     }
-    Ok((
-        Pairs::matrix(n, kept),
-        added.len() as u64,
-        present,
-        diagnostics,
-    ))
+    Ok((pairs, added as u64, present, diagnostics))
 }
 
 struct GroupStats {

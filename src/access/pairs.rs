@@ -234,6 +234,14 @@ impl Pairs {
         }
         let dest: Vec<u32> = triples.iter().map(|t| t.1).collect();
         let costs: Vec<f64> = triples.iter().map(|t| t.2).collect();
+        drop(triples);
+        Pairs::from_rows(offsets, dest, costs)
+    }
+
+    /// Pairs already in rows: origin `i`'s destinations are
+    /// `dest[offsets[i]..offsets[i + 1]]`, ascending, with their costs.
+    pub fn from_rows(offsets: Vec<usize>, dest: Vec<u32>, costs: Vec<f64>) -> Pairs {
+        let n = offsets.len() - 1;
         // the transpose: pairs by destination, in origin order (counting sort)
         let mut doff = vec![0usize; n + 1];
         for &d in &dest {
@@ -245,11 +253,13 @@ impl Pairs {
         let mut fill = doff.clone();
         let mut pos = vec![0u32; dest.len()];
         let mut orig = vec![0u32; dest.len()];
-        for (k, t) in triples.iter().enumerate() {
-            let slot = &mut fill[t.1 as usize];
-            pos[*slot] = k as u32;
-            orig[*slot] = t.0;
-            *slot += 1;
+        for i in 0..n {
+            for k in offsets[i]..offsets[i + 1] {
+                let slot = &mut fill[dest[k] as usize];
+                pos[*slot] = k as u32;
+                orig[*slot] = i as u32;
+                *slot += 1;
+            }
         }
         Pairs {
             offsets,

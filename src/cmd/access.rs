@@ -50,7 +50,7 @@ pub(crate) struct AccessArgs {
     /// CRS of --points.
     #[arg(long, value_name = "EPSG:CODE", default_value = "EPSG:2154")]
     pub(crate) points_crs: String,
-    /// Travel costs: a matrix origin,dest,cost in long format (origin: where people
+    /// Travel costs: a matrix origin,dest,cost in long format, CSV or Parquet (origin: where people
     /// live; dest: where the supply is; minutes or metres), instead of straight-line
     /// distances. Missing commune-to-itself pairs are added at 0.
     #[arg(long, value_name = "FILE")]
@@ -159,11 +159,13 @@ pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<Ex
         .as_deref()
         .map(|p| maillage::load::load_points(&maillage::Source::from_path(p)?, &tables))
         .transpose()?;
+    let read_costs = std::time::Instant::now();
     let costs = args
         .costs
         .as_deref()
         .map(|p| maillage::load::load_costs(&maillage::Source::from_path(p)?, &tables))
         .transpose()?;
+    let read_costs = read_costs.elapsed();
     let age_weights = args
         .age_weights
         .as_deref()
@@ -178,6 +180,10 @@ pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<Ex
         })
         .transpose()?;
     let analysis = Analysis::run(&inputs)?;
+    if costs.is_some() {
+        // read before the layer, shown after its stages
+        analysis.timings.record("read costs", read_costs);
+    }
     progress.start("accessibility", 0);
     let acc = Accessibility::compute(
         &analysis,

@@ -4,7 +4,9 @@
 //!   equivalents, consultations), or points `id,x,y[,supply]` in a CRS, each
 //!   counted in the commune that contains it;
 //! - **points**: a table `code,x,y` of locations (population-weighted centroids…);
-//! - **costs**: a travel-time or distance matrix in long format `origin,dest,cost`.
+//! - **demand**: a table `code,demand` (decimals), or age groups weighted.
+//!
+//! The cost matrix has its own reader ([`super::costs`]): it is millions of rows.
 //!
 //! A value that cannot be read (text, negative, `NaN`) stops the run with its file
 //! and line: a score computed without it would be silently wrong.
@@ -318,119 +320,6 @@ pub fn load_points(source: &Source, options: &TableOptions) -> Result<PointsTabl
         });
     }
     Ok(PointsTable {
-        source: source.name.clone(),
-        rows,
-        notes: t.notes,
-    })
-}
-
-const ORIGIN: Field = Field {
-    name: "origin",
-    aliases: &["origine", "from", "source", "depart", "code_origine", "o"],
-    rule: |w| any_of(w, &["origin", "origine", "from", "depart", "residence"]),
-    prefer: &[],
-    loose: never,
-    value: never,
-};
-
-const DEST: Field = Field {
-    name: "dest",
-    aliases: &["destination", "to", "arrivee", "code_destination", "d"],
-    rule: |w| any_of(w, &["dest", "destination", "to", "arrivee", "offre"]),
-    prefer: &[],
-    loose: never,
-    value: never,
-};
-
-const COST: Field = Field {
-    name: "cost",
-    aliases: &[
-        "cout", "time", "temps", "duree", "duration", "distance", "minutes", "min",
-    ],
-    rule: |w| {
-        any_of(
-            w,
-            &[
-                "cost", "cout", "time", "temps", "duree", "duration", "distance", "minutes",
-                "metres",
-            ],
-        )
-    },
-    prefer: &[],
-    loose: never,
-    value: never,
-};
-
-/// One pair of a cost matrix.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CostRow {
-    /// Its line in the file.
-    pub line: u64,
-    /// Where people live (normalised code).
-    pub origin: String,
-    /// Where the supply is (normalised code).
-    pub dest: String,
-    /// Travel time or distance, ≥ 0.
-    pub cost: f64,
-}
-
-/// A travel-time or distance matrix in long format.
-#[derive(Debug, Clone)]
-pub struct CostMatrix {
-    /// The file.
-    pub source: PathBuf,
-    /// The pairs, in file order.
-    pub rows: Vec<CostRow>,
-    /// How the file was read, when notable.
-    pub notes: Vec<String>,
-}
-
-/// Reads a cost matrix `origin,dest,cost` (as OSRM, r5py or INSEE's Metric write
-/// them; asymmetric allowed).
-///
-/// # Errors
-/// [`crate::Error::Csv`] listing every line whose cost is not a number ≥ 0 (text,
-/// negative, `NaN`), up to 20 of them, or missing columns.
-pub fn load_costs(source: &Source, options: &TableOptions) -> Result<CostMatrix> {
-    let mut t = open_table(source, options)?;
-    let (o, d, c) = t.header("origin, dest and cost", |t| {
-        Some((t.column(&ORIGIN)?, t.column(&DEST)?, t.column(&COST)?))
-    })?;
-    let mut rows = Vec::new();
-    let mut bad: Vec<String> = Vec::new();
-    let mut first_bad = 0;
-    let mut record = csv::StringRecord::new();
-    while let Some(line) = t.next(&mut record)? {
-        let cell = |k: usize| record.get(k).unwrap_or("").trim().to_owned();
-        let (origin, _) = normalize_code(&cell(o));
-        let (dest, _) = normalize_code(&cell(d));
-        let raw = cell(c);
-        match parse_number(&raw).filter(|v| *v >= 0.0) {
-            Some(cost) if !origin.is_empty() && !dest.is_empty() => rows.push(CostRow {
-                line,
-                origin,
-                dest,
-                cost,
-            }),
-            found => {
-                if bad.is_empty() {
-                    first_bad = line;
-                }
-                if bad.len() < 20 {
-                    bad.push(match found {
-                        Some(_) => format!("line {line}: empty origin or dest"),
-                        None => format!("line {line}: cost {raw:?} is not a number ≥ 0"),
-                    });
-                } else if bad.len() == 20 {
-                    bad.push("…".into());
-                }
-            }
-        }
-    }
-    if !bad.is_empty() {
-        return Err(t.error(first_bad, format!("unusable pairs: {}", bad.join("; "))));
-    }
-    Ok(CostMatrix {
         source: source.name.clone(),
         rows,
         notes: t.notes,

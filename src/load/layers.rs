@@ -770,7 +770,7 @@ fn read_geoparquet_unguarded(source: &Source, ctx: &Ctx) -> Result<BinaryLayer> 
 /// so a damaged footer claiming billions of row groups would abort the process
 /// (found by fuzz/communes). Every list, map and string must fit in the bytes
 /// that are left, and structures nest at most 64 deep.
-fn check_parquet_footer(b: &[u8]) -> std::result::Result<(), String> {
+pub(crate) fn check_parquet_footer(b: &[u8]) -> std::result::Result<(), String> {
     let n = b.len();
     if n < 12 || &b[n - 4..] != b"PAR1" {
         return Err("not a Parquet file (no PAR1 footer)".into());

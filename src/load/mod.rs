@@ -5,6 +5,7 @@
 
 mod access_inputs;
 mod communes;
+mod costs;
 mod declarations;
 mod geojson;
 mod layers;
@@ -18,8 +19,8 @@ mod validity;
 mod workbook_guard;
 
 pub use access_inputs::{
-    load_costs, load_demand, load_points, load_supply, parse_age_weights, parse_number, CostMatrix,
-    CostRow, DemandRow, DemandTable, PointRow, PointsTable, SupplyRow, SupplyTable,
+    load_demand, load_points, load_supply, parse_age_weights, parse_number, DemandRow, DemandTable,
+    PointRow, PointsTable, SupplyRow, SupplyTable,
 };
 pub(crate) use communes::oriented;
 #[cfg(test)]
@@ -27,6 +28,7 @@ pub(crate) use communes::signed_twice_area;
 pub use communes::{
     load_communes, Commune, CommuneLayer, FieldNames, CODE_FIELDS, NAME_FIELDS, POPULATION_FIELDS,
 };
+pub use costs::{load_costs, CostMatrix, CostPair};
 pub use declarations::{
     load_declarations, load_declarations_with, Claim, Cpts, Declarations, Status,
 };

@@ -30,6 +30,9 @@ pub(crate) struct CsvTable {
     /// Fields several columns of the current header row could be.
     ambiguous: Vec<String>,
     separator: u8,
+    /// The last (byte offset, line) counted: lines are counted from the text,
+    /// since the csv crate's own line numbers leave out blank lines.
+    counted: std::cell::Cell<(usize, u64)>,
 }
 
 /// A column a table input may have: its canonical name (the one `--columns` uses),
@@ -170,6 +173,7 @@ impl CsvTable {
             overrides: Vec::new(),
             ambiguous: Vec::new(),
             separator,
+            counted: std::cell::Cell::new((0, 1)),
         })
     }
 
@@ -190,7 +194,7 @@ impl CsvTable {
         for _ in 0..=HEADER_SEARCH_ROWS {
             self.ambiguous.clear();
             if let Some(found) = accept(self) {
-                let line = self.header.position().map_or(1, |p| p.line());
+                let line = self.line_of(self.header.position());
                 if line > 1 {
                     self.notes.push(format!("en-tête trouvé ligne {line}"));
                 }
@@ -215,7 +219,7 @@ impl CsvTable {
             format!("; {}", ambiguous.join("; "))
         };
         Err(self.error(
-            first.position().map_or(1, |p| p.line()),
+            self.line_of(first.position()).max(1),
             format!("header must name {what}; found: {found}{ambiguous} (nor in the {HEADER_SEARCH_ROWS} rows below; name the columns with --columns)"),
         ))
     }
@@ -363,7 +367,7 @@ impl CsvTable {
                     if record.iter().all(|f| f.trim().is_empty()) {
                         continue;
                     }
-                    let line = record.position().map_or(0, |p| p.line());
+                    let line = self.line_of(record.position());
                     let extra_content = record
                         .iter()
                         .skip(self.width())
@@ -380,11 +384,39 @@ impl CsvTable {
                     }
                     return Ok(Some(line));
                 }
-                Err(e) => {
-                    return Err(self.error(e.position().map_or(0, |p| p.line()), e.to_string()))
-                }
+                Err(e) => return Err(self.error(self.line_of(e.position()), e.to_string())),
             }
         }
+    }
+
+    /// The line (1-based) of a position of the reader: newlines counted in the
+    /// text up to it, from the last position counted when it lies further on
+    /// (rows are read in order, so the whole file is counted once).
+    fn line_of(&self, pos: Option<&csv::Position>) -> u64 {
+        let Some(pos) = pos else { return 0 };
+        let bytes = self.rdr.get_ref().get_ref();
+        let mut byte = (pos.byte() as usize).min(bytes.len());
+        // a record read after blank lines starts where they start
+        while bytes.get(byte) == Some(&b'\n') {
+            byte += 1;
+        }
+        let (from, line) = match self.counted.get() {
+            (b, l) if b <= byte => (b, l),
+            _ => (0, 1),
+        };
+        let line = line + memchr::memchr_iter(b'\n', &bytes[from..byte]).count() as u64;
+        self.counted.set((byte, line));
+        line
+    }
+
+    /// The field separator detected (or `,`).
+    pub fn separator(&self) -> u8 {
+        self.separator
+    }
+
+    /// The line of the header row (1-based).
+    pub fn header_line(&self) -> u64 {
+        self.line_of(self.header.position()).max(1)
     }
 
     /// The number of header fields (rows with another count are malformed).
