@@ -10,6 +10,7 @@ use crate::coverage::{Coverage, Verdict};
 use crate::diagnostics::Diagnostic;
 use crate::error::{Error, Result};
 use crate::index::{Adjacency, SpatialIndex};
+use crate::lang::Lang;
 use crate::load::{self, Communes, Declarations, FieldNames, Source};
 use crate::outlines::Outlines;
 use crate::stats::{Stats, Summary, Tallies};
@@ -251,6 +252,12 @@ impl Analysis {
                     layer.communes.len(),
                     before - layer.communes.len()
                 ),
+                format!(
+                    "study area {}: {} commune(s) with at least half their area inside kept, {} left out",
+                    area.name.display(),
+                    layer.communes.len(),
+                    before - layer.communes.len()
+                ),
             ));
         }
         let files: Vec<String> = inputs
@@ -453,39 +460,61 @@ impl Analysis {
     }
 
     /// The terminal summary: figures by verdict, CPTS by status and class,
-    /// diagnostics (at most `max_diagnostics` shown).
+    /// diagnostics (at most `max_diagnostics` shown), in French.
     pub fn report(&self, max_diagnostics: usize) -> String {
+        self.report_in(Lang::Fr, max_diagnostics)
+    }
+
+    /// [`Analysis::report`] in `lang`, the diagnostics included.
+    pub fn report_in(&self, lang: Lang, max_diagnostics: usize) -> String {
         let s = &self.summary;
+        let t = |fr: &'static str, en: &'static str| lang.pick(fr, en);
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "maillage : {} communes ({}), {} CPTS ({}), population de {}",
-            s.communes_total,
-            s.inputs["communes"],
-            s.cpts_count,
-            s.inputs["cpts"],
-            s.inputs["population"]
+            "{}",
+            lang.pick(
+                format!(
+                    "maillage : {} communes ({}), {} CPTS ({}), population de {}",
+                    s.communes_total,
+                    s.inputs["communes"],
+                    s.cpts_count,
+                    s.inputs["cpts"],
+                    s.inputs["population"]
+                ),
+                format!(
+                    "maillage: {} communes ({}), {} CPTS ({}), population from {}",
+                    s.communes_total,
+                    s.inputs["communes"],
+                    s.cpts_count,
+                    s.inputs["cpts"],
+                    s.inputs["population"].replace(" (embarqué)", " (bundled)")
+                ),
+            )
         );
         let _ = writeln!(
             out,
             "\n  {:<22}{:>10}{:>14}{:>14}",
-            "", "communes", "population", "surface km²"
+            "",
+            "communes",
+            "population",
+            t("surface km²", "area km²")
         );
         let rows = [
             (
-                "couvertes (une CPTS)",
+                t("couvertes (une CPTS)", "covered (one CPTS)"),
                 s.communes_covered,
                 s.population_covered,
                 s.area_km2_covered,
             ),
             (
-                "zone blanche (aucune)",
+                t("zone blanche (aucune)", "zone blanche (none)"),
                 s.communes_white,
                 s.population_white,
                 s.area_km2_white,
             ),
             (
-                "chevauchement (2 et +)",
+                t("chevauchement (2 et +)", "chevauchement (2+)"),
                 s.communes_overlap,
                 s.population_overlap,
                 s.area_km2_overlap,
@@ -509,8 +538,17 @@ impl Analysis {
             None => {
                 let _ = writeln!(
                     out,
-                    "\n  zones blanches : {} de communes blanches voisines",
-                    crate::lang::Lang::Fr.count(s.white_zone_clusters, "groupe", "groupes")
+                    "{}",
+                    lang.pick(
+                        format!(
+                            "\n  zones blanches : {} de communes blanches voisines",
+                            lang.count(s.white_zone_clusters, "groupe", "groupes")
+                        ),
+                        format!(
+                            "\n  zones blanches: {} of adjacent white communes",
+                            lang.count(s.white_zone_clusters, "cluster", "clusters")
+                        )
+                    )
                 );
             }
             Some(sl) => {
@@ -519,37 +557,34 @@ impl Analysis {
                     .overlay
                     .as_ref()
                     .map_or(0, |o| o.overlaps.len());
-                let _ = writeln!(
-                    out,
-                    "\n  territoires dessinés : {} CPTS ; surfaces ci-dessus : parts des communes couvertes, verdicts à la majorité de la surface",
-                    s.cpts_drawn
-                );
-                let _ = writeln!(
-                    out,
-                    "  zones blanches : morceaux non couverts : {}, {:.1} km², environ {} habitants",
-                    s.white_zone_clusters,
-                    s.area_km2_white,
-                    thousands(s.population_white_estimate)
-                );
-                let _ = writeln!(
-                    out,
-                    "  chevauchements : morceaux : {pieces}, entre paires de CPTS : {}, {:.1} km², environ {} habitants",
-                    s.overlap_pairs,
-                    s.area_km2_overlap,
-                    thousands(s.population_overlap_estimate)
-                );
-                let _ = writeln!(
-                    out,
-                    "  éclats de moins de {} km² (--min-area) : {} interstices, {} recouvrements, {:.3} km² en tout (slivers.geojson)",
-                    sl.min_area_km2, sl.gaps, sl.overlaps, sl.area_km2
-                );
+                let lines = match lang {
+                    Lang::Fr => [
+                        format!("\n  territoires dessinés : {} CPTS ; surfaces ci-dessus : parts des communes couvertes, verdicts à la majorité de la surface", s.cpts_drawn),
+                        format!("  zones blanches : morceaux non couverts : {}, {:.1} km², environ {} habitants", s.white_zone_clusters, s.area_km2_white, thousands(s.population_white_estimate)),
+                        format!("  chevauchements : morceaux : {pieces}, entre paires de CPTS : {}, {:.1} km², environ {} habitants", s.overlap_pairs, s.area_km2_overlap, thousands(s.population_overlap_estimate)),
+                        format!("  éclats de moins de {} km² (--min-area) : {} interstices, {} recouvrements, {:.3} km² en tout (slivers.geojson)", sl.min_area_km2, sl.gaps, sl.overlaps, sl.area_km2),
+                    ],
+                    Lang::En => [
+                        format!("\n  drawn territories: {} CPTS; areas above are the parts of communes covered, verdicts by majority of area", s.cpts_drawn),
+                        format!("  zones blanches: {} gap piece(s), {:.1} km², about {} inhabitants", s.white_zone_clusters, s.area_km2_white, thousands(s.population_white_estimate)),
+                        format!("  chevauchements: {pieces} overlap piece(s) between {} pair(s) of CPTS, {:.1} km², about {} inhabitants", s.overlap_pairs, s.area_km2_overlap, thousands(s.population_overlap_estimate)),
+                        format!("  slivers under {} km² (--min-area): {} gap(s), {} overlap(s), {:.3} km² in all (slivers.geojson)", sl.min_area_km2, sl.gaps, sl.overlaps, sl.area_km2),
+                    ],
+                };
+                for l in lines {
+                    let _ = writeln!(out, "{l}");
+                }
             }
         }
         if let Some(r) = s.coverage_rate_population {
             let _ = writeln!(
                 out,
-                "  population revendiquée par au moins une CPTS : {} %",
-                crate::lang::Lang::Fr.decimal(r * 100.0, 2)
+                "  {} {} %",
+                t(
+                    "population revendiquée par au moins une CPTS :",
+                    "population claimed by at least one CPTS:"
+                ),
+                lang.decimal(r * 100.0, 2)
             );
         }
         let by = |m: &BTreeMap<String, u64>, keys: &[&str]| {
@@ -561,23 +596,43 @@ impl Analysis {
         let statuses = ["projet", "valide", "aci_signe", "unknown"];
         let _ = writeln!(
             out,
-            "  CPTS par statut : {}",
+            "  {} {}",
+            t("CPTS par statut :", "CPTS by status:"),
             by(&s.cpts_by_status, &statuses)
         );
         let _ = writeln!(
             out,
-            "  CPTS par classe ACI : {}",
+            "  {} {}",
+            t("CPTS par classe ACI :", "CPTS by ACI size class:"),
             by(&s.cpts_by_size_class, &["1", "2", "3", "4"])
         );
-        let _ = writeln!(out, "  CPTS non contiguës : {}", s.cpts_non_contiguous);
-        let verdict = if s.rule_holds() {
-            "respectée : chaque commune a exactement une CPTS"
-        } else {
-            "non respectée : il y a des zones blanches ou des chevauchements"
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            t("CPTS non contiguës :", "non-contiguous CPTS:"),
+            s.cpts_non_contiguous
+        );
+        let verdict = match (s.rule_holds(), lang) {
+            (true, Lang::Fr) => "respectée : chaque commune a exactement une CPTS",
+            (false, Lang::Fr) => "non respectée : il y a des zones blanches ou des chevauchements",
+            (true, Lang::En) => "holds: every commune has exactly one CPTS",
+            (false, Lang::En) => "broken: there are zones blanches or chevauchements",
         };
-        let _ = writeln!(out, "  règle « une CPTS par territoire » : {verdict}");
-        let report = crate::diagnostics::Report::new(&s.diagnostics);
-        let _ = write!(out, "\n{}", report.text(max_diagnostics));
+        let _ = writeln!(
+            out,
+            "  {} {verdict}",
+            t(
+                "règle « une CPTS par territoire » :",
+                "one-CPTS-per-territory rule:"
+            )
+        );
+        let shown: Vec<crate::Diagnostic> = s
+            .diagnostics
+            .iter()
+            .map(|d| d.clone().in_lang(lang))
+            .collect();
+        let report = crate::diagnostics::Report::new(&shown);
+        let _ = write!(out, "\n{}", report.text_in(lang, max_diagnostics));
         out
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
+use crate::diagnostics::{items_en, sample, sample_en, Diagnostic, DiagnosticKind};
 use crate::index::Adjacency;
 use crate::load::{Claim, Communes, Declarations};
 use crate::overlay::{Extent, Overlay};
@@ -177,16 +177,18 @@ impl Coverage {
             let cog = crate::cog::cog();
             let (known, unknown): (Vec<&Claim>, Vec<&Claim>) =
                 unknown.into_iter().partition(|c| cog.knows(&c.code));
-            for (list, kind, what) in [
+            for (list, kind, what, what_en) in [
                 (
                     unknown,
                     DiagnosticKind::UnknownCode,
                     "codes inconnus de la couche de communes comme du COG 2026 embarqué",
+                    "code(s) in neither the commune layer nor the bundled COG 2026",
                 ),
                 (
                     known,
                     DiagnosticKind::OutsideLayer,
                     "codes de communes du COG 2026 absents de la couche (hors de la zone chargée, ou sans géométrie)",
+                    "commune code(s) of COG 2026 absent from the commune layer (outside the area loaded, or without geometry)",
                 ),
             ] {
                 if list.is_empty() {
@@ -205,6 +207,12 @@ impl Coverage {
                             list.len(),
                             sample(&shown, 5)
                         ),
+                        format!(
+                            "{file}: CPTS {} declares {} {what_en}, ignored: {}",
+                            cpts.id,
+                            list.len(),
+                            items_en(&sample_en(&shown, 5))
+                        ),
                     )
                     .cpts(&cpts.id)
                     .codes(list.iter().map(|c| c.code.clone()).collect())
@@ -217,6 +225,10 @@ impl Coverage {
                         DiagnosticKind::EmptyCpts,
                         format!(
                             "{file} : la CPTS {} ({}) n'a aucune commune de la couche",
+                            cpts.id, cpts.name
+                        ),
+                        format!(
+                            "{file}: CPTS {} ({}) has no commune of the layer",
                             cpts.id, cpts.name
                         ),
                     )
@@ -283,6 +295,17 @@ impl Coverage {
                         )
                     })
                     .collect();
+                let sizes_en: Vec<String> = t
+                    .parts
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{} from {}",
+                            crate::lang::Lang::En.count(p.len() as u64, "commune", "communes"),
+                            communes.get(p[0]).code
+                        )
+                    })
+                    .collect();
                 diagnostics.push(
                     Diagnostic::new(
                         DiagnosticKind::NonContiguous,
@@ -292,6 +315,13 @@ impl Coverage {
                             cpts.name,
                             t.parts.len(),
                             sample(&sizes, 4)
+                        ),
+                        format!(
+                            "CPTS {} ({}) is not contiguous: {} separate parts ({})",
+                            cpts.id,
+                            cpts.name,
+                            t.parts.len(),
+                            sample_en(&sizes_en, 4)
                         ),
                     )
                     .cpts(&cpts.id)
@@ -403,6 +433,10 @@ impl Coverage {
                             "la CPTS {} ({}) est dessinée hors de toute commune de la couche",
                             c.id, c.name
                         ),
+                        format!(
+                            "CPTS {} ({}) is drawn outside every commune of the layer",
+                            c.id, c.name
+                        ),
                     )
                     .cpts(&c.id),
                 );
@@ -413,6 +447,12 @@ impl Coverage {
                         DiagnosticKind::NonContiguous,
                         format!(
                             "la CPTS {} ({}) n'est pas d'un seul tenant : {} parties séparées",
+                            c.id,
+                            c.name,
+                            t.parts.len()
+                        ),
+                        format!(
+                            "CPTS {} ({}) is not contiguous: {} separate parts",
                             c.id,
                             c.name,
                             t.parts.len()

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::lang::Lang;
+
 /// What kind of finding a [`Diagnostic`] is. Serialised in `snake_case`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -97,8 +99,15 @@ pub enum DiagnosticKind {
 pub struct Diagnostic {
     /// What kind of finding.
     pub kind: DiagnosticKind,
-    /// A sentence for people, naming the file and lines where it applies.
+    /// A sentence for people, naming the file and lines where it applies: in
+    /// French unless [`Diagnostic::in_lang`] chose English.
     pub message: String,
+    /// The sentence in French.
+    #[serde(skip)]
+    pub message_fr: String,
+    /// The sentence in English.
+    #[serde(skip)]
+    pub message_en: String,
     /// The CPTS concerned, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpts_id: Option<String>,
@@ -164,8 +173,14 @@ impl<'a> Report<'a> {
 
 impl Report<'_> {
     /// The terminal text: counts by kind, then at most `max` diagnostics and how
-    /// many more `diagnostics.json` holds.
+    /// many more `diagnostics.json` holds (in French).
     pub fn text(&self, max: usize) -> String {
+        self.text_in(Lang::Fr, max)
+    }
+
+    /// [`Report::text`] in `lang` (the diagnostics are shown as they are: make
+    /// them with [`Diagnostic::in_lang`]).
+    pub fn text_in(&self, lang: Lang, max: usize) -> String {
         use std::fmt::Write;
         let mut out = String::new();
         let kinds: Vec<String> = self
@@ -173,16 +188,17 @@ impl Report<'_> {
             .iter()
             .map(|(k, n)| format!("{k} {n}"))
             .collect();
+        let colon = lang.pick(" : ", ": ");
         let _ = writeln!(
             out,
-            "diagnostics : {} ({}){}{}",
+            "diagnostics{colon}{} ({}){}{}",
             self.count,
-            crate::lang::Lang::Fr.count(
+            lang.count(
                 self.problems as u64,
-                "normalisation ou problème",
-                "normalisations ou problèmes"
+                lang.pick("normalisation ou problème", "normalisation or problem"),
+                lang.pick("normalisations ou problèmes", "normalisations or problems"),
             ),
-            if kinds.is_empty() { "" } else { " : " },
+            if kinds.is_empty() { "" } else { colon },
             kinds.join(", ")
         );
         for d in self.diagnostics.iter().take(max) {
@@ -191,8 +207,17 @@ impl Report<'_> {
         if self.diagnostics.len() > max {
             let _ = writeln!(
                 out,
-                "  … et {} autres dans diagnostics.json",
-                self.diagnostics.len() - max
+                "{}",
+                lang.pick(
+                    format!(
+                        "  … et {} autres dans diagnostics.json",
+                        self.diagnostics.len() - max
+                    ),
+                    format!(
+                        "  … {} more in diagnostics.json",
+                        self.diagnostics.len() - max
+                    )
+                )
             );
         }
         out
@@ -200,14 +225,39 @@ impl Report<'_> {
 }
 
 impl Diagnostic {
-    pub(crate) fn new(kind: DiagnosticKind, message: impl Into<String>) -> Self {
+    /// A finding, its sentence in French and in English.
+    pub(crate) fn new(kind: DiagnosticKind, fr: impl Into<String>, en: impl Into<String>) -> Self {
+        let fr = fr.into();
         Diagnostic {
             kind,
-            message: message.into(),
+            message: fr.clone(),
+            message_fr: fr,
+            message_en: en.into(),
             cpts_id: None,
             codes: Vec::new(),
             lines: Vec::new(),
         }
+    }
+
+    /// The diagnostic with its message in `lang` (French as made; English on
+    /// request), as `summary.json`, `diagnostics.json` and the terminal show it.
+    ///
+    /// ```
+    /// use maillage::{Analysis, Inputs, Lang};
+    /// let a = Analysis::run(&Inputs::demo())?;
+    /// let d = &a.summary.diagnostics[0];
+    /// let en = d.clone().in_lang(Lang::En);
+    /// assert_ne!(en.message, d.message);
+    /// assert_eq!(en.clone().in_lang(Lang::En).message, en.message);
+    /// assert_eq!(en.in_lang(Lang::Fr).message, d.message);
+    /// # Ok::<(), maillage::Error>(())
+    /// ```
+    pub fn in_lang(mut self, lang: Lang) -> Self {
+        let text = lang.pick(&self.message_fr, &self.message_en);
+        if !text.is_empty() {
+            self.message = text.clone();
+        }
+        self
     }
 
     pub(crate) fn cpts(mut self, id: &str) -> Self {
@@ -228,9 +278,33 @@ impl Diagnostic {
 
 /// Shows at most `n` items of a list, then `… (N en tout)`.
 pub(crate) fn sample<T: std::fmt::Display>(items: &[T], n: usize) -> String {
+    sample_in(Lang::Fr, items, n)
+}
+
+/// A list made for a French message (« 04001 (ligne 3) ») in English.
+pub(crate) fn items_en(s: &str) -> String {
+    s.replace("ligne", "line")
+}
+
+/// Notes of a reader (French) in English, joined as a sentence.
+pub(crate) fn notes_en(notes: &[String]) -> String {
+    notes
+        .iter()
+        .map(|n| crate::lang::note_en(n))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// [`sample`] in English: `… (N in all)`.
+pub(crate) fn sample_en<T: std::fmt::Display>(items: &[T], n: usize) -> String {
+    sample_in(Lang::En, items, n)
+}
+
+fn sample_in<T: std::fmt::Display>(lang: Lang, items: &[T], n: usize) -> String {
     let shown: Vec<String> = items.iter().take(n).map(|x| x.to_string()).collect();
     if items.len() > n {
-        format!("{}, … ({} en tout)", shown.join(", "), items.len())
+        let all = lang.pick("en tout", "in all");
+        format!("{}, … ({} {all})", shown.join(", "), items.len())
     } else {
         shown.join(", ")
     }

@@ -147,3 +147,106 @@ impl FromStr for Lang {
         }
     }
 }
+
+/// The notes the table readers make (French), with their English: `{}` stands
+/// for a part carried over as it is (a column name, a separator, a line).
+const NOTES: &[(&str, &str)] = &[
+    ("pas en UTF-8 : décodé en Windows-1252", "not UTF-8: decoded as Windows-1252"),
+    ("séparateur {} détecté", "separator {} detected"),
+    ("en-tête trouvé ligne {}", "header found on line {}"),
+    ("colonne {} lue comme {} (--columns)", "column {} read as {} (--columns)"),
+    (
+        "colonne {} lue comme {} (ses valeurs sont des codes)",
+        "column {} read as {} (its values are codes)",
+    ),
+    ("colonne {} lue comme {}", "column {} read as {}"),
+    ("--columns : aucune colonne {} pour {}", "--columns: no column {} for {}"),
+    (
+        "classeur : première feuille {} lue sur {} ({}) ; en choisir une autre avec --sheet ; les numéros de ligne sont ceux de la feuille",
+        "workbook: read its first sheet {} of {} ({}); choose another with --sheet; line numbers are sheet rows",
+    ),
+    (
+        "classeur : feuille {} lue ; les numéros de ligne sont ceux de la feuille",
+        "workbook: read sheet {}; line numbers are sheet rows",
+    ),
+    (
+        "pas de colonne de nom de CPTS : chaque CPTS est nommée par son identifiant",
+        "no CPTS name column: each CPTS is named by its id",
+    ),
+    (
+        "pas de colonne d'identifiant de CPTS : chaque CPTS est identifiée par son nom",
+        "no CPTS id column: each CPTS is identified by its name",
+    ),
+    (
+        "{} : aucun statut lu (nommer la colonne avec --columns status=EN-TÊTE)",
+        "{}: no status read (name one with --columns status=HEADER)",
+    ),
+    ("demande = {}", "demand = {}"),
+    ("espaces retirées", "spaces removed"),
+    ("décimale .0 retirée", "decimal .0 dropped"),
+    ("mis en majuscules", "upper-cased"),
+    ("zéro initial perdu rétabli", "lost leading zero restored"),
+    ("plusieurs codes dans une cellule, séparés", "several codes in one cell, split"),
+    ("nom après le code retiré", "name after the code dropped"),
+];
+
+/// A note of the table readers, or a code repair's reason, in English (as it
+/// is when maillage does not know it).
+pub(crate) fn note_en(note: &str) -> String {
+    NOTES
+        .iter()
+        .find_map(|(fr, en)| {
+            let parts = fill_parts(fr, note)?;
+            let mut out = String::new();
+            let mut pieces = en.split("{}");
+            out.push_str(pieces.next().unwrap_or(""));
+            for (piece, part) in pieces.zip(parts) {
+                out.push_str(part);
+                out.push_str(piece);
+            }
+            Some(out)
+        })
+        .unwrap_or_else(|| note.to_owned())
+}
+
+/// The parts of `text` standing for each `{}` of `pattern`, when it matches.
+fn fill_parts<'a>(pattern: &str, text: &'a str) -> Option<Vec<&'a str>> {
+    let literals: Vec<&str> = pattern.split("{}").collect();
+    let mut rest = text.strip_prefix(literals[0])?;
+    let mut parts = Vec::new();
+    for (k, lit) in literals.iter().enumerate().skip(1) {
+        let at = if k == literals.len() - 1 {
+            // the last literal ends the text
+            if !rest.ends_with(lit) {
+                return None;
+            }
+            rest.len() - lit.len()
+        } else {
+            rest.find(lit)?
+        };
+        parts.push(&rest[..at]);
+        rest = &rest[at + lit.len()..];
+    }
+    (literals.len() > 1 || rest.is_empty()).then_some(parts)
+}
+
+#[cfg(test)]
+mod note_tests {
+    use super::*;
+
+    #[test]
+    fn every_note_has_its_english() {
+        for (fr, en) in NOTES {
+            // a pattern read back with sample parts
+            let sample = fr.replace("{}", "X");
+            assert_eq!(note_en(&sample), en.replace("{}", "X"), "{fr}");
+        }
+        // the more specific pattern wins over the shorter one
+        assert_eq!(
+            note_en("colonne \"Code\" lue comme code (ses valeurs sont des codes)"),
+            "column \"Code\" read as code (its values are codes)"
+        );
+        assert_eq!(note_en("rien de connu"), "rien de connu");
+        assert_eq!(note_en("séparateur ';' détecté"), "separator ';' detected");
+    }
+}

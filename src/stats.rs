@@ -494,6 +494,14 @@ pub struct Slivers {
 }
 
 impl Summary {
+    /// Its diagnostics' messages in `lang` (what `summary.json`,
+    /// `diagnostics.json` and the report then show).
+    pub fn set_lang(&mut self, lang: crate::Lang) {
+        for d in &mut self.diagnostics {
+            *d = std::mem::replace(d, d.clone()).in_lang(lang);
+        }
+    }
+
     /// Builds the summary from the national tally.
     pub fn new(
         national: &Tally,

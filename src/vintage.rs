@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use geo::MultiPolygon;
 
 use crate::cog::{cog, Kind, VINTAGE};
-use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
+use crate::diagnostics::{items_en, sample, sample_en, Diagnostic, DiagnosticKind};
 use crate::load::{Claim, Commune, CommuneLayer, Declarations};
 
 /// Reconciles `layer` and `decl` in place; `files` names the declaration sources
@@ -77,6 +77,10 @@ pub fn reconcile(
                     "{layer_name} : la couche a à la fois la commune entière et les polygones de ses arrondissements municipaux pour {} ; le polygone de la commune entière est écarté (il les recouvre)",
                     dropped.join(", ")
                 ),
+                format!(
+                    "{layer_name}: the layer has both the whole commune and polygons of its arrondissements municipaux for {}; the whole-commune polygon is dropped (it overlaps them)",
+                    dropped.join(", ")
+                ),
             )
             .codes(dropped),
         );
@@ -96,12 +100,18 @@ pub fn reconcile(
         }
     }
     let former_in_layer: usize = parts_of.values().map(Vec::len).sum();
-    let layer_vintage = if former_in_layer == 0 && gone.is_empty() {
-        VINTAGE.to_owned()
+    let (layer_vintage, layer_vintage_en) = if former_in_layer == 0 && gone.is_empty() {
+        (VINTAGE.to_owned(), VINTAGE.to_owned())
     } else {
-        format!(
-            "antérieure au {VINTAGE} ({former_in_layer} anciennes communes fusionnées depuis, {} codes inconnus du {VINTAGE})",
-            gone.len()
+        (
+            format!(
+                "antérieure au {VINTAGE} ({former_in_layer} anciennes communes fusionnées depuis, {} codes inconnus du {VINTAGE})",
+                gone.len()
+            ),
+            format!(
+                "older than {VINTAGE} ({former_in_layer} former communes merged since, {} codes unknown to {VINTAGE})",
+                gone.len()
+            ),
         )
     };
     if !gone.is_empty() {
@@ -112,6 +122,11 @@ pub fn reconcile(
                     "{layer_name} : communes dont le code n'est dans aucune entrée du {VINTAGE} ({} ; fusionnées sans commune déléguée, ou inconnues) ; une déclaration en codes actuels ne peut les atteindre, seul leur propre code le peut : {}",
                     gone.len(),
                     sample(&gone, 8)
+                ),
+                format!(
+                    "{layer_name}: {} commune(s) have a code in no {VINTAGE} entry (merged without a delegated commune, or unknown); a declaration in current codes cannot reach them, only their own code can: {}",
+                    gone.len(),
+                    sample_en(&gone, 8)
                 ),
             )
             .codes(gone),
@@ -224,6 +239,11 @@ pub fn reconcile(
                             city.name,
                             arr.len()
                         ),
+                        format!(
+                            "{} ({parent}): declarations name its arrondissements municipaux; analysed as its {} arrondissements with their polygons from the ARRONDISSEMENT_MUNICIPAL layer beside {layer_name}, in place of the whole commune",
+                            city.name,
+                            arr.len()
+                        ),
                     )
                     .codes(arr.iter().map(|a| a.code.clone()).collect()),
                 );
@@ -237,6 +257,11 @@ pub fn reconcile(
                     DiagnosticKind::Arrondissements,
                     format!(
                         "{} ({parent}) : les déclarations nomment ses arrondissements municipaux mais {layer_name} n'a que la commune entière ; analysée comme ses {} arrondissements SANS GÉOMÉTRIE : leurs verdicts et populations sont exacts, leurs surfaces comptent pour 0 (les {km2:.1} km² de la commune sont laissés hors des totaux de surface), ils sont absents des cartes, et chacun compte comme voisin des autres et des voisins de la ville",
+                        city.name,
+                        arr.len()
+                    ),
+                    format!(
+                        "{} ({parent}): declarations name its arrondissements municipaux but {layer_name} has only the whole commune; analysed as its {} arrondissements WITHOUT GEOMETRY: their verdicts and populations are exact, their areas count as 0 (the commune's {km2:.1} km² are left out of area totals), they are absent from maps, and each counts as adjacent to the others and to the city's neighbours",
                         city.name,
                         arr.len()
                     ),
@@ -285,15 +310,22 @@ pub fn reconcile(
             .unwrap_or_else(|| decl.source.display().to_string())
     };
     for f in &files_used {
-        let v = if file_is_old.get(*f).copied().unwrap_or(false) {
-            "le millésime de la couche (ils nomment d'anciennes communes qu'elle a)"
+        let (v, v_en) = if file_is_old.get(*f).copied().unwrap_or(false) {
+            (
+                "le millésime de la couche (ils nomment d'anciennes communes qu'elle a)",
+                "the layer's vintage (it names former communes the layer has)",
+            )
         } else {
-            VINTAGE
+            (VINTAGE, VINTAGE)
         };
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::Vintage,
             format!(
                 "{} : codes lus comme {v} ; couche de communes {layer_name} : {layer_vintage} ; rapprochés des communes de la couche",
+                label(*f)
+            ),
+            format!(
+                "{}: codes read as {v_en}; commune layer {layer_name}: {layer_vintage_en}; reconciled onto the layer's communes",
                 label(*f)
             ),
         ));
@@ -310,6 +342,11 @@ pub fn reconcile(
                     "codes déclarés d'anciennes communes fusionnées depuis, lus comme la commune actuelle qui les a absorbées ({VINTAGE}, {}) : {}",
                     merged.len(),
                     sample(&shown, 6)
+                ),
+                format!(
+                    "{} declared code(s) are former communes merged since, read as the current commune that absorbed them ({VINTAGE}): {}",
+                    merged.len(),
+                    items_en(&sample_en(&shown, 6))
                 ),
             )
             .codes(merged.iter().map(|m| m.0.clone()).collect::<BTreeSet<_>>().into_iter().collect())
@@ -337,6 +374,11 @@ pub fn reconcile(
                     expanded.len(),
                     sample(&shown, 6)
                 ),
+                format!(
+                    "{} declared {VINTAGE} code(s) are communes nouvelles that the older layer still has as several communes; each claims all of them: {}",
+                    expanded.len(),
+                    items_en(&sample_en(&shown, 6))
+                ),
             )
             .codes(expanded.iter().map(|e| e.0.clone()).collect::<BTreeSet<_>>().into_iter().collect())
             .lines(expanded.iter().map(|e| e.1).collect()),
@@ -354,6 +396,11 @@ pub fn reconcile(
                     "déclarations d'une ville entière lues comme tous ses arrondissements municipaux ({}) : {}",
                     whole_city.len(),
                     sample(&shown, 6)
+                ),
+                format!(
+                    "{} declaration(s) of a whole city read as all its arrondissements municipaux: {}",
+                    whole_city.len(),
+                    items_en(&sample_en(&shown, 6))
                 ),
             )
             .lines(whole_city.iter().map(|w| w.1).collect()),

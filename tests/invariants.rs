@@ -98,6 +98,8 @@ fn invariants_hold_for_random_declarations_on_paca() {
             for d in &mut s.diagnostics {
                 d.lines.clear();
                 d.message.clear();
+                d.message_fr.clear();
+                d.message_en.clear();
             }
             s
         };

@@ -33,6 +33,7 @@ mod hostile;
 mod hostile_geometry;
 mod hostile_gpkg;
 mod invariants;
+mod lang;
 mod layer_edge_cases;
 mod maps;
 mod oracle;

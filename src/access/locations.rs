@@ -14,7 +14,7 @@ use rstar::AABB;
 
 use super::pairs::Location;
 use crate::crs::{departement_crs, Crs};
-use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
+use crate::diagnostics::{items_en, notes_en, sample, sample_en, Diagnostic, DiagnosticKind};
 use crate::error::{Error, Result};
 use crate::index::SpatialIndex;
 use crate::load::{Communes, PointsTable, SupplyTable};
@@ -123,6 +123,11 @@ pub fn centroids_into(
                     "arrondissements sans géométrie placés au centroïde de leur ville ({}) : {}",
                     stand_ins.len(),
                     sample(&stand_ins, 8)
+                ),
+                format!(
+                    "{} arrondissement(s) without geometry are placed at their city's centroid: {}",
+                    stand_ins.len(),
+                    sample_en(&stand_ins, 8)
                 ),
             )
             .codes(stand_ins),
@@ -271,6 +276,11 @@ pub fn user_points(
                 unknown.len(),
                 sample(&unknown, 6)
             ),
+            format!(
+                "{file}: {} point(s) of communes the layer does not have, ignored: {}",
+                unknown.len(),
+                items_en(&sample_en(&unknown, 6))
+            ),
         ));
     }
     let kept: Vec<String> = (0..communes.len())
@@ -285,6 +295,11 @@ pub fn user_points(
                     "{file} : communes sans point dans ce fichier, placées à leur centroïde ({}) : {}",
                     kept.len(),
                     sample(&kept, 8)
+                ),
+                format!(
+                    "{file}: {} commune(s) have no point there and are placed at their centroid: {}",
+                    kept.len(),
+                    sample_en(&kept, 8)
                 ),
             )
             .codes(kept),
@@ -417,6 +432,7 @@ pub fn place_supply(
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::InputFormat,
             format!("{file} : {}", table.notes.join(" ; ")),
+            format!("{file}: {}", notes_en(&table.notes)),
         ));
     }
     if !outside.is_empty() {
@@ -433,6 +449,16 @@ pub fn place_supply(
                     outside.len(),
                     sample(&outside, 6)
                 ),
+                format!(
+                    "{file}: {} supply {} (supply {outside_amount}), left out: {}",
+                    outside.len(),
+                    if table.points {
+                        "point(s) in no commune of the layer"
+                    } else {
+                        "row(s) naming no commune of the layer"
+                    },
+                    items_en(&sample_en(&outside, 6))
+                ),
             )
             .lines(outside_lines),
         );
@@ -444,6 +470,11 @@ pub fn place_supply(
                 "{file} : lignes d'offre d'anciennes communes comptées dans la commune qui les a absorbées ({}) : {}",
                 merged.len(),
                 sample(&merged, 6)
+            ),
+            format!(
+                "{file}: {} supply row(s) of former communes counted in the commune that absorbed them: {}",
+                merged.len(),
+                items_en(&sample_en(&merged, 6))
             ),
         ));
     }
@@ -458,7 +489,7 @@ pub fn place_supply(
             .iter()
             .map(|(c, l)| {
                 format!(
-                    "{c} (lines {})",
+                    "{c} (lignes {})",
                     l.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
                 )
             })
@@ -470,6 +501,11 @@ pub fn place_supply(
                     "{file} : communes sur plusieurs lignes, leur offre additionnée ({}) : {}",
                     summed.len(),
                     sample(&shown, 4)
+                ),
+                format!(
+                    "{file}: {} commune(s) appear on several rows, their supply added up: {}",
+                    summed.len(),
+                    items_en(&sample_en(&shown, 4))
                 ),
             )
             .codes(summed.iter().map(|s| s.0.clone()).collect())

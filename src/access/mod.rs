@@ -50,7 +50,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::analysis::Analysis;
-use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
+use crate::diagnostics::{items_en, notes_en, sample, sample_en, Diagnostic, DiagnosticKind};
 use crate::error::{Error, Result};
 use crate::export::{write_table_with, Staging, TableFormat};
 use crate::load::{CostMatrix, DemandTable, PointsTable, SupplyTable};
@@ -416,6 +416,11 @@ impl Accessibility {
                                 unlocated.len(),
                                 sample(&unlocated, 8)
                             ),
+                            format!(
+                                "{} commune(s) have no geometry and no point: no score: {}",
+                                unlocated.len(),
+                                sample_en(&unlocated, 8)
+                            ),
                         )
                         .codes(unlocated),
                     );
@@ -485,6 +490,11 @@ impl Accessibility {
                         codes.len(),
                         sample(&codes, 8)
                     ),
+                    format!(
+                        "supply {unreached_total} in {} commune(s) that no inhabitant reaches within {max_cost} counts in no score: {}",
+                        codes.len(),
+                        sample_en(&codes, 8)
+                    ),
                 )
                 .codes(codes),
             );
@@ -503,6 +513,12 @@ impl Accessibility {
                 DiagnosticKind::AccessUnits,
                 format!(
                     "{} : score APL moyen {:.2e} par habitant et par an, loin des quelque 4 consultations qu'un habitant reçoit : l'APL attend une offre en consultations par an ; une offre en ETP ou en nombre de médecins met chaque commune sous le seuil {}, qui ne s'applique alors pas (multiplier par les consultations d'un ETP)",
+                    inputs.supply.source.display(),
+                    mean.unwrap_or(0.0),
+                    threshold.unwrap_or(2.5)
+                ),
+                format!(
+                    "{}: mean APL score {:.2e} per inhabitant and year, far from the 4 or so consultations an inhabitant receives: APL expects a supply in consultations per year; a supply in FTE or in doctors puts every commune under the threshold {}, which then does not apply (multiply by the consultations of one FTE)",
                     inputs.supply.source.display(),
                     mean.unwrap_or(0.0),
                     threshold.unwrap_or(2.5)
@@ -557,6 +573,13 @@ impl Accessibility {
             summary,
             diagnostics,
         })
+    }
+
+    /// Its diagnostics' messages in `lang`.
+    pub fn set_lang(&mut self, lang: crate::lang::Lang) {
+        for d in &mut self.diagnostics {
+            *d = std::mem::replace(d, d.clone()).in_lang(lang);
+        }
     }
 
     /// `access` per commune: `code,name,population,supply,score,score_per_100k`,
@@ -961,6 +984,7 @@ fn place_demand(
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::InputFormat,
             format!("{file} : {}", table.notes.join(" ; ")),
+            format!("{file}: {}", notes_en(&table.notes)),
         ));
     }
     if !outside.is_empty() {
@@ -970,6 +994,11 @@ fn place_demand(
                 "{file} : demande de communes absentes de la couche, laissée de côté ({}) : {}",
                 outside.len(),
                 sample(&outside, 6)
+            ),
+            format!(
+                "{file}: demand of {} commune(s) the layer does not have, left out: {}",
+                outside.len(),
+                items_en(&sample_en(&outside, 6))
             ),
         ));
     }
@@ -1246,6 +1275,7 @@ fn matrix_pairs(
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::InputFormat,
             format!("{file} : {}", matrix.notes.join(" ; ")),
+            format!("{file}: {}", notes_en(&matrix.notes)),
         ));
     }
     if !outside_lines.is_empty() {
@@ -1265,6 +1295,11 @@ fn matrix_pairs(
                     "{file} : paires qui nomment une commune absente de la couche, laissées de côté ({}) : {shown}",
                     outside_lines.len(),
                 ),
+                format!(
+                    "{file}: {} pair(s) name a commune the layer does not have, left out: {}",
+                    outside_lines.len(),
+                    items_en(&shown).replace("en tout", "in all")
+                ),
             )
             .lines(outside_lines),
         );
@@ -1282,14 +1317,22 @@ fn matrix_pairs(
                     absent.len(),
                     sample(&absent, 8)
                 ),
+                format!(
+                    "{file}: {} commune(s) absent from the matrix (in no pair) have no score, and their supply reaches no one: {}",
+                    absent.len(),
+                    sample_en(&absent, 8)
+                ),
             )
             .codes(absent),
         );
     }
-    let mut notes = Vec::new();
+    let (mut notes, mut notes_en) = (Vec::new(), Vec::new());
     if added > 0 {
         notes.push(format!(
             "paires d'une commune à elle-même ajoutées au coût 0 ({added} ; une commune atteint toujours sa propre offre)"
+        ));
+        notes_en.push(format!(
+            "{added} commune-to-itself pair(s) added at cost 0 (a commune always reaches its own supply)"
         ));
     }
     if !repeated.is_empty() {
@@ -1298,10 +1341,18 @@ fn matrix_pairs(
             repeated.len(),
             sample(&repeated, 6)
         ));
+        notes_en.push(format!(
+            "{} pair(s) repeated with the same cost counted once (lines {})",
+            repeated.len(),
+            sample_en(&repeated, 6)
+        ));
     }
     if beyond > 0 {
         notes.push(format!(
             "paires au-delà du coût maximal {max_cost} laissées de côté ({beyond})"
+        ));
+        notes_en.push(format!(
+            "{beyond} pair(s) beyond the maximum cost {max_cost} left out"
         ));
     }
     if !notes.is_empty() {
@@ -1309,6 +1360,7 @@ fn matrix_pairs(
             Diagnostic::new(
                 DiagnosticKind::CostPairs,
                 format!("{file} : {}", notes.join(" ; ")),
+                format!("{file}: {}", notes_en.join("; ")),
             )
             .lines(repeated),
         );
@@ -1390,51 +1442,111 @@ fn frame(context: &str, columns: Vec<Column>) -> Result<DataFrame> {
 
 impl Accessibility {
     /// The terminal summary: inputs, pairs, figures, then the diagnostics of the
-    /// inputs and of the run (at most `max_diagnostics` shown).
+    /// inputs and of the run (at most `max_diagnostics` shown), in French.
     pub fn text(&self, analysis: &Analysis, max_diagnostics: usize) -> String {
+        self.text_in(analysis, crate::lang::Lang::Fr, max_diagnostics)
+    }
+
+    /// [`Accessibility::text`] in `lang`, the diagnostics included.
+    pub fn text_in(
+        &self,
+        analysis: &Analysis,
+        lang: crate::lang::Lang,
+        max_diagnostics: usize,
+    ) -> String {
         use std::fmt::Write as _;
-        let acc = self;
-        let s = &acc.summary;
+        let fr = lang == crate::lang::Lang::Fr;
+        let s = &self.summary;
         let mut out = String::new();
+        let layer = analysis
+            .summary
+            .inputs
+            .get("communes")
+            .map_or("", String::as_str);
         let _ = writeln!(
             out,
-            "maillage access: {} communes ({}), {} ({}), weight {}, max cost {} ({})",
-            analysis.communes.len(),
-            analysis
-                .summary
-                .inputs
-                .get("communes")
-                .map_or("", String::as_str),
-            s.method,
-            s.unit,
-            s.weight,
-            s.max_cost,
-            s.costs
-        );
-        let _ = writeln!(
-            out,
-            "  locations: {}; {} pairs within the maximum cost{}",
-            s.locations,
-            s.pairs,
-            if s.self_pairs_added > 0 {
-                format!(" ({} commune-to-itself pairs added)", s.self_pairs_added)
+            "{}",
+            if fr {
+                format!(
+                    "maillage access : {} communes ({}), {} ({}), pondération {}, coût maximal {} ({})",
+                    analysis.communes.len(),
+                    layer,
+                    s.method,
+                    s.unit,
+                    s.weight,
+                    s.max_cost,
+                    s.costs
+                )
             } else {
-                String::new()
+                format!(
+                    "maillage access: {} communes ({}), {} ({}), weight {}, max cost {} ({})",
+                    analysis.communes.len(),
+                    layer,
+                    s.method,
+                    s.unit,
+                    s.weight,
+                    s.max_cost,
+                    s.costs
+                )
             }
         );
-        let _ =
-            writeln!(
-        out,
-        "  population {}, supply {} ({} unreached); {} communes scored, {} without a location",
-        s.population, s.supply_total, s.supply_unreached, s.communes_scored, s.communes_unscored
-    );
-        if let Some(m) = s.population_weighted_mean {
-            let _ = writeln!(
+        let added = if s.self_pairs_added == 0 {
+            String::new()
+        } else if fr {
+            format!(
+                " (paires d'une commune à elle-même ajoutées : {})",
+                s.self_pairs_added
+            )
+        } else {
+            format!(" ({} commune-to-itself pairs added)", s.self_pairs_added)
+        };
+        let _ = writeln!(
             out,
-            "  population-weighted mean score {m:.6e} ({:.3} per 100,000); supply reached per inhabitant {:.6e}",
-            m * 1e5,
-            s.supply_reached_per_inhabitant.unwrap_or(f64::NAN)
+            "{}",
+            if fr {
+                format!(
+                    "  lieux : {} ; {} paires dans le coût maximal{added}",
+                    s.locations, s.pairs
+                )
+            } else {
+                format!(
+                    "  locations: {}; {} pairs within the maximum cost{added}",
+                    s.locations, s.pairs
+                )
+            }
         );
+        let _ = writeln!(
+            out,
+            "{}",
+            if fr {
+                format!(
+                    "  population {}, demande {} ({}), offre {} ({} non atteinte) ; communes avec un score : {}, sans lieu : {}",
+                    s.population, s.demand_total, s.demand, s.supply_total, s.supply_unreached, s.communes_scored, s.communes_unscored
+                )
+            } else {
+                format!(
+                    "  population {}, demand {} ({}), supply {} ({} unreached); {} communes scored, {} without a location",
+                    s.population, s.demand_total, s.demand, s.supply_total, s.supply_unreached, s.communes_scored, s.communes_unscored
+                )
+            }
+        );
+        if let Some(m) = s.population_weighted_mean {
+            let reached = s.supply_reached_per_inhabitant.unwrap_or(f64::NAN);
+            let _ = writeln!(
+                out,
+                "{}",
+                if fr {
+                    format!(
+                        "  score moyen pondéré par la population {m:.6e} ({:.3} pour 100 000) ; offre atteinte par habitant {reached:.6e}",
+                        m * 1e5
+                    )
+                } else {
+                    format!(
+                        "  population-weighted mean score {m:.6e} ({:.3} per 100,000); supply reached per inhabitant {reached:.6e}",
+                        m * 1e5
+                    )
+                }
+            );
         }
         if let (Some(t), Some(p), Some(c)) = (
             s.threshold,
@@ -1443,27 +1555,23 @@ impl Accessibility {
         ) {
             let _ = writeln!(
                 out,
-                "  under the threshold {t}: {c} communes, {p} inhabitants"
+                "{}",
+                if fr {
+                    format!("  sous le seuil {t} : {c} communes, {p} habitants")
+                } else {
+                    format!("  under the threshold {t}: {c} communes, {p} inhabitants")
+                }
             );
         }
-        let mut diags = analysis.summary.diagnostics.clone();
-        diags.extend(acc.diagnostics.iter().cloned());
+        let diags: Vec<Diagnostic> = analysis
+            .summary
+            .diagnostics
+            .iter()
+            .chain(&self.diagnostics)
+            .map(|d| d.clone().in_lang(lang))
+            .collect();
         let report = crate::diagnostics::Report::new(&diags);
-        let _ = writeln!(
-            out,
-            "\ndiagnostics: {} ({} normalisation(s) or problem(s))",
-            report.count, report.problems
-        );
-        for d in diags.iter().take(max_diagnostics) {
-            let _ = writeln!(out, "  [{}] {}", d.kind.name(), d.message);
-        }
-        if diags.len() > max_diagnostics {
-            let _ = writeln!(
-                out,
-                "  … {} more in diagnostics.json",
-                diags.len() - max_diagnostics
-            );
-        }
+        let _ = write!(out, "\n{}", report.text_in(lang, max_diagnostics));
         out
     }
 }

@@ -195,6 +195,10 @@ pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<Ex
         },
         &options,
     )?;
+    let mut analysis = analysis;
+    analysis.summary.set_lang(opts.lang());
+    let mut acc = acc;
+    acc.set_lang(opts.lang());
     let mut diagnostics = analysis.summary.diagnostics.clone();
     diagnostics.extend(acc.diagnostics.iter().cloned());
     strict(&opts, &diagnostics)?;
@@ -228,12 +232,11 @@ pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<Ex
     let files = staging.commit()?;
     drop(display);
     if !opts.quiet {
-        say!("{}", acc.text(&analysis, opts.max_diagnostics));
-        sayln!(
-            "\n{} écrits dans {}",
-            maillage::Lang::Fr.count(files.len() as u64, "fichier", "fichiers"),
-            dir.display()
+        say!(
+            "{}",
+            acc.text_in(&analysis, opts.lang(), opts.max_diagnostics)
         );
+        sayln!("\n{}", written(opts.lang(), files.len(), &dir));
     }
     print_timings(&opts, &analysis);
     Ok(ExitCode::SUCCESS)

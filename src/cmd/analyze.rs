@@ -41,7 +41,8 @@ pub(crate) fn run(opts: Opts, draw: Draw, mode: Mode) -> anyhow::Result<ExitCode
     let inputs = inputs(&opts, &progress)?;
     let read = t.elapsed();
     // the layer's text is freed once parsed
-    let analysis = Analysis::run_owned(inputs)?;
+    let mut analysis = Analysis::run_owned(inputs)?;
+    analysis.summary.set_lang(opts.lang());
     strict(&opts, &analysis.summary.diagnostics)?;
     let out = match (&opts.out, check) {
         (Some(dir), _) => Some(dir.clone()),
@@ -72,13 +73,9 @@ pub(crate) fn run(opts: Opts, draw: Draw, mode: Mode) -> anyhow::Result<ExitCode
     };
     drop(display);
     if !opts.quiet {
-        say!("{}", analysis.report(opts.max_diagnostics));
+        say!("{}", analysis.report_in(opts.lang(), opts.max_diagnostics));
         if let Some(dir) = &out {
-            sayln!(
-                "\n{} écrits dans {}",
-                maillage::Lang::Fr.count(files.len() as u64, "fichier", "fichiers"),
-                dir.display()
-            );
+            sayln!("\n{}", written(opts.lang(), files.len(), dir));
         }
     }
     print_timings_with(&opts, &analysis, Some(read));

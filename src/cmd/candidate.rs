@@ -51,7 +51,8 @@ pub(crate) fn run(opts: Opts, draw: Draw, files: &[PathBuf]) -> anyhow::Result<E
         .cloned()
         .collect();
     strict(&opts, &own)?;
-    let report = CandidateReport::compute(&before, &after, &ids);
+    let own: Vec<maillage::Diagnostic> = own.into_iter().map(|d| d.in_lang(opts.lang())).collect();
+    let report = CandidateReport::compute(&before, &after, &ids).in_lang(opts.lang());
     // a candidate naming no commune of the layer has nothing to check: refused,
     // so that a script gating on the exit status does not let it through
     let empty: Vec<&str> = report
@@ -81,7 +82,7 @@ pub(crate) fn run(opts: Opts, draw: Draw, files: &[PathBuf]) -> anyhow::Result<E
             }
         );
     }
-    let written = match &opts.out {
+    let wrote = match &opts.out {
         Some(dir) => {
             let staging = Staging::new(dir)?;
             let path = dir.join("candidate.json");
@@ -106,16 +107,12 @@ pub(crate) fn run(opts: Opts, draw: Draw, files: &[PathBuf]) -> anyhow::Result<E
     };
     drop(display);
     if !opts.quiet {
-        say!("{}", report.text());
+        say!("{}", report.text_in(opts.lang()));
         for d in own.iter().take(opts.max_diagnostics) {
             sayln!("  [{}] {}", d.kind.name(), d.message);
         }
-        if let Some((dir, files)) = written {
-            sayln!(
-                "\n{} écrits dans {}",
-                maillage::Lang::Fr.count(files.len() as u64, "fichier", "fichiers"),
-                dir.display()
-            );
+        if let Some((dir, files)) = wrote {
+            sayln!("\n{}", written(opts.lang(), files.len(), &dir));
         }
     }
     print_timings(&opts, &before);

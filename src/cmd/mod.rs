@@ -16,7 +16,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use maillage::progress::Progress;
 use maillage::render::{Breaks, Choropleth, ColorBy, MapOptions, ReportOptions};
-use maillage::{Analysis, FieldNames, Inputs, TableFormat};
+use maillage::{Analysis, FieldNames, Inputs, Lang, TableFormat};
 
 pub(crate) use access::AccessArgs;
 pub(crate) use propose::ProposeArgs;
@@ -155,6 +155,43 @@ pub(crate) struct Opts {
     /// Print the wall time of each stage to stderr.
     #[arg(long)]
     pub(crate) timings: bool,
+    /// Language of what people read — diagnostics, reasons, the terminal
+    /// summary: fr (default) or en. Column names and JSON keys stay the same.
+    #[arg(long, value_enum, default_value_t = LangChoice::Fr)]
+    pub(crate) lang: LangChoice,
+}
+
+/// `--lang`.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum LangChoice {
+    Fr,
+    En,
+}
+
+impl Opts {
+    /// The language chosen.
+    pub(crate) fn lang(&self) -> Lang {
+        match self.lang {
+            LangChoice::Fr => Lang::Fr,
+            LangChoice::En => Lang::En,
+        }
+    }
+}
+
+/// « 17 fichiers écrits dans out » / "wrote 17 files to out".
+pub(crate) fn written(lang: Lang, files: usize, dir: &std::path::Path) -> String {
+    match lang {
+        Lang::Fr => format!(
+            "{} écrits dans {}",
+            lang.count(files as u64, "fichier", "fichiers"),
+            dir.display()
+        ),
+        Lang::En => format!(
+            "wrote {} to {}",
+            lang.count(files as u64, "file", "files"),
+            dir.display()
+        ),
+    }
 }
 
 /// The report's options: the map's date and width, `title`, every diagnostic

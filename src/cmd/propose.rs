@@ -35,16 +35,6 @@ pub(crate) struct ProposeArgs {
     /// A zone blanche of at least this many inhabitants is proposed as new CPTS.
     #[arg(long, value_name = "POPULATION", default_value_t = maillage::propose::DEFAULT_NEW_CPTS_MIN)]
     pub(crate) new_cpts_min: u64,
-    /// Language of the reasons and the terminal summary (column names stay the
-    /// same): fr or en.
-    #[arg(long, value_enum, default_value_t = LangChoice::Fr)]
-    pub(crate) lang: LangChoice,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum LangChoice {
-    Fr,
-    En,
 }
 
 /// `propose`.
@@ -71,24 +61,23 @@ pub(crate) fn run(opts: Opts, args: ProposeArgs, draw: Draw) -> anyhow::Result<E
     }
     let (progress, display) = setup(&opts)?;
     let inputs = inputs(&opts, &progress)?;
-    let before = Analysis::run(&inputs)?;
+    let mut before = Analysis::run(&inputs)?;
+    before.summary.set_lang(opts.lang());
     strict(&opts, &before.summary.diagnostics)?;
     progress.start("proposing", 0);
     let options = ProposeOptions {
         strategy,
         whole_clusters: args.whole_clusters,
         new_cpts_min: args.new_cpts_min,
-        lang: match args.lang {
-            LangChoice::Fr => maillage::Lang::Fr,
-            LangChoice::En => maillage::Lang::En,
-        },
+        lang: opts.lang(),
     };
     let t = Instant::now();
     let proposal = Proposal::compute(&before, &options)?;
     before.timings.record("propose", t.elapsed());
     // the proposal analysed again: its figures, and its map
     let t = Instant::now();
-    let after = proposal.apply(&before)?;
+    let mut after = proposal.apply(&before)?;
+    after.summary.set_lang(opts.lang());
     before.timings.record("after", t.elapsed());
     let dir = opts
         .out
@@ -124,11 +113,7 @@ pub(crate) fn run(opts: Opts, args: ProposeArgs, draw: Draw) -> anyhow::Result<E
     drop(display);
     if !opts.quiet {
         say!("{}", proposal.text(&before, &after, opts.max_diagnostics));
-        say!(
-            "\n{} écrits dans {}\n",
-            maillage::Lang::Fr.count(files.len() as u64, "fichier", "fichiers"),
-            dir.display()
-        );
+        say!("\n{}\n", written(opts.lang(), files.len(), &dir));
     }
     print_timings(&opts, &before);
     Ok(ExitCode::SUCCESS)

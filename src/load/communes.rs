@@ -17,7 +17,7 @@ use super::layers::{self, Format};
 use super::population::MAX_POPULATION;
 use super::source::Source;
 use crate::crs::Crs;
-use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
+use crate::diagnostics::{sample, sample_en, Diagnostic, DiagnosticKind};
 use crate::error::{Error, Result};
 
 /// Positions of the wanted properties in [`Ctx::slots`].
@@ -328,20 +328,30 @@ fn build_layer(
         "{} : lu comme {format} ; code depuis {code_field}",
         path.display()
     );
+    let mut how_en = format!(
+        "{}: read as {format}; code from {code_field}",
+        path.display()
+    );
     if let Some(n) = &name_field {
         how.push_str(&format!(", nom depuis {n}"));
+        how_en.push_str(&format!(", name from {n}"));
     }
     if let Some(p) = &population_field {
         how.push_str(&format!(", population depuis {p}"));
+        how_en.push_str(&format!(", population from {p}"));
     }
     if !crs.is_lon_lat() {
         how.push_str(&format!(
             " ; coordonnées en {} reprojetées en longitude/latitude (WGS84)",
             crs.label
         ));
+        how_en.push_str(&format!(
+            "; coordinates in {} reprojected to longitude/latitude (WGS84)",
+            crs.label
+        ));
     }
     if format != "GeoJSON" || !crs.is_lon_lat() {
-        diagnostics.push(Diagnostic::new(DiagnosticKind::InputFormat, how));
+        diagnostics.push(Diagnostic::new(DiagnosticKind::InputFormat, how, how_en));
     }
     if !normalized.is_empty() {
         diagnostics.push(Diagnostic::new(
@@ -351,6 +361,12 @@ fn build_layer(
                 path.display(),
                 normalized.len(),
                 sample(&normalized, 5)
+            ),
+            format!(
+                "{}: {} commune code(s) made whole: {}",
+                path.display(),
+                normalized.len(),
+                sample_en(&normalized, 5)
             ),
         ));
     }
@@ -362,6 +378,12 @@ fn build_layer(
                 path.display(),
                 unclosed.len(),
                 sample(&unclosed, 5)
+            ),
+            format!(
+                "{}: {} ring(s) were not closed and have been closed: {}",
+                path.display(),
+                unclosed.len(),
+                sample_en(&unclosed, 5)
             ),
         ));
     }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::source::Source;
 use super::spreadsheet::TableOptions;
 use super::table::{any_of, never, Field, COMMUNE_CODE};
-use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
+use crate::diagnostics::{items_en, notes_en, sample, sample_en, Diagnostic, DiagnosticKind};
 use crate::error::Result;
 
 /// Where a CPTS stands in its life: *projet* (letter of intent), *projet de santé
@@ -338,6 +338,7 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::InputFormat,
             format!("{name} : {}", table.notes.join(" ; ")),
+            format!("{name}: {}", notes_en(&table.notes)),
         ));
     }
     for (why, changes) in normalized {
@@ -353,6 +354,12 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
                     changes.len(),
                     sample(&examples, 4)
                 ),
+                format!(
+                    "{name}: {} code(s) normalised, {}: {}",
+                    changes.len(),
+                    crate::lang::note_en(why),
+                    items_en(&sample_en(&examples, 4))
+                ),
             )
             .lines(changes.iter().map(|c| c.2).collect()),
         );
@@ -365,6 +372,10 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::NormalizedStatus,
             format!("{name} : statuts lus comme : {}", shown.join(", ")),
+            format!(
+                "{name}: statuses read as: {}",
+                items_en(&shown.join(", ")).replace("lines)", "row(s))")
+            ),
         ));
     }
     let mut cpts = Vec::with_capacity(by_id.len());
@@ -380,6 +391,11 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
                         variants.len(),
                         sample(&variants, 4)
                     ),
+                    format!(
+                        "{name}: CPTS {id} has {} names ({}); kept {pick_name:?}",
+                        variants.len(),
+                        sample_en(&variants, 4)
+                    ),
                 )
                 .cpts(&id),
             );
@@ -392,6 +408,12 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
                     DiagnosticKind::ConflictingStatus,
                     format!(
                         "{name} : la CPTS {id} a {} statuts ({}) ; gardé : {}",
+                        variants.len(),
+                        variants.join(", "),
+                        status.map_or("", |s| s.as_str())
+                    ),
+                    format!(
+                        "{name}: CPTS {id} has {} statuses ({}); kept {}",
                         variants.len(),
                         variants.join(", "),
                         status.map_or("", |s| s.as_str())
@@ -423,6 +445,10 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
                     "{name} : le statut {raw:?} n'est ni projet, ni valide, ni aci_signe (ligne {}) ; lu comme inconnu",
                     sample(&lines, 5)
                 ),
+                format!(
+                    "{name}: status {raw:?} is not one of projet, valide, aci_signe (line {}); read as unknown",
+                    sample_en(&lines, 5)
+                ),
             )
             .lines(lines),
         );
@@ -442,6 +468,11 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
                     duplicates.len(),
                     sample(&examples, 5)
                 ),
+                format!(
+                    "{name}: {} duplicate (CPTS, commune) row(s), each counted once: {}",
+                    duplicates.len(),
+                    items_en(&sample_en(&examples, 5))
+                ),
             )
             .lines(lines),
         );
@@ -455,6 +486,11 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
                     missing_id.len(),
                     sample(&missing_id, 5)
                 ),
+                format!(
+                    "{name}: {} row(s) without cpts_id ignored: line {}",
+                    missing_id.len(),
+                    sample_en(&missing_id, 5)
+                ),
             )
             .lines(missing_id),
         );
@@ -467,6 +503,11 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
                     "{name} : lignes qui nomment une CPTS sans code de commune, ignorées ({}) : ligne {}",
                     missing_code.len(),
                     sample(&missing_code, 5)
+                ),
+                format!(
+                    "{name}: {} row(s) name a CPTS but no commune code, ignored: line {}",
+                    missing_code.len(),
+                    sample_en(&missing_code, 5)
                 ),
             )
             .lines(missing_code),

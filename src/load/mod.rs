@@ -41,7 +41,7 @@ use geo::MultiPolygon;
 use rayon::prelude::*;
 
 use crate::admin;
-use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
+use crate::diagnostics::{notes_en, sample, sample_en, Diagnostic, DiagnosticKind};
 
 /// Reads every declaration source — CSV commune lists or GeoJSON drawn territories,
 /// told apart by their content — into one set of CPTS sorted by id.
@@ -100,6 +100,7 @@ pub fn load_cpts_with(sources: &[Source], options: &TableOptions) -> crate::Resu
                     Diagnostic::new(
                         DiagnosticKind::DeclaredTwice,
                         format!("la CPTS {} est déclarée dans {first} et de nouveau dans {name} ; la déclaration de {first} est gardée", c.id),
+                        format!("CPTS {} is declared in {first} and again in {name}; the declaration in {first} is kept", c.id),
                     )
                     .cpts(&c.id),
                 );
@@ -274,6 +275,7 @@ fn populations(
                 diagnostics.push(Diagnostic::new(
                     DiagnosticKind::InputFormat,
                     format!("{} : {}", t.source.display(), t.notes.join(" ; ")),
+                    format!("{}: {}", t.source.display(), notes_en(&t.notes)),
                 ));
             }
             let in_layer = |k: &str| {
@@ -312,6 +314,13 @@ fn populations(
                         crate::cog::VINTAGE,
                         sample(&merged, 6)
                     ),
+                    format!(
+                        "{}: {} row(s) of former communes added to the commune that absorbed them ({}): {}",
+                        t.source.display(),
+                        merged.len(),
+                        crate::cog::VINTAGE,
+                        sample_en(&merged, 6)
+                    ),
                 ));
             }
             if !unused.is_empty() {
@@ -323,6 +332,12 @@ fn populations(
                             t.source.display(),
                             unused.len(),
                             sample(&unused, 8)
+                        ),
+                        format!(
+                            "{}: {} row(s) name a code absent from the commune layer: {}",
+                            t.source.display(),
+                            unused.len(),
+                            sample_en(&unused, 8)
                         ),
                     )
                     .codes(unused),
@@ -379,8 +394,21 @@ fn populations(
                 from_cog.len()
             ),
         };
+        let message_en = match &primary {
+            Some(p) => format!(
+                "{p}: {} commune(s) of the layer have no population there; their {} population is used: {}",
+                from_cog.len(),
+                crate::cog::VINTAGE,
+                sample_en(&from_cog, 8)
+            ),
+            None => format!(
+                "no population table (--population) and no population property in the layer: populations are those of the bundled {} ({} communes)",
+                crate::cog::VINTAGE,
+                from_cog.len()
+            ),
+        };
         diagnostics.push(
-            Diagnostic::new(DiagnosticKind::PopulationSource, message).codes(
+            Diagnostic::new(DiagnosticKind::PopulationSource, message, message_en).codes(
                 if primary.is_some() {
                     from_cog
                 } else {
@@ -399,6 +427,13 @@ fn populations(
                     primary.as_deref().unwrap_or("aucune entrée"),
                     crate::cog::VINTAGE,
                     sample(&missing, 8)
+                ),
+                format!(
+                    "{} commune(s) of the layer have no population in {} nor in {} and count as 0 (a former commune's inhabitants are counted in the commune that absorbed it): {}",
+                    missing.len(),
+                    primary.as_deref().unwrap_or("any input"),
+                    crate::cog::VINTAGE,
+                    sample_en(&missing, 8)
                 ),
             )
             .codes(missing),

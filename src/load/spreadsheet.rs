@@ -84,12 +84,12 @@ pub(crate) fn as_csv(source: &Source, sheet: Option<&str>) -> Result<(Source, St
     }
     let note = if names.len() > 1 && sheet.is_none() {
         format!(
-            "workbook: read its first sheet {name:?} of {} ({}); choose another with --sheet; line numbers are sheet rows",
+            "classeur : première feuille {name:?} lue sur {} ({}) ; en choisir une autre avec --sheet ; les numéros de ligne sont ceux de la feuille",
             names.len(),
             names.join(", ")
         )
     } else {
-        format!("workbook: read sheet {name:?}; line numbers are sheet rows")
+        format!("classeur : feuille {name:?} lue ; les numéros de ligne sont ceux de la feuille")
     };
     let csv_source = Source {
         name: source.name.clone(),

@@ -210,8 +210,8 @@ impl CsvTable {
             }
         }
         let mut found = first.iter().collect::<Vec<_>>().join(",");
-        if let Some(n) = self.notes.iter().find(|n| n.starts_with("workbook:")) {
-            found.push_str(&format!(" — {n}"));
+        if let Some(n) = self.notes.iter().find(|n| n.starts_with("classeur :")) {
+            found.push_str(&format!(" — {}", crate::lang::note_en(n)));
         }
         let ambiguous = if ambiguous.is_empty() {
             String::new()
@@ -245,7 +245,7 @@ impl CsvTable {
                     .push(format!("colonne {given:?} lue comme {name} (--columns)")),
                 None => self
                     .notes
-                    .push(format!("--columns: no column {given:?} for {name}")),
+                    .push(format!("--columns : aucune colonne {given:?} pour {name}")),
             }
             return pos;
         }

@@ -24,7 +24,7 @@ use super::geojson::{
 };
 use super::layers::{self, Format};
 use super::source::Source;
-use crate::diagnostics::{sample, Diagnostic, DiagnosticKind};
+use crate::diagnostics::{sample, sample_en, Diagnostic, DiagnosticKind};
 use crate::error::Result;
 
 const ID: usize = 0;
@@ -145,6 +145,7 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::InputFormat,
             format!("territoires dessinés lus depuis {how}"),
+            format!("drawn territories read from {how}"),
         ));
     }
     if let Some(crs) = &crs {
@@ -152,6 +153,10 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
             DiagnosticKind::InputFormat,
             format!(
                 "{file} : coordonnées en {} reprojetées en longitude/latitude (WGS84)",
+                crs.label
+            ),
+            format!(
+                "{file}: coordinates in {} reprojected to longitude/latitude (WGS84)",
                 crs.label
             ),
         ));
@@ -195,28 +200,41 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
         entry.2.extend(c.polygons);
         entry.3.push(i);
     }
-    let repairs: Vec<String> = [
-        (closed, "anneaux non fermés refermés"),
-        (deduplicated, "points consécutifs répétés retirés"),
+    let repaired = [
+        (closed, "anneaux non fermés refermés", "unclosed ring(s) closed"),
+        (
+            deduplicated,
+            "points consécutifs répétés retirés",
+            "repeated consecutive point(s) dropped",
+        ),
         (
             reoriented,
             "anneaux réorientés (extérieurs dans le sens trigonométrique, trous dans le sens horaire)",
+            "ring(s) re-oriented (exteriors counter-clockwise, holes clockwise)",
         ),
-    ]
-    .iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, what)| format!("{n} {what}"))
-    .collect();
+    ];
+    let repairs: Vec<String> = repaired
+        .iter()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, what, _)| format!("{n} {what}"))
+        .collect();
+    let repairs_en: Vec<String> = repaired
+        .iter()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, _, what)| format!("{n} {what}"))
+        .collect();
     if !repairs.is_empty() {
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::RepairedGeometry,
             format!("{file} : réparé : {}", repairs.join(" ; ")),
+            format!("{file}: repaired: {}", repairs_en.join("; ")),
         ));
     }
     for problem in rejected {
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::RejectedFeature,
             format!("{problem} ; entité ignorée"),
+            format!("{problem}; feature ignored"),
         ));
     }
     for (raw, features) in unknown_status {
@@ -225,6 +243,10 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
             format!(
                 "{file} : le statut {raw:?} n'est ni projet, ni valide, ni aci_signe (entité {}) ; lu comme inconnu",
                 sample(&features, 5)
+            ),
+            format!(
+                "{file}: status {raw:?} is not one of projet, valide, aci_signe (feature {}); read as unknown",
+                sample_en(&features, 5)
             ),
         ));
     }
@@ -236,6 +258,7 @@ pub fn load_territories(source: &Source) -> Result<DrawnTerritories> {
                     Diagnostic::new(
                         DiagnosticKind::MergedFeatures,
                         format!("{file} : la CPTS {id} est dessinée en {} entités ({}) ; leur union est son territoire", features.len(), sample(&features, 5)),
+                        format!("{file}: CPTS {id} is drawn in {} features ({}); their union is its territory", features.len(), sample_en(&features, 5)),
                     )
                     .cpts(&id),
                 );

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::analysis::Analysis;
 use crate::coverage::Verdict;
 use crate::error::{Error, Result};
+use crate::lang::Lang;
 use crate::load::{Source, TableOptions};
 
 /// A commune of the candidate that other CPTS claim too.
@@ -122,8 +123,12 @@ pub struct CandidateReport {
     /// True when a candidate creates an overlap or is not contiguous: `check`
     /// exits with status 1.
     pub problems: bool,
-    /// Why `problems` is true, one sentence each.
+    /// Why `problems` is true, one sentence each (French unless
+    /// [`CandidateReport::in_lang`] chose English).
     pub why: Vec<String>,
+    /// The same sentences in French and in English.
+    #[serde(skip)]
+    pub why_by_lang: (Vec<String>, Vec<String>),
 }
 
 impl CandidateReport {
@@ -140,6 +145,7 @@ impl CandidateReport {
         let decl = &after.declarations;
         let mut out = Vec::new();
         let mut why = Vec::new();
+        let mut why_en = Vec::new();
         for (k, c) in decl.cpts.iter().enumerate() {
             if !candidates.contains(&c.id) {
                 continue;
@@ -223,6 +229,23 @@ impl CandidateReport {
             }
             if !overlaps.is_empty() || !overlap_pieces.is_empty() {
                 why.push(format!(
+                    "{} chevauche d'autres CPTS sur {}{}",
+                    c.id,
+                    Lang::Fr.count(overlaps.len() as u64, "commune", "communes"),
+                    if overlap_pieces.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " ({})",
+                            Lang::Fr.count(
+                                overlap_pieces.len() as u64,
+                                "morceau de chevauchement",
+                                "morceaux de chevauchement"
+                            )
+                        )
+                    }
+                ));
+                why_en.push(format!(
                     "{} overlaps other CPTS on {} commune(s){}",
                     c.id,
                     overlaps.len(),
@@ -235,6 +258,11 @@ impl CandidateReport {
             }
             if t.parts.len() > 1 {
                 why.push(format!(
+                    "{} n'est pas d'un seul tenant : {} parties",
+                    c.id,
+                    t.parts.len()
+                ));
+                why_en.push(format!(
                     "{} is not contiguous: {} parts",
                     c.id,
                     t.parts.len()
@@ -261,89 +289,174 @@ impl CandidateReport {
         }
         CandidateReport {
             problems: !why.is_empty(),
-            why,
+            why: why.clone(),
+            why_by_lang: (why, why_en),
             candidates: out,
             before: Figures::of(before),
             after: Figures::of(after),
         }
     }
 
-    /// The terminal summary.
+    /// The report with its reasons in `lang`.
+    pub fn in_lang(mut self, lang: Lang) -> Self {
+        self.why = lang.pick(&self.why_by_lang.0, &self.why_by_lang.1).clone();
+        self
+    }
+
+    /// The terminal summary, in French.
     pub fn text(&self) -> String {
+        self.text_in(Lang::Fr)
+    }
+
+    /// The terminal summary in `lang`.
+    pub fn text_in(&self, lang: Lang) -> String {
         use std::fmt::Write as _;
+        let fr = lang == Lang::Fr;
         let mut s = String::new();
         for c in &self.candidates {
             let _ = writeln!(
                 s,
-                "candidate {} ({}): {} communes, {} inhabitants, {:.1} km², ACI class {}, {} part(s), départements {}",
-                c.cpts_id,
-                c.cpts_name,
-                c.communes.len(),
-                c.population,
-                c.area_km2,
-                c.size_class,
-                c.parts,
-                c.departements.join(", ")
+                "{}",
+                if fr {
+                    format!(
+                        "candidate {} ({}) : {}, {} habitants, {} km², classe ACI {}, {}, départements {}",
+                        c.cpts_id,
+                        c.cpts_name,
+                        lang.count(c.communes.len() as u64, "commune", "communes"),
+                        lang.int(c.population),
+                        lang.decimal(c.area_km2, 1),
+                        c.size_class,
+                        lang.count(c.parts as u64, "partie", "parties"),
+                        c.departements.join(", ")
+                    )
+                } else {
+                    format!(
+                        "candidate {} ({}): {} communes, {} inhabitants, {:.1} km², ACI class {}, {} part(s), départements {}",
+                        c.cpts_id,
+                        c.cpts_name,
+                        c.communes.len(),
+                        c.population,
+                        c.area_km2,
+                        c.size_class,
+                        c.parts,
+                        c.departements.join(", ")
+                    )
+                }
             );
             if c.overlaps.is_empty() && c.overlap_pieces.is_empty() {
-                let _ = writeln!(s, "  overlaps: none");
+                let _ = writeln!(
+                    s,
+                    "  {}",
+                    lang.pick("chevauchements : aucun", "overlaps: none")
+                );
             }
             for o in &c.overlaps {
                 let _ = writeln!(
                     s,
-                    "  overlaps {} {} ({} inhabitants), held by {}",
-                    o.code,
-                    o.name,
-                    o.population,
-                    o.with.join(", ")
+                    "{}",
+                    if fr {
+                        format!(
+                            "  chevauche {} {} ({} habitants), tenue par {}",
+                            o.code,
+                            o.name,
+                            lang.int(o.population),
+                            o.with.join(", ")
+                        )
+                    } else {
+                        format!(
+                            "  overlaps {} {} ({} inhabitants), held by {}",
+                            o.code,
+                            o.name,
+                            o.population,
+                            o.with.join(", ")
+                        )
+                    }
                 );
             }
             for p in &c.overlap_pieces {
                 let _ = writeln!(
                     s,
-                    "  overlap piece with {}: {:.3} km², about {} inhabitants",
-                    p.cpts_ids.join(", "),
-                    p.area_km2,
-                    p.population
+                    "{}",
+                    if fr {
+                        format!(
+                            "  morceau de chevauchement avec {} : {} km², environ {} habitants",
+                            p.cpts_ids.join(", "),
+                            lang.decimal(p.area_km2, 3),
+                            lang.int(p.population)
+                        )
+                    } else {
+                        format!(
+                            "  overlap piece with {}: {:.3} km², about {} inhabitants",
+                            p.cpts_ids.join(", "),
+                            p.area_km2,
+                            p.population
+                        )
+                    }
                 );
             }
             let _ = writeln!(
                 s,
-                "  fills {} white commune(s), {} inhabitants; zones blanches closed {:?}, partly {:?}",
-                c.fills.len(),
-                c.fills_population,
-                c.zones_closed,
-                c.zones_partly
+                "{}",
+                if fr {
+                    format!(
+                        "  couvre {} blanches, {} habitants ; zones blanches fermées {:?}, en partie {:?}",
+                        lang.count(c.fills.len() as u64, "commune", "communes"),
+                        lang.int(c.fills_population),
+                        c.zones_closed,
+                        c.zones_partly
+                    )
+                } else {
+                    format!(
+                        "  fills {} white commune(s), {} inhabitants; zones blanches closed {:?}, partly {:?}",
+                        c.fills.len(),
+                        c.fills_population,
+                        c.zones_closed,
+                        c.zones_partly
+                    )
+                }
             );
         }
         let (b, a) = (&self.before, &self.after);
-        let _ = writeln!(s, "\n  {:<28}{:>10}{:>10}", "", "before", "after");
+        let _ = writeln!(
+            s,
+            "\n  {:<28}{:>10}{:>10}",
+            "",
+            lang.pick("avant", "before"),
+            lang.pick("après", "after")
+        );
         for (label, x, y) in [
-            ("white communes", b.communes_white, a.communes_white),
-            ("white population", b.population_white, a.population_white),
+            (
+                lang.pick("communes blanches", "white communes"),
+                b.communes_white,
+                a.communes_white,
+            ),
+            (
+                lang.pick("population blanche", "white population"),
+                b.population_white,
+                a.population_white,
+            ),
             ("zones blanches", b.white_zones, a.white_zones),
             (
-                "overlapping communes",
+                lang.pick("communes en chevauchement", "overlapping communes"),
                 b.communes_overlap,
                 a.communes_overlap,
             ),
             (
-                "overlapping population",
+                lang.pick("population en chevauchement", "overlapping population"),
                 b.population_overlap,
                 a.population_overlap,
             ),
         ] {
             let _ = writeln!(s, "  {label:<28}{x:>10}{y:>10}");
         }
-        let _ = writeln!(
-            s,
-            "\n  verdict: {}",
-            if self.problems {
-                format!("refuse as declared: {}", self.why.join("; "))
-            } else {
-                "no overlap, contiguous".to_owned()
-            }
-        );
+        let why = lang.pick(&self.why_by_lang.0, &self.why_by_lang.1);
+        let verdict = match (self.problems, fr) {
+            (true, true) => format!("à refuser tel que déclaré : {}", why.join(" ; ")),
+            (true, false) => format!("refuse as declared: {}", why.join("; ")),
+            (false, true) => "aucun chevauchement, d'un seul tenant".to_owned(),
+            (false, false) => "no overlap, contiguous".to_owned(),
+        };
+        let _ = writeln!(s, "\n  {} {verdict}", lang.pick("verdict :", "verdict:"));
         s
     }
 }
