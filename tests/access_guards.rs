@@ -367,3 +367,64 @@ fn apl_on_a_supply_in_doctors_rather_than_consultations_is_reported() {
     let text = dir.read("apl2/access.csv");
     assert!(!text.contains("inf") && !text.contains("NaN"));
 }
+
+/// `access.csv`-like table as rows of (column → value).
+fn table(dir: &Dir, file: &str) -> Vec<BTreeMap<String, String>> {
+    let text = dir.read(file);
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let h = rdr.headers().unwrap().clone();
+    rdr.records()
+        .map(|r| {
+            let r = r.unwrap();
+            h.iter()
+                .zip(r.iter())
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn several_methods_in_one_run_give_each_methods_own_columns() {
+    let dir = Dir::new();
+    let s = ok(&dir, "all", &["--method", "2sfca,e2sfca,gravity"]);
+    let access = s["access"].as_object().unwrap();
+    assert_eq!(
+        access.keys().collect::<Vec<_>>(),
+        ["2sfca", "e2sfca", "gravity"]
+    );
+    for m in ["2sfca", "e2sfca", "gravity"] {
+        let one = ok(&dir, m, &["--method", m]);
+        assert_eq!(access[m], one["access"], "{m}");
+        // every table: the shared columns equal, each score column the method's own
+        for t in [
+            "access",
+            "access_cpts",
+            "access_zones",
+            "access_departements",
+        ] {
+            let (all, own) = (
+                table(&dir, &format!("all/{t}.csv")),
+                table(&dir, &format!("{m}/{t}.csv")),
+            );
+            assert_eq!(all.len(), own.len(), "{t}");
+            for (a, o) in all.iter().zip(&own) {
+                for (k, v) in o {
+                    let key = if a.contains_key(k) {
+                        k.clone()
+                    } else {
+                        format!("{k}_{m}")
+                    };
+                    assert_eq!(a.get(&key), Some(v), "{t} {k} ({m})");
+                }
+            }
+        }
+    }
+    // each diagnostic once
+    let d = s["diagnostics"].as_array().unwrap();
+    for (k, x) in d.iter().enumerate() {
+        assert!(!d[..k].contains(x), "{x} twice");
+    }
+    let err = refused(&dir, &["--method", "2sfca,2sfca"]);
+    assert!(err.contains("each method once"), "{err}");
+}

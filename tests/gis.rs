@@ -403,3 +403,139 @@ fn national_geoparquet_row_groups_are_compact_areas() {
         .unwrap();
     assert!(worst <= 25.0, "{out}");
 }
+
+/// Issue 26, item 5: accessibility scores as a layer to style — `access.gpkg`
+/// (the score layer, styled graduated, with the group tables) and
+/// `access.parquet` as GeoParquet, with the columns of `access.csv`. GDAL's
+/// validator and QGIS (where installed) read them as they are.
+#[test]
+fn access_scores_are_a_styled_layer_in_the_geopackage_and_geoparquet() {
+    let dir = Dir::new();
+    let o = maillage(
+        dir.path(),
+        &[
+            "access",
+            "--quiet",
+            "--method",
+            "2sfca,e2sfca",
+            "--format",
+            "gpkg,geoparquet",
+            "--date",
+            "2026-12-01",
+            "--out",
+            "a",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let csv = dir.read("a/access.csv");
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    // the GeoPackage: the layer with every column of access.csv, one feature per
+    // commune, its graduated style on the first method's score per 100,000
+    let db = rusqlite::Connection::open(dir.path().join("a/access.gpkg")).unwrap();
+    let n: i64 = db
+        .query_row("SELECT count(*) FROM access", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n as usize, csv.lines().count() - 1);
+    let cols: Vec<String> = db
+        .prepare("SELECT name FROM pragma_table_info('access')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for h in &header {
+        assert!(
+            cols.iter().any(|c| c == h),
+            "{h} not in the layer: {cols:?}"
+        );
+    }
+    let qml: String = db
+        .query_row(
+            "SELECT styleQML FROM layer_styles WHERE f_table_name = 'access'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        qml.contains(r#"type="graduatedSymbol" attr="score_per_100k_2sfca""#),
+        "{qml}"
+    );
+    assert_eq!(qml.matches("<range ").count(), 5);
+    let tables: Vec<String> = db
+        .prepare("SELECT table_name FROM gpkg_contents ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        tables,
+        [
+            "access",
+            "access_cpts",
+            "access_departements",
+            "access_zones",
+            "layer_styles"
+        ]
+    );
+    // the same score, to the last digit, in the layer and in the CSV
+    let marseille: f64 = db
+        .query_row(
+            "SELECT score_e2sfca FROM access WHERE code = '13055'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let line = csv.lines().find(|l| l.starts_with("13055,")).unwrap();
+    let k = header.iter().position(|h| *h == "score_e2sfca").unwrap();
+    assert_eq!(
+        marseille,
+        line.split(',').nth(k).unwrap().parse::<f64>().unwrap()
+    );
+    // GeoParquet: access.parquet carries geo metadata and the same columns
+    let file = std::fs::File::open(dir.path().join("a/access.parquet")).unwrap();
+    let mut reader = polars::prelude::ParquetReader::new(file);
+    use polars::prelude::SerReader;
+    let meta = reader.get_metadata().unwrap().clone();
+    let kv = meta.key_value_metadata.clone().unwrap_or_default();
+    assert!(kv.iter().any(|k| k.key == "geo"), "no geo metadata");
+    let df = reader.finish().unwrap();
+    for h in &header {
+        assert!(df.column(h).is_ok(), "{h} not in access.parquet");
+    }
+    assert!(df.column("geometry").is_ok() && df.column("bbox").is_ok());
+    // GDAL's own validator and an edit round on the score layer
+    if python_has(
+        "/usr/bin/python3",
+        "osgeo.gdal, osgeo_utils.samples.validate_gpkg",
+        "MAILLAGE_REQUIRE_PYTHON",
+        "apt-get install python3-gdal to run GDAL's validator",
+    ) {
+        let o = std::process::Command::new("/usr/bin/python3")
+            .arg(fixture("check_gpkg_gdal36.py"))
+            .arg(dir.path().join("a/access.gpkg"))
+            .arg(dir.path().join("edited.gpkg"))
+            .arg("access")
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("all checks passed"), "{out}\n{}", stderr(&o));
+    }
+    // QGIS draws it with the stored style, every class present
+    if python_has(
+        "/usr/bin/python3",
+        "qgis.core",
+        "MAILLAGE_REQUIRE_QGIS",
+        "apt-get install qgis python3-qgis to render the score layer in QGIS",
+    ) {
+        let o = std::process::Command::new("/usr/bin/python3")
+            .arg(fixture("check_qgis_access.py"))
+            .arg(dir.path().join("a/access.gpkg"))
+            .arg("score_per_100k_2sfca")
+            .arg("5")
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("all checks passed"), "{out}\n{}", stderr(&o));
+    }
+}

@@ -789,67 +789,265 @@ impl Accessibility {
     /// # Errors
     /// [`Error::Io`] or [`Error::Table`].
     pub fn stage(&self, staging: &Staging, analysis: &Analysis, format: TableFormat) -> Result<()> {
-        write_table_with(
-            staging,
-            "access",
-            &self.commune_table(analysis)?,
-            format,
-            None,
-        )?;
-        let declared = !analysis.declarations.cpts.is_empty();
-        if declared {
-            let (cpts, zones, deps) = self.group_tables(analysis)?;
-            write_table_with(staging, "access_cpts", &cpts, format, None)?;
-            write_table_with(staging, "access_zones", &zones, format, None)?;
-            write_table_with(staging, "access_departements", &deps, format, None)?;
-        } else {
-            let (_, _, deps) = self.group_tables(analysis)?;
-            write_table_with(staging, "access_departements", &deps, format, None)?;
-        }
-        let mut summary = serde_json::to_value(&analysis.summary)
-            .map_err(|e| Error::Input(format!("summary: {e}")))?;
-        let mut diagnostics = analysis.summary.diagnostics.clone();
-        diagnostics.extend(self.diagnostics.iter().cloned());
-        if let Some(obj) = summary.as_object_mut() {
-            if !declared {
-                // no declarations: the coverage figures would only say "all white"
-                obj.retain(|k, _| {
-                    matches!(
-                        k.as_str(),
-                        "communes_total" | "population_total" | "area_km2_total" | "inputs"
-                    )
-                });
-            }
-            obj.insert(
-                "access".into(),
-                serde_json::to_value(&self.summary)
-                    .map_err(|e| Error::Input(format!("summary: {e}")))?,
-            );
-            obj.insert(
-                "diagnostics".into(),
-                serde_json::to_value(&diagnostics)
-                    .map_err(|e| Error::Input(format!("summary: {e}")))?,
-            );
-        }
-        let dir = staging.dir().to_owned();
-        let json = |v: &serde_json::Value| {
-            let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
-            s.push('\n');
-            s
-        };
-        let report = serde_json::to_value(crate::diagnostics::Report::new(&diagnostics))
-            .map_err(|e| Error::Input(format!("diagnostics: {e}")))?;
-        for (name, text) in [
-            ("summary.json", json(&summary)),
-            ("diagnostics.json", json(&report)),
-        ] {
-            staging.write(name, |w| {
-                std::io::Write::write_all(w, text.as_bytes())
-                    .map_err(|e| Error::io(dir.join(name), e))
-            })?;
-        }
-        Ok(())
+        stage_runs(std::slice::from_ref(self), staging, analysis, format)
     }
+}
+
+/// The columns of one method among several: each score column gets the method's
+/// name (`score_2sfca`); with one method, the names stay as they are.
+fn suffixed(df: DataFrame, keep: usize, method: Option<&str>) -> Result<Vec<Column>> {
+    let cols = df.columns().to_vec();
+    Ok(cols
+        .into_iter()
+        .enumerate()
+        .filter(|(k, _)| method.is_none() || *k >= keep)
+        .map(|(_, mut c)| {
+            if let Some(m) = method {
+                let name = format!("{}_{m}", c.name());
+                c.rename(name.into());
+            }
+            c
+        })
+        .collect())
+}
+
+/// The tables of one or several runs: the commune table (code, name, population,
+/// supply, then each method's scores) and the CPTS, zone and département tables
+/// (their keys, communes and population, then each method's figures).
+#[allow(clippy::type_complexity)]
+fn run_tables(
+    runs: &[Accessibility],
+    analysis: &Analysis,
+) -> Result<(DataFrame, Vec<(&'static str, DataFrame)>)> {
+    let Some(first) = runs.first() else {
+        return Err(Error::Input("no accessibility run to write".into()));
+    };
+    let mut methods: Vec<&str> = runs.iter().map(|r| r.summary.method.as_str()).collect();
+    methods.sort_unstable();
+    if methods.windows(2).any(|w| w[0] == w[1]) {
+        return Err(Error::Input("each method once in --method".into()));
+    }
+    let many = runs.len() > 1;
+    let label = |r: &Accessibility| many.then(|| r.summary.method.clone());
+    let mut communes = first.commune_table(analysis)?;
+    if many {
+        let mut cols = suffixed(communes.clone(), 0, None)?;
+        cols.truncate(4);
+        for r in runs {
+            cols.extend(suffixed(
+                r.commune_table(analysis)?,
+                4,
+                label(r).as_deref(),
+            )?);
+        }
+        communes = frame("access table", cols)?;
+    }
+    let mut tables: Vec<(&'static str, DataFrame, usize)> = Vec::new();
+    for (k, r) in runs.iter().enumerate() {
+        let (cpts, zones, deps) = r.group_tables(analysis)?;
+        let parts = [
+            ("access_cpts", cpts, 5),
+            ("access_zones", zones, 4),
+            ("access_departements", deps, 4),
+        ];
+        for (n, (name, df, keys)) in parts.into_iter().enumerate() {
+            if k == 0 {
+                tables.push((name, df, keys));
+            } else {
+                let mut cols = tables[n].1.columns().to_vec();
+                if k == 1 {
+                    // the first run's figures get its name too
+                    let first_cols = suffixed(tables[n].1.clone(), keys, label(first).as_deref())?;
+                    cols.truncate(keys);
+                    cols.extend(first_cols);
+                }
+                cols.extend(suffixed(df, keys, label(r).as_deref())?);
+                tables[n].1 = frame(name, cols)?;
+            }
+        }
+    }
+    Ok((
+        communes,
+        tables.into_iter().map(|(n, df, _)| (n, df)).collect(),
+    ))
+}
+
+/// Stages the outputs of several runs on the same analysis — one per method
+/// (`--method 2sfca,e2sfca`): one table of each kind, the score columns of each
+/// method side by side (`score_2sfca`, `mean_score_e2sfca`…), `summary.json`'s
+/// `access` an object by method, and each diagnostic once. With one run, the
+/// same files as [`Accessibility::stage`]. `formats` may ask for the score layer:
+/// `access.gpkg` (every commune with the columns of `access.csv`, styled as a
+/// graduated map of the first method's score per 100,000, and the group tables)
+/// and `access.parquet` as GeoParquet.
+///
+/// # Errors
+/// [`Error::Io`] or [`Error::Table`]; [`Error::Input`] for no run, or two runs of
+/// one method.
+pub fn stage_runs(
+    runs: &[Accessibility],
+    staging: &Staging,
+    analysis: &Analysis,
+    formats: impl Into<crate::export::Formats>,
+) -> Result<()> {
+    let formats = formats.into();
+    let (communes, tables) = run_tables(runs, analysis)?;
+    let first = &runs[0];
+    let many = runs.len() > 1;
+    // with GeoParquet, access.parquet is the layer (the table's columns and the
+    // geometry), and the group tables are written as Parquet too
+    let plain = match (formats.tables, formats.geoparquet) {
+        (TableFormat::Csv, true) => TableFormat::Both,
+        (t, _) => t,
+    };
+    let communes_format = match (plain, formats.geoparquet) {
+        (TableFormat::Both, true) | (TableFormat::Csv, _) => Some(TableFormat::Csv),
+        (TableFormat::Parquet, true) => None,
+        (t, false) => Some(t),
+    };
+    if let Some(f) = communes_format {
+        write_table_with(staging, "access", &communes, f, None)?;
+    }
+    let declared = !analysis.declarations.cpts.is_empty();
+    for (name, df) in &tables {
+        if declared || *name == "access_departements" {
+            write_table_with(staging, name, df, plain, None)?;
+        }
+    }
+    stage_layers(runs, staging, analysis, &communes, &tables, &formats)?;
+    let mut summary = serde_json::to_value(&analysis.summary)
+        .map_err(|e| Error::Input(format!("summary: {e}")))?;
+    let mut diagnostics = analysis.summary.diagnostics.clone();
+    for r in runs {
+        for d in &r.diagnostics {
+            if !diagnostics
+                .iter()
+                .any(|x| x.kind == d.kind && x.message == d.message)
+            {
+                diagnostics.push(d.clone());
+            }
+        }
+    }
+    let access = if many {
+        serde_json::Value::Object(
+            runs.iter()
+                .map(|r| Ok((r.summary.method.clone(), serde_json::to_value(&r.summary)?)))
+                .collect::<std::result::Result<serde_json::Map<_, _>, serde_json::Error>>()
+                .map_err(|e| Error::Input(format!("summary: {e}")))?,
+        )
+    } else {
+        serde_json::to_value(&first.summary).map_err(|e| Error::Input(format!("summary: {e}")))?
+    };
+    if let Some(obj) = summary.as_object_mut() {
+        if !declared {
+            // no declarations: the coverage figures would only say "all white"
+            obj.retain(|k, _| {
+                matches!(
+                    k.as_str(),
+                    "communes_total" | "population_total" | "area_km2_total" | "inputs"
+                )
+            });
+        }
+        obj.insert("access".into(), access);
+        obj.insert(
+            "diagnostics".into(),
+            serde_json::to_value(&diagnostics)
+                .map_err(|e| Error::Input(format!("summary: {e}")))?,
+        );
+    }
+    let dir = staging.dir().to_owned();
+    let json = |v: &serde_json::Value| {
+        let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+        s.push('\n');
+        s
+    };
+    let report = serde_json::to_value(crate::diagnostics::Report::new(&diagnostics))
+        .map_err(|e| Error::Input(format!("diagnostics: {e}")))?;
+    for (name, text) in [
+        ("summary.json", json(&summary)),
+        ("diagnostics.json", json(&report)),
+    ] {
+        staging.write(name, |w| {
+            std::io::Write::write_all(w, text.as_bytes()).map_err(|e| Error::io(dir.join(name), e))
+        })?;
+    }
+    Ok(())
+}
+
+/// The score layer: every commune of the layer with the columns of
+/// `access.csv`, as `access.parquet` (GeoParquet) and/or in `access.gpkg` (with
+/// the group tables), styled for QGIS as a graduated map of the first method's
+/// score per 100,000 (APL: the score), Jenks natural breaks in 5 classes, the
+/// maps' ramp.
+fn stage_layers(
+    runs: &[Accessibility],
+    staging: &Staging,
+    analysis: &Analysis,
+    communes: &DataFrame,
+    tables: &[(&'static str, DataFrame)],
+    formats: &crate::export::Formats,
+) -> Result<()> {
+    use crate::export::gpkg::{self, Content, GpkgOptions};
+    use crate::export::layers::Layer;
+    if !formats.gpkg && !formats.geoparquet {
+        return Ok(());
+    }
+    let geometries: Vec<&geo::MultiPolygon<f64>> = (0..analysis.communes.len() as u32)
+        .map(|i| &analysis.communes.get(i).geometry)
+        .collect();
+    let layer = || Layer {
+        name: "access",
+        table: communes.clone(),
+        geometries: geometries.clone(),
+    };
+    if formats.geoparquet {
+        crate::export::geoparquet::stage_layers(staging, &[layer()])?;
+    }
+    if formats.gpkg {
+        let first = &runs[0];
+        let per_100k = first.summary.method != Method::Apl.as_str();
+        let values: Vec<f64> = first
+            .score
+            .iter()
+            .flatten()
+            .map(|s| if per_100k { s * 1e5 } else { *s })
+            .collect();
+        let (upper, _) =
+            crate::render::classify::classify(&values, 5, crate::render::Breaks::Jenks);
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let mut breaks = vec![min];
+        breaks.extend(upper);
+        let column = match (per_100k, runs.len() > 1) {
+            (true, false) => "score_per_100k".to_owned(),
+            (false, false) => "score".to_owned(),
+            (true, true) => format!("score_per_100k_{}", first.summary.method),
+            (false, true) => format!("score_{}", first.summary.method),
+        };
+        let ramp = ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"];
+        let style = gpkg::graduated_qml(&column, &breaks, &ramp);
+        let declared = !analysis.declarations.cpts.is_empty();
+        let content = Content {
+            layers: vec![(
+                layer(),
+                format!("Accessibility per commune ({})", first.summary.method),
+                style,
+            )],
+            tables: tables
+                .iter()
+                .filter(|(n, _)| declared || *n == "access_departements")
+                .map(|(n, df)| (*n, df, format!("Accessibility per {}", &n[7..])))
+                .collect(),
+        };
+        gpkg::stage_content(
+            staging,
+            "access.gpkg",
+            &content,
+            &GpkgOptions {
+                date: formats.date.clone(),
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// The smallest plausible mean APL (consultations per inhabitant per year; France

@@ -68,9 +68,10 @@ pub(crate) struct AccessArgs {
     /// Age weighting of --demand: COLUMN=WEIGHT,… (demand = Σ weight × column).
     #[arg(long, value_name = "COL=W,…", requires = "demand")]
     pub(crate) age_weights: Option<String>,
-    /// 2sfca, e2sfca, 3sfca, gravity (potential, no competition) or apl (DREES).
-    #[arg(long, value_enum, default_value_t = MethodChoice::E2sfca)]
-    pub(crate) method: MethodChoice,
+    /// 2sfca, e2sfca, 3sfca, gravity (potential, no competition) or apl (DREES);
+    /// several, comma-separated (2sfca,e2sfca), give one column each.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "e2sfca")]
+    pub(crate) method: Vec<MethodChoice>,
     /// Distance decay, in the unit of the costs: gaussian:SIGMA,
     /// step:D1=W1,D2=W2,… (bounds inclusive), gravity:SCALE,ALPHA[,MIN] or binary.
     /// Default: PySAL's for the method (e2sfca: step:10000=1,20000=0.68,30000=0.22
@@ -93,13 +94,23 @@ pub(crate) struct AccessArgs {
 /// `access`.
 pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<ExitCode> {
     use maillage::access::{AccessInputs, AccessOptions, Accessibility, CostUnit, Method, Weight};
-    let method = match args.method {
-        MethodChoice::TwoSfca => Method::TwoStep,
-        MethodChoice::E2sfca => Method::Enhanced,
-        MethodChoice::ThreeSfca => Method::ThreeStep,
-        MethodChoice::Gravity => Method::Gravity,
-        MethodChoice::Apl => Method::Apl,
+    let methods: Vec<Method> = args
+        .method
+        .iter()
+        .map(|m| match m {
+            MethodChoice::TwoSfca => Method::TwoStep,
+            MethodChoice::E2sfca => Method::Enhanced,
+            MethodChoice::ThreeSfca => Method::ThreeStep,
+            MethodChoice::Gravity => Method::Gravity,
+            MethodChoice::Apl => Method::Apl,
+        })
+        .collect();
+    let Some(&method) = methods.first() else {
+        anyhow::bail!("--method: give at least one method");
     };
+    if (1..methods.len()).any(|k| methods[..k].contains(&methods[k])) {
+        anyhow::bail!("--method: each method once");
+    }
     let weight: Option<Weight> = args
         .weight
         .as_deref()
@@ -126,6 +137,10 @@ pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<Ex
         }),
     };
     let mut map_options = map_options(&draw)?;
+    let formats = formats(
+        &opts.format,
+        map_options.date.as_deref().unwrap_or("1970-01-01"),
+    )?;
     if map_options.choropleth.is_none() {
         // per 100,000 inhabitants reads better than 0.00085; APL is per inhabitant
         let column = if method == Method::Apl {
@@ -185,29 +200,39 @@ pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<Ex
         analysis.timings.record("read costs", read_costs);
     }
     progress.start("accessibility", 0);
-    let acc = Accessibility::compute(
-        &analysis,
-        &AccessInputs {
-            supply: &supply,
-            points: points.as_ref(),
-            costs: costs.as_ref(),
-            demand: demand.as_ref(),
-        },
-        &options,
-    )?;
+    let access_inputs = AccessInputs {
+        supply: &supply,
+        points: points.as_ref(),
+        costs: costs.as_ref(),
+        demand: demand.as_ref(),
+    };
+    let mut runs = Vec::with_capacity(methods.len());
+    for &m in &methods {
+        let mut run = Accessibility::compute(
+            &analysis,
+            &access_inputs,
+            &AccessOptions {
+                method: m,
+                ..options.clone()
+            },
+        )?;
+        run.set_lang(opts.lang());
+        runs.push(run);
+    }
     let mut analysis = analysis;
     analysis.summary.set_lang(opts.lang());
-    let mut acc = acc;
-    acc.set_lang(opts.lang());
     let mut diagnostics = analysis.summary.diagnostics.clone();
-    diagnostics.extend(acc.diagnostics.iter().cloned());
+    for r in &runs {
+        diagnostics.extend(r.diagnostics.iter().cloned());
+    }
     strict(&opts, &diagnostics)?;
+    let acc = &runs[0];
     let dir = opts
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("maillage-out"));
     let staging = Staging::new(&dir)?;
-    acc.stage(&staging, &analysis, table_format(&opts.format)?)?;
+    maillage::access::stage_runs(&runs, &staging, &analysis, formats.clone())?;
     if draw.map || draw.report {
         progress.start("drawing", 0);
         if map_options.title.is_none() {
@@ -232,10 +257,14 @@ pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<Ex
     let files = staging.commit()?;
     drop(display);
     if !opts.quiet {
-        say!(
-            "{}",
-            acc.text_in(&analysis, opts.lang(), opts.max_diagnostics)
-        );
+        // each method's figures, then the diagnostics once
+        for (k, r) in runs.iter().enumerate() {
+            let text = r.text_in(&analysis, opts.lang(), opts.max_diagnostics);
+            match (k + 1 == runs.len(), text.find("\ndiagnostics")) {
+                (false, Some(at)) => say!("{}", &text[..at]),
+                _ => say!("{text}"),
+            }
+        }
         sayln!("\n{}", written(opts.lang(), files.len(), &dir));
     }
     print_timings(&opts, &analysis);

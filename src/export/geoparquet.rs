@@ -161,7 +161,15 @@ fn frame(layer: &Layer) -> Result<(DataFrame, String)> {
 /// # Errors
 /// [`Error::Table`] or [`Error::Io`].
 pub fn stage(staging: &Staging, analysis: &Analysis, stats: &Stats) -> Result<()> {
-    let layers = feature_layers(analysis, stats)?;
+    stage_layers(staging, &feature_layers(analysis, stats)?)
+}
+
+/// Stages each layer as the GeoParquet file `<name>.parquet`: rows in Hilbert
+/// order of their boxes, a `bbox` covering column, row groups a compact area.
+///
+/// # Errors
+/// [`Error::Table`] or [`Error::Io`].
+pub fn stage_layers(staging: &Staging, layers: &[Layer<'_>]) -> Result<()> {
     let frames: Vec<(DataFrame, String)> = layers.par_iter().map(frame).collect::<Result<_>>()?;
     for (layer, (df, geo)) in layers.iter().zip(frames) {
         let (mut df, arrow) = super::plain_arrow(&df, &[("geo", geo.as_str())])

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{params, Connection};
 
-use super::layers::{attribute_tables, bbox, feature_layers, union, wkb};
+use super::layers::{attribute_tables, bbox, feature_layers, union, wkb, Layer};
 use super::Staging;
 use crate::analysis::Analysis;
 use crate::error::{Error, Result};
@@ -404,6 +404,15 @@ CREATE TRIGGER "{r}_delete" AFTER DELETE ON "{t}" WHEN old."geom" NOT NULL BEGIN
     Ok(())
 }
 
+/// What a GeoPackage holds: feature layers, each with its description and QGIS
+/// style (QML), and attribute tables with theirs.
+pub struct Content<'a> {
+    /// Feature layers: the layer, its description, its style.
+    pub layers: Vec<(Layer<'a>, String, String)>,
+    /// Attribute tables: name, table, description.
+    pub tables: Vec<(&'static str, &'a DataFrame, String)>,
+}
+
 /// Writes the GeoPackage of `analysis` as a new file at `path`.
 ///
 /// # Errors
@@ -415,6 +424,41 @@ pub fn write_file(
     stats: &Stats,
     options: &GpkgOptions,
 ) -> Result<()> {
+    let describe = |name: &str| -> String {
+        match name {
+            "communes" => "Communes with their verdict (covered, white, overlap) and claimants",
+            "territories" => "CPTS territories (dissolved); fill: the map's colour",
+            "white_zones" => "Zones blanches: adjacent communes claimed by no CPTS",
+            "overlaps" => "Chevauchements: ground claimed by two or more CPTS",
+            "slivers" => "Gap and overlap pieces under the sliver tolerance",
+            "cpts" => "One row per CPTS",
+            "departements" => "Coverage per département",
+            "regions" => "Coverage per région",
+            _ => "",
+        }
+        .to_owned()
+    };
+    let content = Content {
+        layers: feature_layers(analysis, stats)?
+            .into_iter()
+            .map(|l| {
+                let (d, q) = (describe(l.name), qml(l.name));
+                (l, d, q)
+            })
+            .collect(),
+        tables: attribute_tables(stats)
+            .into_iter()
+            .map(|(n, df)| (n, df, describe(n)))
+            .collect(),
+    };
+    write_content(path, &content, options)
+}
+
+/// Writes `content` as a new GeoPackage at `path`.
+///
+/// # Errors
+/// As [`write_file`].
+pub fn write_content(path: &Path, content: &Content<'_>, options: &GpkgOptions) -> Result<()> {
     let sql_err = sql_at(path);
     let sql: Sql = &sql_err;
     if path.exists() {
@@ -441,20 +485,7 @@ pub fn write_file(
     )
     .map_err(sql)?;
     let last_change = format!("{}T00:00:00.000Z", options.date);
-    let describe = |name: &str| -> &'static str {
-        match name {
-            "communes" => "Communes with their verdict (covered, white, overlap) and claimants",
-            "territories" => "CPTS territories (dissolved); fill: the map's colour",
-            "white_zones" => "Zones blanches: adjacent communes claimed by no CPTS",
-            "overlaps" => "Chevauchements: ground claimed by two or more CPTS",
-            "slivers" => "Gap and overlap pieces under the sliver tolerance",
-            "cpts" => "One row per CPTS",
-            "departements" => "Coverage per département",
-            "regions" => "Coverage per région",
-            _ => "",
-        }
-    };
-    for layer in &feature_layers(analysis, stats)? {
+    for (layer, description, style) in &content.layers {
         let cols = columns(&layer.table)?;
         create_table(&conn, sql, layer.name, &cols, true)?;
         let boxes: Vec<Option<[f64; 4]>> = layer.geometries.par_iter().map(|g| bbox(g)).collect();
@@ -472,7 +503,7 @@ pub fn write_file(
             params![
                 layer.name,
                 layer.name,
-                describe(layer.name),
+                description,
                 last_change,
                 x0,
                 y0,
@@ -490,17 +521,17 @@ pub fn write_file(
         conn.execute(
             "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time)
              VALUES ('', '', ?, 'geom', ?, ?, '', 1, ?, 'maillage', '', ?)",
-            params![layer.name, layer.name, qml(layer.name), format!("maillage's style for {}", layer.name), last_change],
+            params![layer.name, layer.name, style, format!("maillage's style for {}", layer.name), last_change],
         )
         .map_err(sql)?;
     }
-    for (name, df) in attribute_tables(stats) {
+    for (name, df, description) in &content.tables {
         let cols = columns(df)?;
         create_table(&conn, sql, name, &cols, false)?;
         fill_table(&conn, sql, name, &cols, None)?;
         conn.execute(
             "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) VALUES (?, 'attributes', ?, ?, ?)",
-            params![name, name, describe(name), last_change],
+            params![name, name, description, last_change],
         )
         .map_err(sql)?;
     }
@@ -523,10 +554,36 @@ pub fn stage(
     stats: &Stats,
     options: &GpkgOptions,
 ) -> Result<()> {
-    let tmp = staging.reserve(FILE);
+    stage_with(staging, FILE, options, |path| {
+        write_file(path, analysis, stats, options)
+    })
+}
+
+/// Stages `content` as the GeoPackage `name`.
+///
+/// # Errors
+/// As [`write_file`].
+pub fn stage_content(
+    staging: &Staging,
+    name: &str,
+    content: &Content<'_>,
+    options: &GpkgOptions,
+) -> Result<()> {
+    stage_with(staging, name, options, |path| {
+        write_content(path, content, options)
+    })
+}
+
+fn stage_with(
+    staging: &Staging,
+    name: &str,
+    _options: &GpkgOptions,
+    write: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    let tmp = staging.reserve(name);
     // errors name the file the user asked for, not the temporary one
-    let target = tmp.with_file_name(FILE);
-    write_file(&tmp, analysis, stats, options).map_err(|e| match e {
+    let target = tmp.with_file_name(name);
+    write(&tmp).map_err(|e| match e {
         Error::File { path, message } if path == tmp => Error::File {
             path: target,
             message,
@@ -534,6 +591,41 @@ pub fn stage(
         e => e,
     })?;
     staging.sync(&tmp)
+}
+
+/// A graduated QGIS style: `column`'s values in classes bounded by `breaks`
+/// (ascending, the first the minimum), light to dark (ColorBrewer's YlGnBu, as
+/// the maps' choropleths), labelled with their bounds.
+pub fn graduated_qml(column: &str, breaks: &[f64], colours: &[&str]) -> String {
+    let grey = rgba(style::TERRITORY_BORDER, 160);
+    let mut ranges = String::new();
+    let mut symbols = String::new();
+    for (k, w) in breaks.windows(2).enumerate() {
+        let colour = colours[k.min(colours.len().saturating_sub(1))];
+        ranges.push_str(&format!(
+            r#"<range lower="{:?}" upper="{:?}" symbol="{k}" label="{} – {}" render="true"/>"#,
+            w[0],
+            w[1],
+            short(w[0]),
+            short(w[1])
+        ));
+        symbols.push_str(&format!(
+            r#"<symbol type="fill" name="{k}" alpha="1" clip_to_extent="1" force_rhr="0">{}</symbol>"#,
+            simple_fill(&rgba(colour, 255), "solid", &grey, 0.1, None)
+        ));
+    }
+    format!(
+        r#"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'><qgis version="3.22.0" styleCategories="Symbology"><renderer-v2 type="graduatedSymbol" attr="{column}" graduatedMethod="GraduatedColor" symbollevels="0" forceraster="0" enableorderby="0"><ranges>{ranges}</ranges><symbols>{symbols}</symbols></renderer-v2></qgis>"#
+    )
+}
+
+/// A class bound as a legend shows it: three significant digits.
+fn short(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let digits = (2 - x.abs().log10().floor() as i32).max(0) as usize;
+    format!("{x:.digits$}")
 }
 
 fn rgba(hex: &str, alpha: u8) -> String {

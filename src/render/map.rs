@@ -1045,6 +1045,58 @@ fn scale_bar(svg: &mut String, p: &Placement, u: f64) {
     );
 }
 
+/// Words of `text` in lines of at most `width` characters (a longer word alone
+/// on its line).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    // a number grouped by spaces (« 100 000 ») stays on one line
+    let chars: Vec<char> = text.chars().collect();
+    let glued: String = chars
+        .iter()
+        .enumerate()
+        .map(|(k, &c)| {
+            let digit = |j: Option<usize>| {
+                j.and_then(|j| chars.get(j))
+                    .is_some_and(char::is_ascii_digit)
+            };
+            if c == ' ' && digit(k.checked_sub(1)) && digit(Some(k + 1)) {
+                '\u{a0}'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let mut lines: Vec<String> = Vec::new();
+    for word in glued.split(' ').filter(|w| !w.is_empty()) {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 1 + word.chars().count() <= width => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_owned()),
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    #[test]
+    fn headings_wrap_between_words_and_never_inside_a_number() {
+        let lines = super::wrap(
+            "Accessibilité : offre accessible pour 100 000 habitants",
+            40,
+        );
+        assert_eq!(
+            lines,
+            [
+                "Accessibilité : offre accessible pour",
+                "100\u{a0}000 habitants"
+            ]
+        );
+        assert!(super::wrap("court", 40) == ["court"]);
+    }
+}
+
 fn write_legend(
     svg: &mut String,
     layout: &Layout,
@@ -1066,14 +1118,22 @@ fn write_legend(
         ),
         None => ("Légende".to_owned(), None),
     };
-    let _ = write!(
-        svg,
-        r##"<text x="{:.1}" y="{:.1}" font-size="{:.1}" font-weight="bold" fill="#111111">{}</text>"##,
-        x,
-        y0 + 20.0 * u,
-        18.0 * u,
-        escape(&heading)
-    );
+    // the heading wrapped to the legend's width (a long column label would run
+    // off the page): bold 18-unit text is about 10.5 units a character
+    let width = layout.legend[2] - x;
+    let per_line = ((width / (10.5 * u)).floor() as usize).max(12);
+    let lines = wrap(&heading, per_line);
+    for (k, line) in lines.iter().enumerate() {
+        let _ = write!(
+            svg,
+            r##"<text x="{:.1}" y="{:.1}" font-size="{:.1}" font-weight="bold" fill="#111111">{}</text>"##,
+            x,
+            y0 + 20.0 * u + 22.0 * u * k as f64,
+            18.0 * u,
+            escape(line)
+        );
+    }
+    let y0 = y0 + 22.0 * u * (lines.len().max(1) - 1) as f64;
     let y0 = match method {
         Some(m) => {
             let _ = write!(
