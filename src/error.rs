@@ -82,3 +82,43 @@ impl Error {
         }
     }
 }
+
+/// A coordinate reference system maillage cannot set up or use: an EPSG code it
+/// does not know, a WKT it cannot read, a point outside the CRS's domain.
+///
+/// ```
+/// let e = maillage::geometry::Crs::from_epsg(1).unwrap_err();
+/// assert!(e.to_string().contains("EPSG:1"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CrsError(pub String);
+
+/// A value given as text that is none of those accepted (a method, a weight, a
+/// classification, a strategy), with what would be.
+///
+/// ```
+/// let e = "cubic:3".parse::<maillage::access::Weight>().unwrap_err();
+/// assert!(e.to_string().contains("gaussian"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+impl From<CrsError> for Error {
+    fn from(e: CrsError) -> Error {
+        Error::Input(e.0)
+    }
+}
+
+impl From<ParseError> for Error {
+    fn from(e: ParseError) -> Error {
+        Error::Input(e.0)
+    }
+}
+
+impl From<String> for ParseError {
+    fn from(s: String) -> ParseError {
+        ParseError(s)
+    }
+}

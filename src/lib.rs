@@ -143,7 +143,7 @@ use reference::{admin, cog, epci};
 pub use analysis::{Analysis, Inputs, Timings, DEFAULT_MIN_AREA_KM2};
 pub use coverage::{Coverage, Verdict};
 pub use diagnostics::{Diagnostic, DiagnosticKind, Report as DiagnosticsReport};
-pub use error::{Error, Result};
+pub use error::{CrsError, Error, ParseError, Result};
 pub use export::TableFormat;
 pub use lang::Lang;
 pub use load::{FieldNames, Source, Status};

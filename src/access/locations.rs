@@ -15,7 +15,7 @@ use rstar::AABB;
 use super::pairs::Location;
 use crate::crs::{departement_crs, Crs};
 use crate::diagnostics::{items_en, notes_en, sample, sample_en, Diagnostic, DiagnosticKind};
-use crate::error::{Error, Result};
+use crate::error::{CrsError, Error, Result};
 use crate::index::SpatialIndex;
 use crate::load::{Communes, PointsTable, SupplyTable};
 
@@ -24,7 +24,7 @@ fn projections(codes: impl Iterator<Item = u32>) -> Result<HashMap<u32, Crs>> {
     let mut out = HashMap::new();
     for c in codes {
         if let std::collections::hash_map::Entry::Vacant(e) = out.entry(c) {
-            e.insert(Crs::from_epsg(c).map_err(Error::Input)?);
+            e.insert(Crs::from_epsg(c)?);
         }
     }
     Ok(out)
@@ -191,7 +191,7 @@ pub fn user_points(
         };
         let target = departement_crs(communes.departement(i)).0;
         let from_epsg = row.epsg.unwrap_or(epsg);
-        let at_line = |e: String| {
+        let at_line = |e: CrsError| {
             Error::Input(format!(
                 "{file}: line {}: {e}{}",
                 row.line,
@@ -202,7 +202,7 @@ pub fn user_points(
             e.insert(Crs::from_epsg(from_epsg).map_err(at_line)?);
         }
         if let std::collections::hash_map::Entry::Vacant(e) = targets.entry(target) {
-            e.insert(Crs::from_epsg(target).map_err(Error::Input)?);
+            e.insert(Crs::from_epsg(target)?);
         }
         let mut lon_lat = [Coord {
             x: row.point[0],

@@ -41,6 +41,7 @@ pub use locations::{centroids, centroids_into, place_supply, user_points, FAR_FR
 pub use pairs::{Location, Pairs};
 pub use weight::Weight;
 
+use crate::error::ParseError;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -126,17 +127,17 @@ impl fmt::Display for Method {
 }
 
 impl FromStr for Method {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Method, String> {
+    type Err = ParseError;
+    fn from_str(s: &str) -> std::result::Result<Method, ParseError> {
         match s.to_ascii_lowercase().as_str() {
             "2sfca" => Ok(Method::TwoStep),
             "e2sfca" => Ok(Method::Enhanced),
             "3sfca" => Ok(Method::ThreeStep),
             "gravity" => Ok(Method::Gravity),
             "apl" => Ok(Method::Apl),
-            other => Err(format!(
+            other => Err(ParseError(format!(
                 "method {other:?}: 2sfca, e2sfca, 3sfca, gravity or apl"
-            )),
+            ))),
         }
     }
 }

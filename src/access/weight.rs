@@ -2,6 +2,7 @@
 //! the unit of the costs (metres for straight-line distances, minutes for a
 //! travel-time matrix).
 
+use crate::error::ParseError;
 use std::fmt;
 use std::str::FromStr;
 
@@ -69,31 +70,35 @@ impl Weight {
     ///
     /// # Errors
     /// The reason, in words.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ParseError> {
         match *self {
             Weight::Gravity { scale, alpha, min } => {
                 if !(scale > 0.0 && scale.is_finite() && alpha.is_finite() && min.is_finite()) {
-                    return Err("gravity: scale > 0, finite exponent and minimum".into());
-                }
-                if alpha < 0.0 && min <= 0.0 {
-                    return Err(format!(
-                        "a gravity decay (exponent {alpha}) needs a minimum cost > 0, as in gravity:{scale},{alpha},MIN: a pair at cost 0 (each commune with itself) would weigh infinitely"
+                    return Err(ParseError(
+                        "gravity: scale > 0, finite exponent and minimum".into(),
                     ));
                 }
+                if alpha < 0.0 && min <= 0.0 {
+                    return Err(ParseError(format!(
+                        "a gravity decay (exponent {alpha}) needs a minimum cost > 0, as in gravity:{scale},{alpha},MIN: a pair at cost 0 (each commune with itself) would weigh infinitely"
+                    )));
+                }
                 if alpha > 0.0 && (min / scale).powf(alpha).is_infinite() {
-                    return Err("gravity: the weights overflow".into());
+                    return Err(ParseError("gravity: the weights overflow".into()));
                 }
                 Ok(())
             }
             Weight::Gaussian { sigma } if !(sigma > 0.0 && sigma.is_finite()) => {
-                Err("gaussian: sigma must be > 0".into())
+                Err(ParseError("gaussian: sigma must be > 0".into()))
             }
             Weight::Step(ref steps)
                 if steps
                     .iter()
                     .any(|&(b, w)| !(b >= 0.0 && w >= 0.0 && b.is_finite() && w.is_finite())) =>
             {
-                Err("step: bounds and weights must be finite and ≥ 0".into())
+                Err(ParseError(
+                    "step: bounds and weights must be finite and ≥ 0".into(),
+                ))
             }
             _ => Ok(()),
         }
@@ -118,10 +123,10 @@ impl fmt::Display for Weight {
 }
 
 impl FromStr for Weight {
-    type Err = String;
+    type Err = ParseError;
 
     /// `binary`, `gaussian:SIGMA`, `step:D1=W1,D2=W2,…`, `gravity:SCALE,ALPHA[,MIN]`.
-    fn from_str(s: &str) -> Result<Weight, String> {
+    fn from_str(s: &str) -> Result<Weight, ParseError> {
         let (kind, args) = s.split_once(':').unwrap_or((s, ""));
         let number = |t: &str, what: &str| {
             t.trim()
@@ -135,7 +140,7 @@ impl FromStr for Weight {
             "gaussian" => {
                 let sigma = number(args, "sigma")?;
                 if sigma <= 0.0 {
-                    return Err(format!("weight {s:?}: sigma must be > 0"));
+                    return Err(ParseError(format!("weight {s:?}: sigma must be > 0")));
                 }
                 Ok(Weight::Gaussian { sigma })
             }
@@ -147,16 +152,16 @@ impl FromStr for Weight {
                         .ok_or_else(|| format!("weight {s:?}: step {part:?} is not BOUND=WEIGHT"))?;
                     let (b, w) = (number(b, "bound")?, number(w, "weight")?);
                     if w < 0.0 || b < 0.0 {
-                        return Err(format!("weight {s:?}: bounds and weights must be ≥ 0"));
+                        return Err(ParseError(format!("weight {s:?}: bounds and weights must be ≥ 0")));
                     }
                     steps.push((b, w));
                 }
                 if steps.is_empty() {
-                    return Err(format!("weight {s:?}: give steps, e.g. step:10=1,20=0.68,30=0.22"));
+                    return Err(ParseError(format!("weight {s:?}: give steps, e.g. step:10=1,20=0.68,30=0.22")));
                 }
                 steps.sort_by(|a, b| a.0.total_cmp(&b.0));
                 if steps.windows(2).any(|w| w[0].0 == w[1].0) {
-                    return Err(format!("weight {s:?}: a bound appears twice"));
+                    return Err(ParseError(format!("weight {s:?}: a bound appears twice")));
                 }
                 Ok(Weight::Step(steps))
             }
@@ -165,18 +170,18 @@ impl FromStr for Weight {
                 let (scale, alpha, min) = match parts.as_slice() {
                     [s1, a] => (number(s1, "scale")?, number(a, "alpha")?, 0.0),
                     [s1, a, m] => (number(s1, "scale")?, number(a, "alpha")?, number(m, "min")?),
-                    _ => return Err(format!("weight {s:?}: gravity:SCALE,ALPHA[,MIN]")),
+                    _ => return Err(ParseError(format!("weight {s:?}: gravity:SCALE,ALPHA[,MIN]"))),
                 };
                 if scale <= 0.0 {
-                    return Err(format!("weight {s:?}: scale must be > 0"));
+                    return Err(ParseError(format!("weight {s:?}: scale must be > 0")));
                 }
                 let w = Weight::Gravity { scale, alpha, min };
                 w.check().map_err(|e| format!("weight {s:?}: {e}"))?;
                 Ok(w)
             }
-            other => Err(format!(
+            other => Err(ParseError(format!(
                 "weight {other:?}: binary, gaussian:SIGMA, step:D1=W1,D2=W2,… or gravity:SCALE,ALPHA"
-            )),
+            ))),
         }
     }
 }
@@ -224,7 +229,7 @@ mod tests {
             "cubic:3",
         ] {
             let e = bad.parse::<Weight>().unwrap_err();
-            assert!(e.contains("weight"), "{bad}: {e}");
+            assert!(e.0.contains("weight"), "{bad}: {e}");
         }
     }
 }

@@ -116,7 +116,7 @@ pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<Ex
         .as_deref()
         .map(str::parse)
         .transpose()
-        .map_err(|e: String| anyhow::anyhow!("--weight: {e}"))?;
+        .map_err(|e: maillage::ParseError| anyhow::anyhow!("--weight: {e}"))?;
     if let Some(m) = args.max_cost {
         if !(m > 0.0 && m.is_finite()) {
             anyhow::bail!("--max-cost {m}: give a cost > 0");

@@ -12,6 +12,7 @@
 //! shift is applied to them; a CRS on another datum (NTF, ED50…) is refused rather
 //! than misplaced by hundreds of metres.
 
+use crate::error::CrsError;
 use geo::Coord;
 use proj4rs::transform::{transform, Transform, TransformClosure};
 use proj4rs::Proj;
@@ -112,6 +113,12 @@ fn known(code: u32) -> Option<(String, String)> {
     Some((name, proj))
 }
 
+impl From<String> for CrsError {
+    fn from(s: String) -> CrsError {
+        CrsError(s)
+    }
+}
+
 impl Crs {
     /// Longitude/latitude in degrees (WGS84, RFC 7946).
     pub fn lon_lat() -> Crs {
@@ -131,7 +138,7 @@ impl Crs {
     ///
     /// # Errors
     /// A sentence naming the code when maillage does not know it.
-    pub fn from_epsg(code: u32) -> Result<Crs, String> {
+    pub fn from_epsg(code: u32) -> Result<Crs, CrsError> {
         let (name, proj) = known(code).ok_or_else(|| {
             format!("EPSG:{code} is not a CRS maillage can read (known: 4326, 4171, 2154, 3942–3950, 5490, 2972, 2975, 4471, 3857, UTM 326xx/327xx); reproject to EPSG:2154 or 4326 first")
         })?;
@@ -164,7 +171,7 @@ impl Crs {
     /// assert!(!Crs::from_name("urn:ogc:def:crs:EPSG::2154").unwrap().is_lon_lat());
     /// assert!(Crs::from_name("EPSG:27572").is_err()); // NTF needs a datum shift
     /// ```
-    pub fn from_name(name: &str) -> Result<Crs, String> {
+    pub fn from_name(name: &str) -> Result<Crs, CrsError> {
         let t = name.trim();
         let upper = t.to_ascii_uppercase();
         if upper.ends_with("CRS84") || upper == "WGS84" {
@@ -176,9 +183,9 @@ impl Crs {
                 return Crs::from_epsg(code);
             }
         }
-        Err(format!(
+        Err(CrsError(format!(
             "CRS {t:?} is not understood (expected EPSG:<code> or urn:ogc:def:crs:EPSG::<code>)"
-        ))
+        )))
     }
 
     /// A CRS from well-known text (WKT 1, as in Shapefile `.prj` files, ESRI or OGC
@@ -186,7 +193,7 @@ impl Crs {
     ///
     /// # Errors
     /// A sentence naming the CRS when its projection or datum is not supported.
-    pub fn from_wkt(wkt: &str) -> Result<Crs, String> {
+    pub fn from_wkt(wkt: &str) -> Result<Crs, CrsError> {
         let wkt = wkt.trim();
         let name = quoted_after(wkt, "[").unwrap_or_default();
         // an EPSG authority at the end of the top-level object
@@ -218,9 +225,9 @@ impl Crs {
         .iter()
         .any(|k| d.contains(k));
         if !(ellipsoid_ok && datum_ok) {
-            return Err(format!(
+            return Err(CrsError(format!(
                 "CRS {name:?} (datum {datum:?}) is not on RGF93/WGS84 and would need a datum shift maillage does not do; reproject the layer to EPSG:2154 or 4326 first"
-            ));
+            )));
         }
         let towgs = if d.contains("WGS") {
             "+datum=WGS84 +units=m +no_defs".to_owned()
@@ -273,9 +280,9 @@ impl Crs {
                 common(lat0)
             ),
             other => {
-                return Err(format!(
+                return Err(CrsError(format!(
                     "CRS {name:?}: projection {other:?} is not supported (Lambert conformal conic and transverse Mercator are); reproject to EPSG:2154 or 4326 first"
-                ))
+                )))
             }
         };
         let projection = Proj::from_proj_string(&proj).map_err(|e| format!("CRS {name:?}: {e}"))?;
@@ -289,7 +296,7 @@ impl Crs {
     /// Transforms coordinates in place to longitude/latitude in degrees.
     ///
     /// # Errors
-    /// A sentence when a coordinate is not a finite position (`inf`, `1e308`: a
+    /// [`CrsError`] when a coordinate is not a finite position (`inf`, `1e308`: a
     /// damaged vertex), cannot be transformed, or lands outside the CRS's domain
     /// of use (a wrong CRS, or a damaged vertex that would otherwise be drawn at
     /// the South Pole).
@@ -300,11 +307,11 @@ impl Crs {
     /// let mut ok = [geo::Coord { x: 700_000.0, y: 6_600_000.0 }];
     /// assert!(l93.to_lon_lat(&mut ok).is_ok());
     /// let mut far = [geo::Coord { x: -1e15, y: 6_600_000.0 }];
-    /// assert!(l93.to_lon_lat(&mut far).unwrap_err().contains("not a finite position"));
+    /// assert!(l93.to_lon_lat(&mut far).unwrap_err().0.contains("not a finite position"));
     /// let mut wrong = [geo::Coord { x: 5_000_000.0, y: 6_600_000.0 }];
-    /// assert!(l93.to_lon_lat(&mut wrong).unwrap_err().contains("metropolitan France"));
+    /// assert!(l93.to_lon_lat(&mut wrong).unwrap_err().0.contains("metropolitan France"));
     /// ```
-    pub fn to_lon_lat(&self, coords: &mut [Coord<f64>]) -> Result<(), String> {
+    pub fn to_lon_lat(&self, coords: &mut [Coord<f64>]) -> Result<(), CrsError> {
         let Some(src) = &self.projection else {
             return Ok(());
         };
@@ -312,10 +319,10 @@ impl Crs {
             .iter()
             .find(|c| !(c.x.abs() <= MAX_PROJECTED && c.y.abs() <= MAX_PROJECTED))
         {
-            return Err(format!(
+            return Err(CrsError(format!(
                 "coordinate ({}, {}) is not a finite position in {} (a damaged vertex)",
                 c.x, c.y, self.label
-            ));
+            )));
         }
         let dst = wgs84();
         let mut points = Points(coords);
@@ -335,10 +342,10 @@ impl Crs {
                 // no copy of every ring for a message)
                 let mut o = [*c];
                 let o = self.project(&mut o).map_or(*c, |()| o[0]);
-                return Err(format!(
+                return Err(CrsError(format!(
                     "coordinate ({}, {}) lands at ({:.4}°, {:.4}°), outside the domain of {} ({area}): a damaged vertex, or the layer is in another CRS (--crs)",
                     o.x.round(), o.y.round(), c.x, c.y, self.label
-                ));
+                )));
             }
         }
         Ok(())
@@ -362,7 +369,7 @@ impl Crs {
     /// l93.project(&mut p).unwrap();
     /// assert!((p[0].x - 700_000.0).abs() < 1e-3 && (p[0].y - 6_600_000.0).abs() < 1e-3);
     /// ```
-    pub fn project(&self, coords: &mut [Coord<f64>]) -> Result<(), String> {
+    pub fn project(&self, coords: &mut [Coord<f64>]) -> Result<(), CrsError> {
         let Some(dst) = &self.projection else {
             return Ok(());
         };
@@ -372,7 +379,7 @@ impl Crs {
         }
         let mut points = Points(coords);
         transform(wgs84(), dst, &mut points)
-            .map_err(|e| format!("cannot project to {}: {e}", self.label))
+            .map_err(|e| CrsError(format!("cannot project to {}: {e}", self.label)))
     }
 }
 
@@ -512,9 +519,9 @@ mod tests {
         let ntf = r#"PROJCS["NTF_Paris_Lambert_II_etendu",GEOGCS["GCS_NTF_Paris",DATUM["D_NTF",SPHEROID["Clarke_1880_IGN",6378249.2,293.4660212936265]],PRIMEM["Paris",2.337229166666667],UNIT["Grad",0.01570796326794897]],PROJECTION["Lambert_Conformal_Conic"],PARAMETER["False_Easting",600000.0],PARAMETER["False_Northing",2200000.0],PARAMETER["Central_Meridian",0.0],PARAMETER["Standard_Parallel_1",46.8],PARAMETER["Scale_Factor",0.99987742],PARAMETER["Latitude_Of_Origin",46.8],UNIT["Meter",1.0]]"#;
         let e = Crs::from_wkt(ntf).unwrap_err();
         assert!(
-            e.contains("NTF_Paris_Lambert_II_etendu") && e.contains("datum shift"),
+            e.0.contains("NTF_Paris_Lambert_II_etendu") && e.0.contains("datum shift"),
             "{e}"
         );
-        assert!(Crs::from_epsg(27572).unwrap_err().contains("EPSG:27572"));
+        assert!(Crs::from_epsg(27572).unwrap_err().0.contains("EPSG:27572"));
     }
 }

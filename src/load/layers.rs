@@ -533,10 +533,10 @@ fn gpkg_table(
         .ok();
     let crs = match srs {
         Some((org, id, _)) if org.eq_ignore_ascii_case("EPSG") && id > 0 => {
-            Some(Crs::from_epsg(id as u32).map_err(|e| err(source, e))?)
+            Some(Crs::from_epsg(id as u32).map_err(|e| err(source, e.to_string()))?)
         }
         Some((_, _, def)) if def.trim() != "undefined" && !def.trim().is_empty() => {
-            Some(Crs::from_wkt(&def).map_err(|e| err(source, e))?)
+            Some(Crs::from_wkt(&def).map_err(|e| err(source, e.to_string()))?)
         }
         _ => None,
     };
@@ -706,7 +706,7 @@ fn read_geoparquet_unguarded(source: &Source, ctx: &Ctx) -> Result<BinaryLayer> 
             let id = &crs["id"];
             match (id["authority"].as_str(), id["code"].as_u64()) {
                 (Some(a), Some(code)) if a.eq_ignore_ascii_case("EPSG") => {
-                    Some(Crs::from_epsg(code as u32).map_err(fail)?)
+                    Some(Crs::from_epsg(code as u32).map_err(|e| fail(e.to_string()))?)
                 }
                 (Some(a), _) if a.eq_ignore_ascii_case("OGC") => None,
                 _ => {

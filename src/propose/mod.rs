@@ -30,6 +30,7 @@
 pub mod candidate;
 pub mod exact;
 
+use crate::error::ParseError;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
@@ -78,16 +79,16 @@ impl fmt::Display for Strategy {
 }
 
 impl FromStr for Strategy {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Strategy, String> {
+    type Err = ParseError;
+    fn from_str(s: &str) -> std::result::Result<Strategy, ParseError> {
         match s {
             "balanced" => Ok(Strategy::Balanced),
             "longest-border" => Ok(Strategy::LongestBorder),
             "min-population" => Ok(Strategy::MinPopulation),
             "epci" => Ok(Strategy::Epci),
-            other => Err(format!(
+            other => Err(ParseError(format!(
                 "strategy {other:?}: balanced, longest-border, min-population or epci"
-            )),
+            ))),
         }
     }
 }

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use super::simplify::{radial_into, Pt, Simplifier};
 use crate::crs::Crs;
+use crate::error::CrsError;
 use crate::topology::{ArcRef, Topology};
 
 /// A part of the country drawn with one projection: metropolitan France, or one
@@ -129,7 +130,7 @@ impl Canvas {
     pub fn new(
         geometries: &[&MultiPolygon<f64>],
         departement: impl Fn(usize) -> String,
-    ) -> Result<Canvas, String> {
+    ) -> Result<Canvas, CrsError> {
         let topology = Topology::build(geometries);
         let mut frames: Vec<Frame> = Vec::new();
         let mut counts: Vec<usize> = Vec::new();
@@ -222,7 +223,7 @@ impl Canvas {
     ///
     /// # Performance
     /// O(v log v) for the v vertices, arcs in parallel.
-    pub fn project(&self, px_per_m: &[f64], tolerance: f64) -> Result<Projected, String> {
+    pub fn project(&self, px_per_m: &[f64], tolerance: f64) -> Result<Projected, CrsError> {
         let topo = &self.topology;
         let arcs: Vec<Vec<Pt>> = (0..topo.arc_count())
             .into_par_iter()
@@ -273,7 +274,7 @@ impl Canvas {
     ///
     /// # Errors
     /// A sentence when a point cannot be projected.
-    pub fn project_full(&self) -> Result<Vec<Vec<Pt>>, String> {
+    pub fn project_full(&self) -> Result<Vec<Vec<Pt>>, CrsError> {
         let topo = &self.topology;
         (0..topo.arc_count())
             .into_par_iter()
@@ -290,7 +291,7 @@ impl Canvas {
         &self,
         frame: usize,
         g: &MultiPolygon<f64>,
-    ) -> Result<Vec<Vec<Pt>>, String> {
+    ) -> Result<Vec<Vec<Pt>>, CrsError> {
         g.0.iter()
             .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
             .map(|r| project(&self.projections[frame], &r.0))
@@ -337,7 +338,7 @@ struct Scratch {
     lon_lat: Vec<Coord<f64>>,
 }
 
-fn project(crs: &Crs, pts: &[Coord<f64>]) -> Result<Vec<Pt>, String> {
+fn project(crs: &Crs, pts: &[Coord<f64>]) -> Result<Vec<Pt>, CrsError> {
     let mut c = pts.to_vec();
     crs.project(&mut c)?;
     Ok(c.into_iter().map(|c| [c.x, c.y]).collect())

@@ -3,6 +3,7 @@
 //! class `k` holds the values `x` with `bounds[k-1] < x <= bounds[k]`, the first
 //! class every value up to `bounds[0]`, and the last bound is the maximum.
 
+use crate::error::ParseError;
 use std::fmt;
 use std::str::FromStr;
 
@@ -38,15 +39,15 @@ impl fmt::Display for Breaks {
 }
 
 impl FromStr for Breaks {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
         match s.to_ascii_lowercase().as_str() {
             "quantiles" | "quantile" => Ok(Breaks::Quantiles),
             "equal" | "equal-interval" | "equal_interval" => Ok(Breaks::EqualInterval),
             "jenks" | "natural" | "natural-breaks" | "fisher-jenks" => Ok(Breaks::Jenks),
-            other => Err(format!(
+            other => Err(ParseError(format!(
                 "{other:?} is not a classification: quantiles, equal or jenks"
-            )),
+            ))),
         }
     }
 }

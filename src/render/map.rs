@@ -159,7 +159,7 @@ impl Renderer<'_> {
         let projected = self
             .canvas
             .project(&scales, tolerance)
-            .map_err(Error::Render)?;
+            .map_err(|e| Error::Render(e.0))?;
         let layout = self.layout(width, projected.extents.clone());
         let arcs = projected.on_page(&self.canvas, &layout.placements);
         Ok((layout, arcs))

@@ -214,7 +214,8 @@ impl<'a> Renderer<'a> {
                     verdict,
                 });
             }
-            let canvas = Canvas::new(&geoms, |f| deps[f].clone()).map_err(Error::Render)?;
+            let canvas =
+                Canvas::new(&geoms, |f| deps[f].clone()).map_err(|e| Error::Render(e.0))?;
             Ok(Renderer {
                 analysis,
                 canvas,

@@ -76,7 +76,7 @@ pub(super) fn html(r: &Renderer<'_>, options: &ReportOptions) -> Result<String> 
     let s = &a.summary;
     let drawing = r.drawing(options.width, r.report_tolerance())?;
     let full = a.timings.time("report full arcs", || {
-        let arcs = r.canvas.project_full().map_err(Error::Render)?;
+        let arcs = r.canvas.project_full().map_err(|e| Error::Render(e.0))?;
         let placements = &drawing.layout.placements;
         Ok::<_, Error>(
             arcs.into_iter()

@@ -175,7 +175,10 @@ impl Renderer<'_> {
             .map_or(0, |f| self.canvas.face_frame[f as usize]);
         let p = &placements[frame];
         let min_area = (tolerance / p.scale).powi(2);
-        let projected = self.canvas.project_rings(frame, g).map_err(Error::Render)?;
+        let projected = self
+            .canvas
+            .project_rings(frame, g)
+            .map_err(|e| Error::Render(e.0))?;
         let on_page = |ring: &[Pt], min_area: f64| {
             let mut pts: Vec<(i64, i64)> = visvalingam(ring, min_area, 4)
                 .into_iter()
