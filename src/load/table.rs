@@ -499,18 +499,12 @@ fn sniff_separator(text: &str) -> u8 {
 /// Decodes Windows-1252 (Latin-1 but for 0x80–0x9F, which hold € ‚ ƒ „ … † ‡ ˆ ‰ Š ‹ Œ
 /// Ž ‘ ’ “ ” • – — ˜ ™ š › œ ž Ÿ).
 fn windows_1252(bytes: &[u8]) -> String {
-    const HIGH: [char; 32] = [
-        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž',
-        '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}',
-        'ž', 'Ÿ',
-    ];
-    bytes
-        .iter()
-        .map(|&b| match b {
-            0x80..=0x9F => HIGH[(b - 0x80) as usize],
-            _ => b as char,
-        })
-        .collect()
+    // WHATWG's windows-1252 (0x81, 0x8D, 0x8F, 0x90, 0x9D to the C1 controls),
+    // from encoding_rs, the decoder the Shapefile reader already uses
+    encoding_rs::WINDOWS_1252
+        .decode_without_bom_handling(bytes)
+        .0
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -529,6 +523,16 @@ mod tests {
     #[test]
     fn windows_1252_decodes_french_text() {
         assert_eq!(windows_1252(b"Boll\xe8ne \x80 \x92"), "Bollène € ’");
+        // every byte: Latin-1 but for 0x80-0x9F's printable characters
+        let all: Vec<u8> = (0..=255).collect();
+        let text: Vec<char> = windows_1252(&all).chars().collect();
+        assert_eq!(text.len(), 256);
+        for (b, c) in all.iter().zip(&text) {
+            if !(0x80..=0x9F).contains(b) {
+                assert_eq!(*c as u32, u32::from(*b));
+            }
+        }
+        assert_eq!((text[0x81], text[0x8A], text[0x9F]), ('\u{81}', 'Š', 'Ÿ'));
     }
 
     #[test]
