@@ -882,6 +882,23 @@ fn run_tables(
 /// graduated map of the first method's score per 100,000, and the group tables)
 /// and `access.parquet` as GeoParquet.
 ///
+/// ```no_run
+/// use maillage::access::{stage_runs, AccessInputs, AccessOptions, Accessibility, Method};
+/// use maillage::{Analysis, Inputs, TableFormat};
+///
+/// let analysis = Analysis::run(&Inputs::demo())?;
+/// let supply = maillage::load::load_supply(&maillage::access::demo_supply(), &Default::default())?;
+/// let inputs = AccessInputs { supply: &supply, points: None, costs: None, demand: None };
+/// let runs = [Method::TwoStep, Method::Enhanced]
+///     .into_iter()
+///     .map(|method| Accessibility::compute(&analysis, &inputs, &AccessOptions { method, ..Default::default() }))
+///     .collect::<maillage::Result<Vec<_>>>()?;
+/// let staging = maillage::export::Staging::new("out".as_ref())?;
+/// stage_runs(&runs, &staging, &analysis, TableFormat::Csv)?;   // score_2sfca, score_e2sfca…
+/// staging.commit()?;
+/// # Ok::<(), maillage::Error>(())
+/// ```
+///
 /// # Errors
 /// [`Error::Io`] or [`Error::Table`]; [`Error::Input`] for no run, or two runs of
 /// one method.
