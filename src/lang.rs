@@ -190,13 +190,57 @@ const NOTES: &[(&str, &str)] = &[
     ("nom après le code retiré", "name after the code dropped"),
 ];
 
+/// The descriptions of an accessibility run (`summary.json`'s `access` values,
+/// English) as the French terminal shows them.
+const ACCESS: &[(&str, &str)] = &[
+    (
+        "centroïdes des communes en Lambert-93 (outre-mer : UTM locale)",
+        "centroids of the communes in Lambert-93 (overseas: local UTM)",
+    ),
+    (
+        "distance à vol d'oiseau, mètres",
+        "straight-line distance, metres",
+    ),
+    (
+        "distance à vol d'oiseau à {} km/h, en minutes (une hypothèse)",
+        "straight-line distance at {} km/h, in minutes (an assumption)",
+    ),
+    ("matrice {}", "matrix {}"),
+    ("les codes de la matrice", "the matrix's codes"),
+    (
+        "offre par habitant à portée",
+        "supply per inhabitant within reach",
+    ),
+    (
+        "offre pondérée à portée (sans concurrence)",
+        "weighted supply within reach (no competition)",
+    ),
+    (
+        "offre par habitant et par an (consultations, ou ETP tels que donnés)",
+        "supply per inhabitant per year (consultations, or FTE as given)",
+    ),
+    ("demande {}", "demand {}"),
+];
+
+/// An accessibility description (English, as `summary.json` has it) in French.
+pub(crate) fn access_fr(text: &str) -> String {
+    translate(ACCESS, text, true)
+}
+
 /// A note of the table readers, or a code repair's reason, in English (as it
 /// is when maillage does not know it).
 pub(crate) fn note_en(note: &str) -> String {
-    NOTES
+    translate(NOTES, note, false)
+}
+
+/// `text` matched against one side of `table` and written with the other
+/// (`to_first`: English → French); as it is when no pattern matches.
+fn translate(table: &[(&str, &str)], text: &str, to_first: bool) -> String {
+    table
         .iter()
+        .map(|&(fr, en)| if to_first { (en, fr) } else { (fr, en) })
         .find_map(|(fr, en)| {
-            let parts = fill_parts(fr, note)?;
+            let parts = fill_parts(fr, text)?;
             let mut out = String::new();
             let mut pieces = en.split("{}");
             out.push_str(pieces.next().unwrap_or(""));
@@ -206,7 +250,7 @@ pub(crate) fn note_en(note: &str) -> String {
             }
             Some(out)
         })
-        .unwrap_or_else(|| note.to_owned())
+        .unwrap_or_else(|| text.to_owned())
 }
 
 /// The parts of `text` standing for each `{}` of `pattern`, when it matches.
@@ -248,5 +292,16 @@ mod note_tests {
         );
         assert_eq!(note_en("rien de connu"), "rien de connu");
         assert_eq!(note_en("séparateur ';' détecté"), "separator ';' detected");
+        for (fr, en) in ACCESS {
+            assert_eq!(
+                access_fr(&en.replace("{}", "X")),
+                fr.replace("{}", "X"),
+                "{en}"
+            );
+        }
+        assert_eq!(
+            access_fr("matrix m.csv (minutes)"),
+            "matrice m.csv (minutes)"
+        );
     }
 }

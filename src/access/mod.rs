@@ -1673,6 +1673,14 @@ impl Accessibility {
         use std::fmt::Write as _;
         let fr = lang == crate::lang::Lang::Fr;
         let s = &self.summary;
+        // summary.json's descriptions are English; the French terminal says them in French
+        let say = |t: &str| {
+            if fr {
+                crate::lang::access_fr(t)
+            } else {
+                t.to_owned()
+            }
+        };
         let mut out = String::new();
         let layer = analysis
             .summary
@@ -1688,10 +1696,10 @@ impl Accessibility {
                     analysis.communes.len(),
                     layer,
                     s.method,
-                    s.unit,
+                    say(&s.unit),
                     s.weight,
                     s.max_cost,
-                    s.costs
+                    say(&s.costs)
                 )
             } else {
                 format!(
@@ -1722,7 +1730,8 @@ impl Accessibility {
             if fr {
                 format!(
                     "  lieux : {} ; {} paires dans le coût maximal{added}",
-                    s.locations, s.pairs
+                    say(&s.locations),
+                    lang.int(s.pairs)
                 )
             } else {
                 format!(
@@ -1737,7 +1746,7 @@ impl Accessibility {
             if fr {
                 format!(
                     "  population {}, demande {} ({}), offre {} ({} non atteinte) ; communes avec un score : {}, sans lieu : {}",
-                    s.population, s.demand_total, s.demand, s.supply_total, s.supply_unreached, s.communes_scored, s.communes_unscored
+                    lang.int(s.population), s.demand_total, say(&s.demand), s.supply_total, s.supply_unreached, lang.int(s.communes_scored), lang.int(s.communes_unscored)
                 )
             } else {
                 format!(
