@@ -505,16 +505,21 @@ fn read_parquet(source: &Source, options: &TableOptions) -> Result<CostMatrix> {
 }
 
 /// The id of a Parquet cell's code, each distinct cell normalised once.
-fn intern<'a>(
-    cache: &mut FxHashMap<&'a str, Option<u32>>,
+fn intern(
+    cache: &mut FxHashMap<String, Option<u32>>,
     codes: &mut Codes,
-    cell: Option<&'a str>,
+    cell: Option<&str>,
 ) -> Option<u32> {
     let s = cell?.trim();
     if s.is_empty() {
         return None;
     }
-    *cache.entry(s).or_insert_with(|| codes.id(s))
+    if let Some(&id) = cache.get(s) {
+        return id;
+    }
+    let id = codes.id(s);
+    cache.insert(s.to_owned(), id);
+    id
 }
 
 fn read_parquet_unguarded(source: &Source, options: &TableOptions) -> Result<CostMatrix> {
@@ -524,14 +529,10 @@ fn read_parquet_unguarded(source: &Source, options: &TableOptions) -> Result<Cos
         message: format!("Parquet: {e}"),
     };
     super::layers::check_parquet_footer(&source.bytes).map_err(fail)?;
-    let df = ParquetReader::new(std::io::Cursor::new(source.bytes.as_slice()))
-        .finish()
-        .map_err(|e| fail(e.to_string()))?;
-    let names: Vec<String> = df
-        .get_column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let reader = || ParquetReader::new(std::io::Cursor::new(source.bytes.as_slice()));
+    let schema = reader().schema().map_err(|e| fail(e.to_string()))?;
+    let names: Vec<String> = schema.iter_names().map(|s| s.to_string()).collect();
+    let rows = reader().num_rows().map_err(|e| fail(e.to_string()))?;
     // the column names as a CSV header, matched by the table rules
     let header = names
         .iter()
@@ -545,46 +546,60 @@ fn read_parquet_unguarded(source: &Source, options: &TableOptions) -> Result<Cos
     let (o, d, c) = t.header("origin, dest and cost", |t| {
         Some((t.column(&ORIGIN)?, t.column(&DEST)?, t.column(&COST)?))
     })?;
-    let text = |k: usize| {
-        df.column(&names[k])
-            .and_then(|col| col.cast(&DataType::String))
-            .map_err(|e| fail(format!("column {}: {e}", names[k])))
-    };
-    let (origin, dest) = (text(o)?, text(d)?);
-    let (origin, dest) = (
-        origin.str().map_err(|e| fail(e.to_string()))?,
-        dest.str().map_err(|e| fail(e.to_string()))?,
-    );
-    let cost = df
-        .column(&names[c])
-        .and_then(|col| col.cast(&DataType::Float64))
-        .map_err(|e| fail(format!("column {}: {e}", names[c])))?;
-    let cost = cost.f64().map_err(|e| fail(e.to_string()))?;
+    let wanted = vec![names[o].clone(), names[d].clone(), names[c].clone()];
     let mut codes = Codes::default();
-    let mut cache: FxHashMap<&str, Option<u32>> = FxHashMap::default();
-    let mut pairs = Vec::with_capacity(df.height());
-    let mut lines = Vec::with_capacity(df.height());
+    let mut cache: FxHashMap<String, Option<u32>> = FxHashMap::default();
+    let mut pairs = Vec::with_capacity(rows);
+    let mut lines = Vec::with_capacity(rows);
     let mut bad = Bad::default();
-    for (k, ((a, b), v)) in origin.iter().zip(dest.iter()).zip(cost.iter()).enumerate() {
-        let line = k as u64 + 2;
-        let (a, b) = (
-            intern(&mut cache, &mut codes, a),
-            intern(&mut cache, &mut codes, b),
+    // a million rows at a time: the decoded columns of one slice at most in
+    // memory beside the pairs (the whole national matrix's strings would double it)
+    const SLICE: usize = 1 << 20;
+    let mut offset = 0;
+    while offset < rows {
+        let len = SLICE.min(rows - offset);
+        let df = reader()
+            .with_columns(Some(wanted.clone()))
+            .with_slice(Some((offset, len)))
+            .finish()
+            .map_err(|e| fail(e.to_string()))?;
+        let text = |name: &str| {
+            df.column(name)
+                .and_then(|col| col.cast(&DataType::String))
+                .map_err(|e| fail(format!("column {name}: {e}")))
+        };
+        let (origin, dest) = (text(&wanted[0])?, text(&wanted[1])?);
+        let (origin, dest) = (
+            origin.str().map_err(|e| fail(e.to_string()))?,
+            dest.str().map_err(|e| fail(e.to_string()))?,
         );
-        match (v.filter(|v| v.is_finite() && *v >= 0.0), a, b) {
-            (Some(cost), Some(origin), Some(dest)) => {
-                pairs.push(CostPair { origin, dest, cost });
-                lines.push(line_u32(&t, line)?);
-            }
-            (Some(_), _, _) => bad.push(line, "empty origin or dest".into()),
-            (None, _, _) => bad.push(
-                line,
-                format!(
-                    "cost {} is not a number ≥ 0",
-                    v.map_or("null".to_owned(), |v| v.to_string())
+        let cost = df
+            .column(&wanted[2])
+            .and_then(|col| col.cast(&DataType::Float64))
+            .map_err(|e| fail(format!("column {}: {e}", wanted[2])))?;
+        let cost = cost.f64().map_err(|e| fail(e.to_string()))?;
+        for (k, ((a, b), v)) in origin.iter().zip(dest.iter()).zip(cost.iter()).enumerate() {
+            let line = (offset + k) as u64 + 2;
+            let (a, b) = (
+                intern(&mut cache, &mut codes, a),
+                intern(&mut cache, &mut codes, b),
+            );
+            match (v.filter(|v| v.is_finite() && *v >= 0.0), a, b) {
+                (Some(cost), Some(origin), Some(dest)) => {
+                    pairs.push(CostPair { origin, dest, cost });
+                    lines.push(line_u32(&t, line)?);
+                }
+                (Some(_), _, _) => bad.push(line, "empty origin or dest".into()),
+                (None, _, _) => bad.push(
+                    line,
+                    format!(
+                        "cost {} is not a number ≥ 0",
+                        v.map_or("null".to_owned(), |v| v.to_string())
+                    ),
                 ),
-            ),
+            }
         }
+        offset += len;
     }
     if let Some(e) = bad.into_error(&t) {
         return Err(e);
