@@ -413,14 +413,47 @@ impl Stats {
         reg_cols.extend(area_columns(
             &regs.iter().map(|(_, t)| *t).collect::<Vec<_>>(),
         ));
+        // one rounding rule for every format: the figures are rounded here, to the
+        // 6 decimals the CSV tables and GeoJSON layers print, so that the Parquet
+        // tables, the GeoPackage and the GeoParquet layers hold the same numbers
         Ok(Stats {
-            communes: communes_df,
-            cpts: cpts_df,
-            departements: frame("departements table", dep_cols)?,
-            regions: frame("regions table", reg_cols)?,
-            national: frame("national table", area_columns(&[&tallies.national]))?,
+            communes: round6(communes_df)?,
+            cpts: round6(cpts_df)?,
+            departements: round6(frame("departements table", dep_cols)?)?,
+            regions: round6(frame("regions table", reg_cols)?)?,
+            national: round6(frame("national table", area_columns(&[&tallies.national]))?)?,
         })
     }
+}
+
+/// Every `f64` column rounded to 6 decimals (as `crate::export` rounds the
+/// GeoJSON figures); other columns as they are.
+fn round6(df: DataFrame) -> Result<DataFrame> {
+    use polars::prelude::{DataType, IntoColumn};
+    let cols: Vec<Column> = df
+        .columns()
+        .iter()
+        .map(|c| {
+            if c.dtype() != &DataType::Float64 {
+                return c.clone();
+            }
+            let name = c.name().clone();
+            let rounded: Vec<Option<f64>> = c
+                .f64()
+                .map(|ca| {
+                    ca.iter()
+                        .map(|v| v.map(crate::export::layers::round6))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Series::new(name, rounded).into_column()
+        })
+        .collect();
+    let height = df.height();
+    DataFrame::new(height, cols).map_err(|source| Error::Table {
+        context: "rounding a table".into(),
+        source,
+    })
 }
 
 /// The national figures written to `summary.json` and printed by the CLI.

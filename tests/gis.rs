@@ -539,3 +539,176 @@ fn access_scores_are_a_styled_layer_in_the_geopackage_and_geoparquet() {
         assert!(out.contains("all checks passed"), "{out}\n{}", stderr(&o));
     }
 }
+
+/// Issue 21, item 3: each layer written three ways — GeoJSON (or CSV for the
+/// communes), GeoPackage, GeoParquet — carries the same attributes, the same
+/// rows, the same values (numbers to 1e-9; `fill`, the map colour, is in the
+/// GIS files only). Checked in Rust, without Python.
+#[test]
+fn every_layer_carries_the_same_attributes_in_every_format() {
+    use polars::prelude::SerReader;
+    let dir = Dir::new();
+    let o = maillage(
+        dir.path(),
+        &[
+            "analyze",
+            "--quiet",
+            "--format",
+            "all",
+            "--date",
+            "2026-12-01",
+            "--out",
+            "o",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let db = rusqlite::Connection::open(dir.path().join("o/maillage.gpkg")).unwrap();
+    // one table as rows of (column → text), in its own order
+    type Rows = Vec<BTreeMap<String, String>>;
+    let from_gpkg = |layer: &str| -> Rows {
+        let mut st = db
+            .prepare(&format!("SELECT * FROM {layer} ORDER BY fid"))
+            .unwrap();
+        let names: Vec<String> = st.column_names().iter().map(|s| s.to_string()).collect();
+        st.query_map([], |r| {
+            Ok(names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| !matches!(n.as_str(), "fid" | "geom"))
+                .map(|(k, n)| {
+                    let v = match r.get_ref(k).unwrap() {
+                        rusqlite::types::ValueRef::Null => String::new(),
+                        rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+                        rusqlite::types::ValueRef::Real(f) => f.to_string(),
+                        rusqlite::types::ValueRef::Text(t) => {
+                            String::from_utf8_lossy(t).into_owned()
+                        }
+                        rusqlite::types::ValueRef::Blob(_) => "blob".into(),
+                    };
+                    (n.clone(), v)
+                })
+                .collect())
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    let from_parquet = |layer: &str| -> Rows {
+        let file = std::fs::File::open(dir.path().join(format!("o/{layer}.parquet"))).unwrap();
+        let df = polars::prelude::ParquetReader::new(file).finish().unwrap();
+        let cols: Vec<_> = df
+            .columns()
+            .iter()
+            .filter(|c| !matches!(c.name().as_str(), "geometry" | "bbox"))
+            .collect();
+        (0..df.height())
+            .map(|i| {
+                cols.iter()
+                    .map(|c| {
+                        let v = c.get(i).unwrap();
+                        let text = match v {
+                            polars::prelude::AnyValue::Null => String::new(),
+                            polars::prelude::AnyValue::String(s) => s.to_owned(),
+                            polars::prelude::AnyValue::StringOwned(s) => s.to_string(),
+                            other => other.to_string(),
+                        };
+                        (c.name().to_string(), text)
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let from_geojson = |layer: &str| -> Rows {
+        let v: serde_json::Value =
+            serde_json::from_str(&dir.read(&format!("o/{layer}.geojson"))).unwrap();
+        v["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                f["properties"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| {
+                        let t = match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            serde_json::Value::Null => String::new(),
+                            other => other.to_string(),
+                        };
+                        (k.clone(), t)
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let from_csv = |name: &str| -> Rows {
+        let text = dir.read(&format!("o/{name}.csv"));
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        let h = rdr.headers().unwrap().clone();
+        rdr.records()
+            .map(|r| {
+                h.iter()
+                    .zip(r.unwrap().iter())
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect()
+            })
+            .collect()
+    };
+    // GeoParquet rows are in Hilbert order of their boxes: compare by key
+    let by = |mut rows: Rows, key: &str| -> Rows {
+        rows.sort_by(|x, y| x[key].cmp(&y[key]));
+        rows
+    };
+    let same = |what: &str, a: &Rows, b: &Rows, skip: &[&str]| {
+        assert_eq!(a.len(), b.len(), "{what}: rows");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            let keys = |r: &BTreeMap<String, String>| -> Vec<String> {
+                r.keys()
+                    .filter(|k| !skip.contains(&k.as_str()))
+                    .cloned()
+                    .collect()
+            };
+            assert_eq!(keys(x), keys(y), "{what}: columns");
+            for k in keys(x) {
+                let (u, v) = (&x[&k], &y[&k]);
+                let equal = u == v
+                    || matches!((u.parse::<f64>(), v.parse::<f64>()),
+                        (Ok(p), Ok(q)) if (p - q).abs() <= 1e-9 * p.abs().max(1.0));
+                assert!(equal, "{what}: row {i}, {k}: {u:?} vs {v:?}");
+            }
+        }
+    };
+    for (layer, key) in [
+        ("territories", "cpts_id"),
+        ("white_zones", "zone_id"),
+        ("overlaps", "code"),
+    ] {
+        let (json, gpkg, parquet) = (
+            by(from_geojson(layer), key),
+            by(from_gpkg(layer), key),
+            by(from_parquet(layer), key),
+        );
+        assert!(!json.is_empty(), "{layer}");
+        same(
+            &format!("{layer}: GeoJSON vs GeoPackage"),
+            &json,
+            &gpkg,
+            &["fill"],
+        );
+        same(
+            &format!("{layer}: GeoPackage vs GeoParquet"),
+            &gpkg,
+            &parquet,
+            &[],
+        );
+    }
+    // the communes: the CSV table, the GeoPackage layer and the GeoParquet layer
+    let (table, gpkg, parquet) = (
+        by(from_csv("communes"), "code"),
+        by(from_gpkg("communes"), "code"),
+        by(from_parquet("communes"), "code"),
+    );
+    same("communes: CSV vs GeoPackage", &table, &gpkg, &[]);
+    same("communes: GeoPackage vs GeoParquet", &gpkg, &parquet, &[]);
+}
