@@ -260,6 +260,18 @@ impl Diagnostic {
         self
     }
 
+    /// How `file` was read (a reader's notes: encoding, separator, columns), as
+    /// one `input_format` finding in both languages; none without notes.
+    pub(crate) fn reading(file: impl std::fmt::Display, notes: &[String]) -> Option<Self> {
+        (!notes.is_empty()).then(|| {
+            Diagnostic::new(
+                DiagnosticKind::InputFormat,
+                format!("{file} : {}", notes.join(" ; ")),
+                format!("{file}: {}", notes_en(notes)),
+            )
+        })
+    }
+
     pub(crate) fn cpts(mut self, id: &str) -> Self {
         self.cpts_id = Some(id.to_owned());
         self
@@ -287,7 +299,7 @@ pub(crate) fn items_en(s: &str) -> String {
 }
 
 /// Notes of a reader (French) in English, joined as a sentence.
-pub(crate) fn notes_en(notes: &[String]) -> String {
+fn notes_en(notes: &[String]) -> String {
     notes
         .iter()
         .map(|n| crate::lang::note_en(n))

@@ -417,18 +417,23 @@ impl Stats {
         // 6 decimals the CSV tables and GeoJSON layers print, so that the Parquet
         // tables, the GeoPackage and the GeoParquet layers hold the same numbers
         Ok(Stats {
-            communes: round6(communes_df)?,
-            cpts: round6(cpts_df)?,
-            departements: round6(frame("departements table", dep_cols)?)?,
-            regions: round6(frame("regions table", reg_cols)?)?,
-            national: round6(frame("national table", area_columns(&[&tallies.national]))?)?,
+            communes: round6_columns(communes_df)?,
+            cpts: round6_columns(cpts_df)?,
+            departements: round6_columns(frame("departements table", dep_cols)?)?,
+            regions: round6_columns(frame("regions table", reg_cols)?)?,
+            national: round6_columns(frame("national table", area_columns(&[&tallies.national]))?)?,
         })
     }
 }
 
-/// Every `f64` column rounded to 6 decimals (as `crate::export` rounds the
-/// GeoJSON figures); other columns as they are.
-fn round6(df: DataFrame) -> Result<DataFrame> {
+/// Figures in tables and layers: 6 decimals (areas to 1 m²), never `-0`: the one
+/// rounding rule of every output.
+pub(crate) fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6 + 0.0
+}
+
+/// Every `f64` column rounded by [`round6`]; other columns as they are.
+fn round6_columns(df: DataFrame) -> Result<DataFrame> {
     use polars::prelude::{DataType, IntoColumn};
     let cols: Vec<Column> = df
         .columns()
@@ -440,11 +445,7 @@ fn round6(df: DataFrame) -> Result<DataFrame> {
             let name = c.name().clone();
             let rounded: Vec<Option<f64>> = c
                 .f64()
-                .map(|ca| {
-                    ca.iter()
-                        .map(|v| v.map(crate::export::layers::round6))
-                        .collect()
-                })
+                .map(|ca| ca.iter().map(|v| v.map(round6)).collect())
                 .unwrap_or_default();
             Series::new(name, rounded).into_column()
         })

@@ -3,13 +3,32 @@
 use super::*;
 
 /// `access.csv` as code → score.
-fn scores(dir: &Dir, out: &str) -> BTreeMap<String, Option<f64>> {
+pub(crate) fn scores(dir: &Dir, out: &str) -> BTreeMap<String, Option<f64>> {
     let text = dir.read(&format!("{out}/access.csv"));
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let h = rdr.headers().unwrap().clone();
+    let k = h.iter().position(|x| x == "score").unwrap();
     rdr.records()
         .map(|r| {
             let r = r.unwrap();
-            (r[0].to_owned(), r[4].parse::<f64>().ok())
+            (r[0].to_owned(), r[k].parse::<f64>().ok())
+        })
+        .collect()
+}
+
+/// PySAL's points (`fixtures/paca/access-points.csv`, Lambert-93) as (code, x, y).
+pub(crate) fn access_points() -> Vec<(String, f64, f64)> {
+    std::fs::read_to_string(fixture("paca/access-points.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[0].to_owned(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+            )
         })
         .collect()
 }
@@ -124,19 +143,7 @@ fn supply_as_points_lands_in_the_communes_that_contain_them() {
 fn a_matrix_without_self_pairs_gets_them_and_gives_the_straight_line_scores() {
     let dir = Dir::new();
     // the oracle's points, and every pair within 30 km but the pairs to self
-    let text = std::fs::read_to_string(fixture("paca/access-points.csv")).unwrap();
-    let pts: Vec<(String, f64, f64)> = text
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (
-                f[0].to_owned(),
-                f[1].parse().unwrap(),
-                f[2].parse().unwrap(),
-            )
-        })
-        .collect();
+    let pts = access_points();
     let mut m = String::from("origine;destination;distance\n");
     for (a, ax, ay) in &pts {
         for (b, bx, by) in &pts {

@@ -2,24 +2,8 @@
 //! scores are refused (exit 2, naming the file and the likely mistake) or
 //! reported; decimal and age-weighted demand.
 
+use super::access::{access_points as points, scores};
 use super::*;
-
-/// The oracle's points (Lambert-93), as (code, x, y).
-fn points() -> Vec<(String, f64, f64)> {
-    std::fs::read_to_string(fixture("paca/access-points.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (
-                f[0].to_owned(),
-                f[1].parse().unwrap(),
-                f[2].parse().unwrap(),
-            )
-        })
-        .collect()
-}
 
 fn write_points(dir: &Dir, name: &str, pts: &[(String, f64, f64)]) {
     let mut t = String::from("code,x,y\n");
@@ -50,19 +34,6 @@ fn ok(dir: &Dir, out: &str, args: &[&str]) -> serde_json::Value {
     let o = maillage(dir.path(), &all);
     assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
     serde_json::from_str(&dir.read(&format!("{out}/summary.json"))).unwrap()
-}
-
-fn scores(dir: &Dir, out: &str) -> BTreeMap<String, Option<f64>> {
-    let text = dir.read(&format!("{out}/access.csv"));
-    let mut rdr = csv::Reader::from_reader(text.as_bytes());
-    let h = rdr.headers().unwrap().clone();
-    let k = h.iter().position(|x| x == "score").unwrap();
-    rdr.records()
-        .map(|r| {
-            let r = r.unwrap();
-            (r[0].to_owned(), r[k].parse::<f64>().ok())
-        })
-        .collect()
 }
 
 #[test]
@@ -221,13 +192,7 @@ fn a_matrix_in_metres_read_as_minutes_is_refused_and_runs_once_its_unit_is_said(
     assert_eq!(s["access"]["max_cost"], 30_000.0);
     assert_eq!(s["access"]["weight"], "step:10000=1,20000=0.68,30000=0.22");
     assert!(s["access"]["costs"].as_str().unwrap().ends_with("(metres)"));
-    dir.write("p.csv", {
-        let mut t = String::from("code,x,y\n");
-        for (c, x, y) in points() {
-            t.push_str(&format!("{c},{x:?},{y:?}\n"));
-        }
-        t
-    });
+    write_points(&dir, "p.csv", &points());
     ok(&dir, "p", &["--points", "p.csv"]);
     let (a, b) = (scores(&dir, "m"), scores(&dir, "p"));
     for (code, x) in &a {

@@ -41,6 +41,20 @@ fn python_has(python: &str, modules: &str, require: &str, hint: &str) -> bool {
     ok
 }
 
+/// Runs `fixtures/<script>` with `python` and `args` (Qt offscreen, for the QGIS
+/// scripts); asserts it succeeded and returns what it printed.
+fn check_script<A: AsRef<std::ffi::OsStr>>(python: &str, script: &str, args: &[A]) -> String {
+    let o = std::process::Command::new(python)
+        .env("QT_QPA_PLATFORM", "offscreen")
+        .arg(fixture(script))
+        .args(args)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{script}: {out}\n{}", stderr(&o));
+    out
+}
+
 fn run(dir: &Dir, args: &[String], extra: &[&str]) {
     let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
     all.extend_from_slice(extra);
@@ -104,13 +118,11 @@ fn gpkg_and_geoparquet_pass_gdal_geopandas_and_duckdb() {
     ) {
         return;
     }
-    let o = std::process::Command::new("python3")
-        .arg(fixture("check_gis.py"))
-        .arg(dir.path().join("runs"))
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    let out = check_script(
+        "python3",
+        "check_gis.py",
+        &[dir.path().join("runs").into_os_string()],
+    );
     assert!(out.contains("all checks passed"), "{out}");
     // every Parquet file filtered by pyarrow, pandas and geopandas (issue 23)
     assert!(out.contains("filtered reads: "), "{out}");
@@ -133,14 +145,14 @@ fn gpkg_and_geoparquet_pass_gdal_geopandas_and_duckdb() {
     assert!(whites[1] > whites[0], "{line}");
     // the scale-out path: dask-geopandas on two worker processes reads both runs
     // and its per-région sums are each run's regions.csv
-    let o = std::process::Command::new("python3")
-        .arg(fixture("check_dask.py"))
-        .arg(dir.path().join("runs"))
-        .arg("2")
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    let out = check_script(
+        "python3",
+        "check_dask.py",
+        &[
+            dir.path().join("runs").into_os_string(),
+            std::ffi::OsString::from("2"),
+        ],
+    );
     assert!(
         out.contains("dask.distributed: 2 worker processes"),
         "{out}"
@@ -154,13 +166,11 @@ fn gpkg_and_geoparquet_pass_gdal_geopandas_and_duckdb() {
         );
         return;
     }
-    let o = std::process::Command::new("python3")
-        .arg(fixture("check_spark.py"))
-        .arg(dir.path().join("runs"))
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    let out = check_script(
+        "python3",
+        "check_spark.py",
+        &[dir.path().join("runs").into_os_string()],
+    );
     assert!(out.contains("geometry binary, population bigint"), "{out}");
     assert!(out.contains("all checks passed"), "{out}");
 }
@@ -187,14 +197,14 @@ fn debians_gdal_validates_the_geopackage_and_its_edits() {
         &paca_args(&first),
         &["--format", "gpkg", "--out", "o"],
     );
-    let o = std::process::Command::new("/usr/bin/python3")
-        .arg(fixture("check_gpkg_gdal36.py"))
-        .arg(dir.path().join("o/maillage.gpkg"))
-        .arg(dir.path().join("edited.gpkg"))
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    let out = check_script(
+        "/usr/bin/python3",
+        "check_gpkg_gdal36.py",
+        &[
+            dir.path().join("o/maillage.gpkg").into_os_string(),
+            dir.path().join("edited.gpkg").into_os_string(),
+        ],
+    );
     assert!(out.contains("validate_gpkg.py (GDAL 3."), "{out}");
     assert!(out.contains("opened without a word"), "{out}");
     assert!(out.contains("all checks passed"), "{out}");
@@ -222,15 +232,14 @@ fn qgis_labels_every_territory_with_the_stored_style() {
         &paca_args(&first),
         &["--format", "gpkg", "--out", "o"],
     );
-    let o = std::process::Command::new("/usr/bin/python3")
-        .env("QT_QPA_PLATFORM", "offscreen")
-        .arg(fixture("check_qgis_labels.py"))
-        .arg(dir.path().join("o/maillage.gpkg"))
-        .arg("1600")
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    let out = check_script(
+        "/usr/bin/python3",
+        "check_qgis_labels.py",
+        &[
+            dir.path().join("o/maillage.gpkg").into_os_string(),
+            std::ffi::OsString::from("1600"),
+        ],
+    );
     assert!(
         out.contains("territories 38, labelled 38 at 1600 px, style loaded: True"),
         "{out}"
@@ -511,15 +520,16 @@ fn access_scores_are_a_styled_layer_in_the_geopackage_and_geoparquet() {
         "MAILLAGE_REQUIRE_PYTHON",
         "apt-get install python3-gdal to run GDAL's validator",
     ) {
-        let o = std::process::Command::new("/usr/bin/python3")
-            .arg(fixture("check_gpkg_gdal36.py"))
-            .arg(dir.path().join("a/access.gpkg"))
-            .arg(dir.path().join("edited.gpkg"))
-            .arg("access")
-            .output()
-            .unwrap();
-        let out = String::from_utf8_lossy(&o.stdout);
-        assert!(out.contains("all checks passed"), "{out}\n{}", stderr(&o));
+        let (gpkg, copy) = (
+            dir.path().join("a/access.gpkg"),
+            dir.path().join("edited.gpkg"),
+        );
+        let out = check_script(
+            "/usr/bin/python3",
+            "check_gpkg_gdal36.py",
+            &[gpkg.as_os_str(), copy.as_os_str(), "access".as_ref()],
+        );
+        assert!(out.contains("all checks passed"), "{out}");
     }
     // QGIS draws it with the stored style, every class present
     if python_has(
@@ -528,15 +538,17 @@ fn access_scores_are_a_styled_layer_in_the_geopackage_and_geoparquet() {
         "MAILLAGE_REQUIRE_QGIS",
         "apt-get install qgis python3-qgis to render the score layer in QGIS",
     ) {
-        let o = std::process::Command::new("/usr/bin/python3")
-            .arg(fixture("check_qgis_access.py"))
-            .arg(dir.path().join("a/access.gpkg"))
-            .arg("score_per_100k_2sfca")
-            .arg("5")
-            .output()
-            .unwrap();
-        let out = String::from_utf8_lossy(&o.stdout);
-        assert!(out.contains("all checks passed"), "{out}\n{}", stderr(&o));
+        let gpkg = dir.path().join("a/access.gpkg");
+        let out = check_script(
+            "/usr/bin/python3",
+            "check_qgis_access.py",
+            &[
+                gpkg.as_os_str(),
+                "score_per_100k_2sfca".as_ref(),
+                "5".as_ref(),
+            ],
+        );
+        assert!(out.contains("all checks passed"), "{out}");
     }
 }
 

@@ -14,7 +14,7 @@ use rstar::AABB;
 
 use super::pairs::Location;
 use crate::crs::{departement_crs, Crs};
-use crate::diagnostics::{items_en, notes_en, sample, sample_en, Diagnostic, DiagnosticKind};
+use crate::diagnostics::{items_en, sample, sample_en, Diagnostic, DiagnosticKind};
 use crate::error::{CrsError, Error, Result};
 use crate::index::SpatialIndex;
 use crate::load::{Communes, PointsTable, SupplyTable};
@@ -428,13 +428,7 @@ pub fn place_supply(
         }
     }
     let mut diagnostics = Vec::new();
-    if !table.notes.is_empty() {
-        diagnostics.push(Diagnostic::new(
-            DiagnosticKind::InputFormat,
-            format!("{file} : {}", table.notes.join(" ; ")),
-            format!("{file}: {}", notes_en(&table.notes)),
-        ));
-    }
+    diagnostics.extend(Diagnostic::reading(&file, &table.notes));
     if !outside.is_empty() {
         let what = if table.points {
             "points hors de toute commune de la couche"

@@ -51,7 +51,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::analysis::Analysis;
-use crate::diagnostics::{items_en, notes_en, sample, sample_en, Diagnostic, DiagnosticKind};
+use crate::diagnostics::{items_en, sample, sample_en, Diagnostic, DiagnosticKind};
 use crate::error::{Error, Result};
 use crate::export::{write_table_with, Staging, TableFormat};
 use crate::load::{CostMatrix, DemandTable, PointsTable, SupplyTable};
@@ -794,22 +794,27 @@ impl Accessibility {
     }
 }
 
-/// The columns of one method among several: each score column gets the method's
-/// name (`score_2sfca`); with one method, the names stay as they are.
-fn suffixed(df: DataFrame, keep: usize, method: Option<&str>) -> Result<Vec<Column>> {
-    let cols = df.columns().to_vec();
-    Ok(cols
-        .into_iter()
-        .enumerate()
-        .filter(|(k, _)| method.is_none() || *k >= keep)
-        .map(|(_, mut c)| {
-            if let Some(m) = method {
-                let name = format!("{}_{m}", c.name());
-                c.rename(name.into());
-            }
+/// Tables of several runs side by side: the first `keys` columns once (they are
+/// the same in every run), then each run's other columns named after its method
+/// (`score` → `score_2sfca`). One run's table is left as it is.
+fn side_by_side(
+    name: &str,
+    tables: Vec<DataFrame>,
+    keys: usize,
+    methods: &[&str],
+) -> Result<DataFrame> {
+    if tables.len() == 1 {
+        return Ok(tables.into_iter().next().unwrap_or_default());
+    }
+    let mut cols: Vec<Column> = tables[0].columns()[..keys].to_vec();
+    for (df, m) in tables.iter().zip(methods) {
+        cols.extend(df.columns()[keys..].iter().map(|c| {
+            let mut c = c.clone();
+            c.rename(format!("{}_{m}", c.name()).into());
             c
-        })
-        .collect())
+        }));
+    }
+    frame(name, cols)
 }
 
 /// The tables of one or several runs: the commune table (code, name, population,
@@ -820,56 +825,43 @@ fn run_tables(
     runs: &[Accessibility],
     analysis: &Analysis,
 ) -> Result<(DataFrame, Vec<(&'static str, DataFrame)>)> {
-    let Some(first) = runs.first() else {
+    if runs.is_empty() {
         return Err(Error::Input("no accessibility run to write".into()));
-    };
-    let mut methods: Vec<&str> = runs.iter().map(|r| r.summary.method.as_str()).collect();
-    methods.sort_unstable();
-    if methods.windows(2).any(|w| w[0] == w[1]) {
+    }
+    let methods: Vec<&str> = runs.iter().map(|r| r.summary.method.as_str()).collect();
+    let mut sorted = methods.clone();
+    sorted.sort_unstable();
+    if sorted.windows(2).any(|w| w[0] == w[1]) {
         return Err(Error::Input("each method once in --method".into()));
     }
-    let many = runs.len() > 1;
-    let label = |r: &Accessibility| many.then(|| r.summary.method.clone());
-    let mut communes = first.commune_table(analysis)?;
-    if many {
-        let mut cols = suffixed(communes.clone(), 0, None)?;
-        cols.truncate(4);
-        for r in runs {
-            cols.extend(suffixed(
-                r.commune_table(analysis)?,
-                4,
-                label(r).as_deref(),
-            )?);
-        }
-        communes = frame("access table", cols)?;
-    }
-    let mut tables: Vec<(&'static str, DataFrame, usize)> = Vec::new();
-    for (k, r) in runs.iter().enumerate() {
-        let (cpts, zones, deps) = r.group_tables(analysis)?;
-        let parts = [
-            ("access_cpts", cpts, 5),
-            ("access_zones", zones, 4),
-            ("access_departements", deps, 4),
-        ];
-        for (n, (name, df, keys)) in parts.into_iter().enumerate() {
-            if k == 0 {
-                tables.push((name, df, keys));
-            } else {
-                let mut cols = tables[n].1.columns().to_vec();
-                if k == 1 {
-                    // the first run's figures get its name too
-                    let first_cols = suffixed(tables[n].1.clone(), keys, label(first).as_deref())?;
-                    cols.truncate(keys);
-                    cols.extend(first_cols);
-                }
-                cols.extend(suffixed(df, keys, label(r).as_deref())?);
-                tables[n].1 = frame(name, cols)?;
-            }
-        }
+    let communes = runs
+        .iter()
+        .map(|r| r.commune_table(analysis))
+        .collect::<Result<Vec<_>>>()?;
+    let communes = side_by_side("access table", communes, 4, &methods)?;
+    let (mut cpts, mut zones, mut deps) = (Vec::new(), Vec::new(), Vec::new());
+    for r in runs {
+        let (c, z, d) = r.group_tables(analysis)?;
+        cpts.push(c);
+        zones.push(z);
+        deps.push(d);
     }
     Ok((
         communes,
-        tables.into_iter().map(|(n, df, _)| (n, df)).collect(),
+        vec![
+            (
+                "access_cpts",
+                side_by_side("access_cpts table", cpts, 5, &methods)?,
+            ),
+            (
+                "access_zones",
+                side_by_side("access_zones table", zones, 4, &methods)?,
+            ),
+            (
+                "access_departements",
+                side_by_side("access_departements table", deps, 4, &methods)?,
+            ),
+        ],
     ))
 }
 
@@ -1196,13 +1188,7 @@ fn place_demand(
         )));
     }
     let mut diagnostics = Vec::new();
-    if !table.notes.is_empty() {
-        diagnostics.push(Diagnostic::new(
-            DiagnosticKind::InputFormat,
-            format!("{file} : {}", table.notes.join(" ; ")),
-            format!("{file}: {}", notes_en(&table.notes)),
-        ));
-    }
+    diagnostics.extend(Diagnostic::reading(&file, &table.notes));
     if !outside.is_empty() {
         diagnostics.push(Diagnostic::new(
             DiagnosticKind::AccessOutsideLayer,
@@ -1487,13 +1473,7 @@ fn matrix_pairs(
     let pairs = Pairs::from_rows(offsets, dest, costs);
 
     let mut diagnostics = Vec::new();
-    if !matrix.notes.is_empty() {
-        diagnostics.push(Diagnostic::new(
-            DiagnosticKind::InputFormat,
-            format!("{file} : {}", matrix.notes.join(" ; ")),
-            format!("{file}: {}", notes_en(&matrix.notes)),
-        ));
-    }
+    diagnostics.extend(Diagnostic::reading(&file, &matrix.notes));
     if !outside_lines.is_empty() {
         let shown = if outside_lines.len() > outside.len() {
             format!(

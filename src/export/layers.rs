@@ -221,10 +221,7 @@ pub fn feature_layers<'a>(analysis: &'a Analysis, stats: &Stats) -> Result<Vec<L
     Ok(layers)
 }
 
-/// Areas in tables and layers: km² to 6 decimals (1 m²), never `-0`.
-pub(crate) fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6 + 0.0
-}
+pub(crate) use crate::stats::round6;
 
 /// CPTS ids (positions in `decl`), `|`-joined as in every table.
 pub(crate) fn join_ids(decl: &crate::load::Declarations, owners: &[u32]) -> String {

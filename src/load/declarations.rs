@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::source::Source;
 use super::spreadsheet::TableOptions;
 use super::table::{any_of, never, Field, COMMUNE_CODE};
-use crate::diagnostics::{items_en, notes_en, sample, sample_en, Diagnostic, DiagnosticKind};
+use crate::diagnostics::{items_en, sample, sample_en, Diagnostic, DiagnosticKind};
 use crate::error::Result;
 
 /// Where a CPTS stands in its life: *projet* (letter of intent), *projet de santé
@@ -334,13 +334,7 @@ pub fn load_declarations_with(source: &Source, options: &TableOptions) -> Result
 
     let name = path.display();
     let mut diagnostics = Vec::new();
-    if !table.notes.is_empty() {
-        diagnostics.push(Diagnostic::new(
-            DiagnosticKind::InputFormat,
-            format!("{name} : {}", table.notes.join(" ; ")),
-            format!("{name}: {}", notes_en(&table.notes)),
-        ));
-    }
+    diagnostics.extend(Diagnostic::reading(&name, &table.notes));
     for (why, changes) in normalized {
         let examples: Vec<String> = changes
             .iter()

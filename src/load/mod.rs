@@ -41,7 +41,7 @@ use geo::MultiPolygon;
 use rayon::prelude::*;
 
 use crate::admin;
-use crate::diagnostics::{notes_en, sample, sample_en, Diagnostic, DiagnosticKind};
+use crate::diagnostics::{sample, sample_en, Diagnostic, DiagnosticKind};
 
 /// Reads every declaration source — CSV commune lists or GeoJSON drawn territories,
 /// told apart by their content — into one set of CPTS sorted by id.
@@ -271,13 +271,7 @@ fn populations(
     type Lookup<'a> = Box<dyn Fn(&Commune) -> Option<u64> + 'a>;
     let (primary, lookup): (Option<String>, Lookup<'_>) = match (table, &layer.population_field) {
         (Some(t), _) => {
-            if !t.notes.is_empty() {
-                diagnostics.push(Diagnostic::new(
-                    DiagnosticKind::InputFormat,
-                    format!("{} : {}", t.source.display(), t.notes.join(" ; ")),
-                    format!("{}: {}", t.source.display(), notes_en(&t.notes)),
-                ));
-            }
+            diagnostics.extend(Diagnostic::reading(t.source.display(), &t.notes));
             let in_layer = |k: &str| {
                 layer
                     .communes
