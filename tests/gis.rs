@@ -706,7 +706,7 @@ fn every_layer_carries_the_same_attributes_in_every_format() {
             &format!("{layer}: GeoJSON vs GeoPackage"),
             &json,
             &gpkg,
-            &["fill"],
+            &[],
         );
         same(
             &format!("{layer}: GeoPackage vs GeoParquet"),

@@ -1007,6 +1007,7 @@ fn stage_layers(
         .collect();
     let layer = || Layer {
         name: "access",
+        description: format!("Accessibility per commune ({})", runs[0].summary.method),
         table: communes.clone(),
         geometries: geometries.clone(),
     };
@@ -1037,11 +1038,7 @@ fn stage_layers(
         let style = gpkg::graduated_qml(&column, &breaks, &ramp);
         let declared = !analysis.declarations.cpts.is_empty();
         let content = Content {
-            layers: vec![(
-                layer(),
-                format!("Accessibility per commune ({})", first.summary.method),
-                style,
-            )],
+            layers: vec![(layer(), style)],
             tables: tables
                 .iter()
                 .filter(|(n, _)| declared || *n == "access_departements")

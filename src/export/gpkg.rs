@@ -407,8 +407,8 @@ CREATE TRIGGER "{r}_delete" AFTER DELETE ON "{t}" WHEN old."geom" NOT NULL BEGIN
 /// What a GeoPackage holds: feature layers, each with its description and QGIS
 /// style (QML), and attribute tables with theirs.
 pub struct Content<'a> {
-    /// Feature layers: the layer, its description, its style.
-    pub layers: Vec<(Layer<'a>, String, String)>,
+    /// Feature layers: the layer and its style.
+    pub layers: Vec<(Layer<'a>, String)>,
     /// Attribute tables: name, table, description.
     pub tables: Vec<(&'static str, &'a DataFrame, String)>,
 }
@@ -424,13 +424,18 @@ pub fn write_file(
     stats: &Stats,
     options: &GpkgOptions,
 ) -> Result<()> {
+    write_content(
+        path,
+        &content(feature_layers(analysis, stats)?, stats),
+        options,
+    )
+}
+
+/// What the GeoPackage of an analysis holds: its feature `layers` (from
+/// [`feature_layers`]), each with its style, and its attribute tables.
+pub fn content<'a>(layers: Vec<Layer<'a>>, stats: &'a Stats) -> Content<'a> {
     let describe = |name: &str| -> String {
         match name {
-            "communes" => "Communes with their verdict (covered, white, overlap) and claimants",
-            "territories" => "CPTS territories (dissolved); fill: the map's colour",
-            "white_zones" => "Zones blanches: adjacent communes claimed by no CPTS",
-            "overlaps" => "Chevauchements: ground claimed by two or more CPTS",
-            "slivers" => "Gap and overlap pieces under the sliver tolerance",
             "cpts" => "One row per CPTS",
             "departements" => "Coverage per département",
             "regions" => "Coverage per région",
@@ -438,20 +443,19 @@ pub fn write_file(
         }
         .to_owned()
     };
-    let content = Content {
-        layers: feature_layers(analysis, stats)?
+    Content {
+        layers: layers
             .into_iter()
             .map(|l| {
-                let (d, q) = (describe(l.name), qml(l.name));
-                (l, d, q)
+                let q = qml(l.name);
+                (l, q)
             })
             .collect(),
         tables: attribute_tables(stats)
             .into_iter()
             .map(|(n, df)| (n, df, describe(n)))
             .collect(),
-    };
-    write_content(path, &content, options)
+    }
 }
 
 /// Writes `content` as a new GeoPackage at `path`.
@@ -485,7 +489,8 @@ pub fn write_content(path: &Path, content: &Content<'_>, options: &GpkgOptions) 
     )
     .map_err(sql)?;
     let last_change = format!("{}T00:00:00.000Z", options.date);
-    for (layer, description, style) in &content.layers {
+    for (layer, style) in &content.layers {
+        let description = &layer.description;
         let cols = columns(&layer.table)?;
         create_table(&conn, sql, layer.name, &cols, true)?;
         let boxes: Vec<Option<[f64; 4]>> = layer.geometries.par_iter().map(|g| bbox(g)).collect();

@@ -9,10 +9,15 @@ use crate::analysis::Analysis;
 use crate::error::{Error, Result};
 use crate::stats::Stats;
 
-/// One layer: `table` has one row per geometry, in the same order.
+/// One layer: `table` has one row per geometry, in the same order. It is the one
+/// description of a layer's attributes, from which the GeoJSON file, the
+/// GeoPackage layer and the GeoParquet file are all encoded.
+#[derive(Clone)]
 pub struct Layer<'a> {
     /// Its name (a table or file name: lowercase, no spaces).
     pub name: &'static str,
+    /// What it holds, in a sentence (the GeoPackage's `gpkg_contents.description`).
+    pub description: String,
     /// Its attributes.
     pub table: DataFrame,
     /// Its geometries, longitude/latitude (EPSG:4326), exteriors counter-clockwise.
@@ -35,6 +40,8 @@ fn frame(name: &str, columns: Vec<Column>) -> Result<DataFrame> {
     })
 }
 
+const OVERLAPS: &str = "Chevauchements: ground claimed by two or more CPTS";
+
 /// The feature layers of an analysis: `communes` (every column of `communes.csv`),
 /// `territories` (every column of `cpts.csv` and `fill`, the map's colour),
 /// `white_zones`, `overlaps` (one per overlapped commune, or per overlap piece of
@@ -56,6 +63,7 @@ pub fn feature_layers<'a>(analysis: &'a Analysis, stats: &Stats) -> Result<Vec<L
     // rows of communes.csv are the layer's communes in order, cpts.csv's the CPTS
     layers.push(Layer {
         name: "communes",
+        description: "Communes with their verdict (covered, white, overlap) and claimants".into(),
         table: stats.communes.clone(),
         geometries: (0..communes.len() as u32)
             .map(|i| &communes.get(i).geometry)
@@ -80,12 +88,14 @@ pub fn feature_layers<'a>(analysis: &'a Analysis, stats: &Stats) -> Result<Vec<L
         })?;
     layers.push(Layer {
         name: "territories",
+        description: "CPTS territories (dissolved); fill: the map's colour".into(),
         table: territories,
         geometries: outlines.territories.iter().collect(),
     });
     let zones = &cov.white_zones;
     layers.push(Layer {
         name: "white_zones",
+        description: "Zones blanches: adjacent communes claimed by no CPTS".into(),
         table: frame(
             "white_zones",
             vec![
@@ -117,11 +127,13 @@ pub fn feature_layers<'a>(analysis: &'a Analysis, stats: &Stats) -> Result<Vec<L
         geometries: outlines.white_zones.iter().collect(),
     });
     let pieces = |name: &'static str,
+                  description: &str,
                   kind: &dyn Fn(&crate::overlay::Piece) -> &'static str,
                   list: &'a [crate::overlay::Piece]|
      -> Result<Layer<'a>> {
         Ok(Layer {
             name,
+            description: description.into(),
             table: frame(
                 name,
                 vec![
@@ -159,9 +171,15 @@ pub fn feature_layers<'a>(analysis: &'a Analysis, stats: &Stats) -> Result<Vec<L
         })
     };
     if let Some(overlay) = &cov.overlay {
-        layers.push(pieces("overlaps", &|_| "overlap", &overlay.overlaps)?);
+        layers.push(pieces(
+            "overlaps",
+            OVERLAPS,
+            &|_| "overlap",
+            &overlay.overlaps,
+        )?);
         layers.push(pieces(
             "slivers",
+            "Gap and overlap pieces under the sliver tolerance",
             &|p| {
                 if p.owners.is_empty() {
                     "gap"
@@ -177,6 +195,7 @@ pub fn feature_layers<'a>(analysis: &'a Analysis, stats: &Stats) -> Result<Vec<L
             .collect();
         layers.push(Layer {
             name: "overlaps",
+            description: OVERLAPS.into(),
             table: frame(
                 "overlaps",
                 vec![

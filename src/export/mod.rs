@@ -23,7 +23,6 @@ use polars::prelude::{
     CompatLevel, CsvWriter, DataFrame, DataType, KeyValueMetadata, ParquetWriter, SerWriter,
 };
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::analysis::Analysis;
 use crate::error::{Error, Result};
@@ -208,53 +207,6 @@ pub(crate) fn plain_arrow(
     ))
 }
 
-/// Properties of a `territories.geojson` feature, in file order.
-#[derive(Serialize)]
-struct TerritoryProps<'a> {
-    cpts_id: &'a str,
-    cpts_name: &'a str,
-    status: &'a str,
-    communes: usize,
-    population: u64,
-    area_km2: f64,
-    size_class: u8,
-    parts: usize,
-    departements: String,
-    regions: String,
-}
-
-/// Properties of a `white_zones.geojson` feature.
-#[derive(Serialize)]
-struct ZoneProps {
-    zone_id: u32,
-    communes: usize,
-    codes: String,
-    population: u64,
-    area_km2: f64,
-}
-
-/// Properties of an `overlaps.geojson` feature.
-#[derive(Serialize)]
-struct OverlapProps<'a> {
-    code: &'a str,
-    name: &'a str,
-    cpts_ids: String,
-    population: u64,
-    area_km2: f64,
-}
-
-/// Properties of a gap, overlap or sliver piece (drawn territories).
-#[derive(Serialize)]
-struct PieceProps {
-    kind: &'static str,
-    piece_id: u32,
-    cpts_ids: String,
-    communes: usize,
-    codes: String,
-    population: u64,
-    area_km2: f64,
-}
-
 /// Writes every output of `analysis` into `dir`, all or nothing; returns the files
 /// written, sorted. See [`stage_all`] for the files.
 ///
@@ -280,40 +232,43 @@ pub fn stage_all(s: &Staging, analysis: &Analysis, formats: impl Into<Formats>) 
     let formats = formats.into();
     analysis.outlines();
     let stats = analysis.timings.time("stats", || analysis.stats())?;
-    stage_files(s, analysis, &stats, &formats)?;
+    let t = std::time::Instant::now();
+    let layers = layers::feature_layers(analysis, &stats)?;
+    stage_files(s, analysis, &stats, &layers, &formats)?;
+    analysis.timings.record("export", t.elapsed());
+    if formats.geoparquet {
+        analysis
+            .timings
+            .time("geoparquet", || geoparquet::stage_layers(s, &layers))?;
+    }
     if formats.gpkg {
         let options = GpkgOptions {
             date: formats.date.clone(),
         };
-        analysis
-            .timings
-            .time("gpkg", || gpkg::stage(s, analysis, &stats, &options))?;
+        analysis.timings.time("gpkg", || {
+            gpkg::stage_content(s, gpkg::FILE, &gpkg::content(layers, &stats), &options)
+        })?;
     }
     Ok(())
 }
 
-/// Everything [`stage_all`] writes but the GeoPackage.
+/// The tables, the reports and the GeoJSON layers: every feature layer but the
+/// communes (which the tables already hold) as `<name>.geojson`.
 fn stage_files(
     s: &Staging,
     analysis: &Analysis,
     stats: &crate::stats::Stats,
+    layers: &[layers::Layer<'_>],
     formats: &Formats,
 ) -> Result<()> {
-    let outlines = analysis.outlines();
-    let t = std::time::Instant::now();
     let dir = s.dir().to_owned();
     let io = |name: &str| {
         let p = dir.join(name);
         move |e: std::io::Error| Error::io(p, e)
     };
-    let (communes, decl, cov) = (
-        &analysis.communes,
-        &analysis.declarations,
-        &analysis.coverage,
-    );
-    use layers::round6;
-    // the three groups of files are independent: written side by side (each
-    // file is still written whole by one thread, so the bytes do not change)
+    // the reports and tables and the GeoJSON layers are independent: written side
+    // by side (each file is still written whole by one thread, so the bytes do not
+    // change)
     let tables_and_reports = || -> Result<()> {
         s.write("summary.json", |w| {
             serde_json::to_writer_pretty(&mut *w, &analysis.summary)
@@ -342,133 +297,43 @@ fn stage_files(
         write_table(s, "cpts", &stats.cpts, plain)?;
         write_table(s, "departements", &stats.departements, plain)?;
         write_table(s, "regions", &stats.regions, plain)?;
+        Ok(())
+    };
+    let geojson = || -> Result<()> {
+        layers
+            .iter()
+            .filter(|l| l.name != "communes")
+            .try_for_each(|layer| stage_geojson(s, layer))
+    };
+    let (first, second) = rayon::join(tables_and_reports, geojson);
+    first.and(second)
+}
 
-        Ok(())
-    };
-    let territories = || -> Result<()> {
-        s.write("territories.geojson", |w| {
-            // the largest output (127 MB for a full-resolution layer): features are
-            // encoded in parallel, a slice of CPTS at a time so that memory holds a
-            // slice and not the file, and written in CPTS order
-            let mut fw = FeatureWriter::new(w).map_err(io("territories.geojson"))?;
-            let all: Vec<usize> = (0..decl.cpts.len()).collect();
-            for slice in all.chunks(64) {
-                let features: Vec<Vec<u8>> = slice
-                    .par_iter()
-                    .map(|&k| {
-                        let (c, t) = (&decl.cpts[k], &cov.territories[k]);
-                        let props = TerritoryProps {
-                            cpts_id: &c.id,
-                            cpts_name: &c.name,
-                            status: c.status.map_or("", |s| s.as_str()),
-                            communes: t.members.len(),
-                            population: t.population,
-                            area_km2: round6(t.area_km2),
-                            size_class: t.size_class,
-                            parts: t.parts.len(),
-                            departements: t.departements.join("|"),
-                            regions: t.regions.join("|"),
-                        };
-                        let mut buf = Vec::new();
-                        encode_feature(&mut buf, &props, &outlines.territories[k]).map(|_| buf)
-                    })
-                    .collect::<std::io::Result<_>>()
-                    .map_err(io("territories.geojson"))?;
-                for f in &features {
-                    fw.encoded(f).map_err(io("territories.geojson"))?;
-                }
+/// Stages `layer` as `<name>.geojson`, its attributes as properties.
+fn stage_geojson(s: &Staging, layer: &layers::Layer<'_>) -> Result<()> {
+    let name = format!("{}.geojson", layer.name);
+    let path = s.dir().join(&name);
+    let io = |e: std::io::Error| Error::io(path.clone(), e);
+    let properties = geojson::rows_as_json(layer.name, &layer.table)?;
+    s.write(&name, |w| {
+        // territories.geojson is the largest output (127 MB for a full-resolution
+        // layer): features are encoded in parallel, a slice at a time so that
+        // memory holds a slice and not the file, and written in order
+        let mut fw = FeatureWriter::new(w).map_err(io)?;
+        let rows: Vec<usize> = (0..layer.geometries.len()).collect();
+        for slice in rows.chunks(64) {
+            let features: Vec<Vec<u8>> = slice
+                .par_iter()
+                .map(|&k| {
+                    let mut buf = Vec::new();
+                    geojson::encode_with_properties(&mut buf, &properties[k], layer.geometries[k]);
+                    buf
+                })
+                .collect();
+            for f in &features {
+                fw.encoded(f).map_err(io)?;
             }
-            fw.finish().map(|_| ()).map_err(io("territories.geojson"))
-        })?;
-        Ok(())
-    };
-    let zones_and_pieces = || -> Result<()> {
-        s.write("white_zones.geojson", |w| {
-            let mut fw = FeatureWriter::new(w).map_err(io("white_zones.geojson"))?;
-            for (z, g) in cov.white_zones.iter().zip(&outlines.white_zones) {
-                let codes: Vec<&str> = z
-                    .members
-                    .iter()
-                    .map(|&i| communes.get(i).code.as_str())
-                    .collect();
-                let props = ZoneProps {
-                    zone_id: z.id,
-                    communes: z.members.len(),
-                    codes: codes.join("|"),
-                    population: z.population,
-                    area_km2: round6(z.area_km2),
-                };
-                fw.feature(&props, g).map_err(io("white_zones.geojson"))?;
-            }
-            fw.finish().map(|_| ()).map_err(io("white_zones.geojson"))
-        })?;
-        let ids_of = |owners: &[u32]| layers::join_ids(decl, owners);
-        let codes_of = |members: &[u32]| layers::join_codes(communes, members);
-        let piece_props = |kind: &'static str, k: usize, p: &crate::overlay::Piece| PieceProps {
-            kind,
-            piece_id: k as u32 + 1,
-            cpts_ids: ids_of(&p.owners),
-            communes: p.communes.len(),
-            codes: codes_of(&p.communes),
-            population: p.population.round() as u64,
-            area_km2: round6(p.area_km2),
-        };
-        s.write("overlaps.geojson", |w| {
-            let mut fw = FeatureWriter::new(w).map_err(io("overlaps.geojson"))?;
-            if let Some(overlay) = &cov.overlay {
-                // drawn territories: one feature per overlap piece
-                for (k, p) in overlay.overlaps.iter().enumerate() {
-                    fw.feature(&piece_props("overlap", k, p), &p.geometry)
-                        .map_err(io("overlaps.geojson"))?;
-                }
-            } else {
-                // commune lists: one feature per overlapped commune
-                for (i, claim) in cov
-                    .claimants
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| c.len() > 1)
-                {
-                    let c = communes.get(i as u32);
-                    let props = OverlapProps {
-                        code: &c.code,
-                        name: &c.name,
-                        cpts_ids: ids_of(claim),
-                        population: communes.population[i],
-                        area_km2: round6(communes.area_km2[i]),
-                    };
-                    fw.feature(&props, &c.geometry)
-                        .map_err(io("overlaps.geojson"))?;
-                }
-            }
-            fw.finish().map(|_| ()).map_err(io("overlaps.geojson"))
-        })?;
-        if let Some(overlay) = &cov.overlay {
-            s.write("slivers.geojson", |w| {
-                let mut fw = FeatureWriter::new(w).map_err(io("slivers.geojson"))?;
-                for (k, p) in overlay.slivers.iter().enumerate() {
-                    let kind = if p.owners.is_empty() {
-                        "gap"
-                    } else {
-                        "overlap"
-                    };
-                    fw.feature(&piece_props(kind, k, p), &p.geometry)
-                        .map_err(io("slivers.geojson"))?;
-                }
-                fw.finish().map(|_| ()).map_err(io("slivers.geojson"))
-            })?;
         }
-        Ok(())
-    };
-    let (first, (second, third)) = rayon::join(tables_and_reports, || {
-        rayon::join(territories, zones_and_pieces)
-    });
-    first.and(second).and(third)?;
-    analysis.timings.record("export", t.elapsed());
-    if formats.geoparquet {
-        analysis
-            .timings
-            .time("geoparquet", || geoparquet::stage(s, analysis, stats))?;
-    }
-    Ok(())
+        fw.finish().map(|_| ()).map_err(io)
+    })
 }
