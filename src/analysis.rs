@@ -427,8 +427,11 @@ impl Analysis {
     }
 
     /// The planar topology of the commune layer (each shared border one arc),
-    /// built on first use and then shared by every consumer (timed as
-    /// `topology`).
+    /// built on first use and then kept (timed as `topology`): for callers who
+    /// want the borders as arcs (a TopoJSON-like export, their own maps). The
+    /// crate's maps build theirs on faces that merge the arrondissements of
+    /// Paris, Lyon and Marseille; border lengths come from
+    /// [`crate::geometry::shared_border`], the adjacency's own test.
     ///
     /// # Performance
     /// About 0.3 s for all of France on 2 cores; then free.

@@ -220,6 +220,60 @@ pub fn shares_segment(
     Scratch::default().shares_segment(a, b, ea, eb)
 }
 
+/// The parts of boundary that `a` and `b` share, as segments: every overlap of
+/// positive length between a segment of `a` and a segment of `b`, by the same
+/// exact test as [`shares_segment`] (so the two never disagree: the pieces are
+/// non-empty exactly when `shares_segment` is true). Each piece's ends are
+/// vertices of `a` or `b`, not computed points. Used to measure the border two
+/// communes share (the proposals weigh it), whether or not their vertices
+/// coincide.
+pub fn shared_border(
+    a: &MultiPolygon<f64>,
+    b: &MultiPolygon<f64>,
+    ea: &AABB<[f64; 2]>,
+    eb: &AABB<[f64; 2]>,
+) -> Vec<(Coord<f64>, Coord<f64>)> {
+    let mut scratch = Scratch::default();
+    let Some((lo, hi)) = common_box(ea, eb) else {
+        return Vec::new();
+    };
+    segments_in(a, lo, hi, &mut scratch.sa);
+    segments_in(b, lo, hi, &mut scratch.sb);
+    let sb = &mut scratch.sb;
+    sb.sort_unstable_by(|p, q| p.0.x.min(p.1.x).total_cmp(&q.0.x.min(q.1.x)));
+    let mut pieces = Vec::new();
+    for s in &scratch.sa {
+        let (sx0, sx1) = (s.0.x.min(s.1.x), s.0.x.max(s.1.x));
+        let (sy0, sy1) = (s.0.y.min(s.1.y), s.0.y.max(s.1.y));
+        let end = sb.partition_point(|t| t.0.x.min(t.1.x) <= sx1);
+        for t in &sb[..end] {
+            if t.0.x.max(t.1.x) >= sx0 && t.0.y.max(t.1.y) >= sy0 && t.0.y.min(t.1.y) <= sy1 {
+                if let Some(piece) = overlap_piece(s, t) {
+                    pieces.push(piece);
+                }
+            }
+        }
+    }
+    pieces
+}
+
+/// The intersection of two envelopes, unless it is empty or a single point.
+fn common_box(ea: &AABB<[f64; 2]>, eb: &AABB<[f64; 2]>) -> Option<([f64; 2], [f64; 2])> {
+    let lo = [
+        ea.lower()[0].max(eb.lower()[0]),
+        ea.lower()[1].max(eb.lower()[1]),
+    ];
+    let hi = [
+        ea.upper()[0].min(eb.upper()[0]),
+        ea.upper()[1].min(eb.upper()[1]),
+    ];
+    if lo[0] > hi[0] || lo[1] > hi[1] || (lo[0] == hi[0] && lo[1] == hi[1]) {
+        None
+    } else {
+        Some((lo, hi))
+    }
+}
+
 /// Buffers reused from one candidate pair to the next on a worker thread.
 #[derive(Default)]
 struct Scratch {
@@ -236,17 +290,9 @@ impl Scratch {
         ea: &AABB<[f64; 2]>,
         eb: &AABB<[f64; 2]>,
     ) -> bool {
-        let lo = [
-            ea.lower()[0].max(eb.lower()[0]),
-            ea.lower()[1].max(eb.lower()[1]),
-        ];
-        let hi = [
-            ea.upper()[0].min(eb.upper()[0]),
-            ea.upper()[1].min(eb.upper()[1]),
-        ];
-        if lo[0] > hi[0] || lo[1] > hi[1] || (lo[0] == hi[0] && lo[1] == hi[1]) {
+        let Some((lo, hi)) = common_box(ea, eb) else {
             return false;
-        }
+        };
         segments_in(a, lo, hi, &mut self.sa);
         if self.sa.is_empty() {
             return false;
@@ -315,16 +361,24 @@ fn key(s: &Seg) -> Key {
 
 /// Exact: `t` lies on the line of `s` and their overlap has positive length.
 fn collinear_overlap(s: &Seg, t: &Seg) -> bool {
+    overlap_piece(s, t).is_some()
+}
+
+/// Where `t` lies on the line of `s` (exact orientation test) and their overlap has
+/// positive length: that overlap, its ends taken from the four endpoints.
+fn overlap_piece(s: &Seg, t: &Seg) -> Option<Seg> {
     if RobustKernel::orient2d(s.0, s.1, t.0) != Orientation::Collinear
         || RobustKernel::orient2d(s.0, s.1, t.1) != Orientation::Collinear
     {
-        return false;
+        return None;
     }
     let along_x = (s.1.x - s.0.x).abs() >= (s.1.y - s.0.y).abs();
     let proj = |c: Coord<f64>| if along_x { c.x } else { c.y };
-    let (s0, s1) = (proj(s.0).min(proj(s.1)), proj(s.0).max(proj(s.1)));
-    let (t0, t1) = (proj(t.0).min(proj(t.1)), proj(t.0).max(proj(t.1)));
-    s1.min(t1) > s0.max(t0)
+    let order = |p: Coord<f64>, q: Coord<f64>| if proj(p) <= proj(q) { (p, q) } else { (q, p) };
+    let ((s0, s1), (t0, t1)) = (order(s.0, s.1), order(t.0, t.1));
+    let lo = if proj(t0) > proj(s0) { t0 } else { s0 };
+    let hi = if proj(t1) < proj(s1) { t1 } else { s1 };
+    (proj(hi) > proj(lo)).then_some((lo, hi))
 }
 
 #[cfg(test)]
@@ -367,6 +421,43 @@ mod tests {
             polygon![(x: 1.0, y: 0.5), (x: 2.0, y: 0.5), (x: 2.0, y: 2.0), (x: 1.0, y: 2.0), (x: 1.0, y: 1.25)],
         ]);
         assert!(adjacent(&a, &b));
+    }
+
+    fn shared_length(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> f64 {
+        let (ea, eb) = (envelope(a), envelope(b));
+        shared_border(a, b, &ea, &eb)
+            .iter()
+            .map(|(p, q)| (q.x - p.x).hypot(q.y - p.y))
+            .sum()
+    }
+
+    #[test]
+    fn the_shared_border_is_measured_by_the_test_that_makes_neighbours() {
+        // identical segments: the whole edge, whichever side measures it
+        let (a, b) = (sq(0.0, 0.0, 1.0), sq(1.0, 0.0, 1.0));
+        assert_eq!(shared_length(&a, &b), 1.0);
+        assert_eq!(shared_length(&b, &a), 1.0);
+        // a T-junction and a shifted vertex: no identical segment, yet 0.5 shared
+        // (y from 0.5 to 1), as the adjacency finds them neighbours
+        let c = MultiPolygon::new(vec![
+            polygon![(x: 1.0, y: 0.5), (x: 2.0, y: 0.5), (x: 2.0, y: 2.0), (x: 1.0, y: 2.0), (x: 1.0, y: 1.25)],
+        ]);
+        assert!(adjacent(&a, &c));
+        assert_eq!(shared_length(&a, &c), 0.5);
+        assert_eq!(shared_length(&c, &a), 0.5);
+        // a corner only, or the same line without overlap: nothing, as for adjacency
+        assert_eq!(shared_length(&a, &sq(1.0, 1.0, 1.0)), 0.0);
+        let d = MultiPolygon::new(vec![
+            polygon![(x: 1.0, y: 1.5), (x: 2.0, y: 1.5), (x: 2.0, y: 2.0), (x: 1.0, y: 2.0)],
+        ]);
+        assert_eq!(shared_length(&a, &d), 0.0);
+        // a commune split in three along the edge of its neighbour: three pieces
+        let e = MultiPolygon::new(vec![
+            polygon![(x: 1.0, y: 0.0), (x: 1.0, y: 0.2), (x: 1.0, y: 0.7), (x: 1.0, y: 1.0), (x: 0.0, y: 1.0), (x: 0.0, y: 0.0)],
+        ]);
+        let f = sq(1.0, 0.0, 1.0);
+        assert_eq!(shared_border(&e, &f, &envelope(&e), &envelope(&f)).len(), 3);
+        assert!((shared_length(&e, &f) - 1.0).abs() < 1e-15);
     }
 
     #[test]

@@ -5,10 +5,13 @@
 //! **One definition of a shared border** serves the whole crate: two communes
 //! share a border when their boundaries have a common segment of positive length
 //! ([`shares_segment`]: collinear overlap, so neighbours whose vertices do not
-//! coincide still share it). [`Adjacency`] is built with it; the [`Topology`]'s
-//! arcs are the borders it finds, and where an arc chain misses a border that the
-//! adjacency has (layers whose neighbours do not share vertices), consumers take
-//! the adjacency as the truth.
+//! coincide still share it). [`Adjacency`] is built with it, and the length of a
+//! border is measured on the pieces the same test finds ([`shared_border`]), so
+//! "neighbours" and "the border they share" cannot disagree. The [`Topology`] is
+//! a drawing structure, not a second definition: its arcs are the segments two
+//! rings hold identically, which is the same border on layers whose neighbours
+//! share their vertices (Admin Express, mapshaper output); elsewhere each commune
+//! keeps its own arcs and only the drawing is less compact.
 
 pub(crate) mod area;
 pub(crate) mod crs;
@@ -19,5 +22,5 @@ pub(crate) mod topology;
 pub use area::{geodesic_multi_polygon_km2, geodesic_polygon_km2, multi_polygon_km2, polygon_km2};
 pub use crs::{departement_crs, Crs};
 pub use dissolve::dissolve;
-pub use index::{shares_segment, Adjacency, SpatialIndex};
+pub use index::{shared_border, shares_segment, Adjacency, SpatialIndex};
 pub use topology::{ring_points, ArcRef, Topology, OUTSIDE};

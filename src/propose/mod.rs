@@ -43,7 +43,6 @@ use crate::analysis::Analysis;
 use crate::coverage::{size_class, Verdict};
 use crate::error::{Error, Result};
 use crate::lang::Lang;
-use crate::topology::{Topology, OUTSIDE};
 
 /// How the CPTS a commune could go to are ranked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -362,46 +361,45 @@ fn reason(
     }
 }
 
-/// Border lengths between communes, measured geodesically on the shared arcs of
-/// the layer's topology, computed for the communes asked about only.
+/// Border lengths between communes, measured geodesically on the pieces of
+/// boundary they share ([`crate::geometry::shared_border`], the test that makes
+/// them neighbours in the adjacency), computed for the communes asked about only.
 struct Borders<'t> {
-    topology: &'t Topology,
-    arc_length: Vec<f64>,
+    analysis: &'t Analysis,
     cache: HashMap<u32, Vec<(u32, f64)>>,
 }
 
 impl<'t> Borders<'t> {
     fn new(analysis: &'t Analysis) -> Borders<'t> {
-        let topology = analysis.topology();
-        let arcs = topology.arc_count();
         Borders {
-            topology,
-            arc_length: vec![f64::NAN; arcs],
+            analysis,
             cache: HashMap::new(),
         }
     }
 
     /// Each neighbour of `i` with the length of the border they share, metres.
     fn of(&mut self, i: u32) -> &[(u32, f64)] {
-        if !self.cache.contains_key(&i) {
-            let mut by: BTreeMap<u32, f64> = BTreeMap::new();
-            for ring in self.topology.rings(i as usize) {
-                for &a in ring {
-                    let j = self.topology.across(a);
-                    if j == OUTSIDE || j == i {
-                        continue;
-                    }
-                    let k = a.index();
-                    if self.arc_length[k].is_nan() {
-                        let line = geo::LineString::new(self.topology.arc(k).to_vec());
-                        self.arc_length[k] = Geodesic.length(&line);
-                    }
-                    *by.entry(j).or_default() += self.arc_length[k];
-                }
-            }
-            self.cache.insert(i, by.into_iter().collect());
-        }
-        self.cache.get(&i).map_or(&[], Vec::as_slice)
+        let a = self.analysis;
+        self.cache.entry(i).or_insert_with(|| {
+            let index = a.index();
+            a.adjacency
+                .neighbours(i)
+                .iter()
+                .map(|&j| {
+                    let pieces = crate::geometry::shared_border(
+                        &a.communes.get(i).geometry,
+                        &a.communes.get(j).geometry,
+                        &index.envelope(i),
+                        &index.envelope(j),
+                    );
+                    let metres: f64 = pieces
+                        .iter()
+                        .map(|&(p, q)| Geodesic.length(&geo::Line::new(p, q)))
+                        .sum();
+                    (j, metres)
+                })
+                .collect()
+        })
     }
 }
 
