@@ -248,3 +248,35 @@ fn demo_inputs_are_the_paca_fixture() {
         files.population.unwrap().bytes
     );
 }
+
+#[test]
+fn dates_are_calendar_dates_and_today_follows_source_date_epoch() {
+    let dir = Dir::new();
+    // 29 February exists in 2028, not in 2026; a 13th month never
+    for (date, ok) in [
+        ("2028-02-29", true),
+        ("2026-02-29", false),
+        ("2026-13-01", false),
+        ("26-12-01", false),
+    ] {
+        let o = maillage(
+            dir.path(),
+            &["analyze", "--quiet", "--map", "--date", date, "--out", "o"],
+        );
+        let code = if ok { 0 } else { 2 };
+        assert_eq!(o.status.code(), Some(code), "{date}: {}", stderr(&o));
+        if !ok {
+            assert!(stderr(&o).contains("--date"), "{}", stderr(&o));
+        }
+    }
+    assert!(dir.read("o/map.svg").contains("29 février 2028"));
+    // without --date: SOURCE_DATE_EPOCH's day (2026-12-06 12:00 UTC)
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_maillage"))
+        .current_dir(dir.path())
+        .env("SOURCE_DATE_EPOCH", "1796558400")
+        .args(["analyze", "--quiet", "--map", "--out", "t"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(dir.read("t/map.svg").contains("6 décembre 2026"));
+}

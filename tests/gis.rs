@@ -356,7 +356,8 @@ fn gis_files_do_not_depend_on_threads_or_row_order_and_replace_old_ones() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("\"shp\" is not a format"),
+        stderr(&o).contains("invalid value 'shp' for '--format")
+            && stderr(&o).contains("csv, parquet, both, gpkg, geoparquet, all"),
         "{}",
         stderr(&o)
     );

@@ -28,7 +28,7 @@ pub(crate) fn run(opts: Opts, draw: Draw, mode: Mode) -> anyhow::Result<ExitCode
         anyhow::bail!("--communes needs --cpts (the declarations to check)");
     }
     // options this command cannot honour are refused, not ignored
-    if mode == Mode::Map && opts.format != "csv" {
+    if mode == Mode::Map && !opts.csv_only() {
         anyhow::bail!(
             "--format: map writes map.svg and map.png only; use analyze for tables and layers"
         );

@@ -17,7 +17,7 @@ pub(crate) fn run(opts: Opts, draw: Draw, files: &[PathBuf]) -> anyhow::Result<E
     if draw.report {
         anyhow::bail!("--report: check --candidate writes candidate.json and, with --map, the map; run analyze --report on the merged declarations for a report");
     }
-    if opts.format != "csv" {
+    if !opts.csv_only() {
         anyhow::bail!("--format: check --candidate writes candidate.json only");
     }
     if opts.out.is_none() && draw.map {

@@ -77,6 +77,27 @@ impl BreaksChoice {
     }
 }
 
+/// `--format`: one item of the list.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FormatChoice {
+    Csv,
+    Parquet,
+    /// csv and parquet
+    Both,
+    #[value(alias = "geopackage")]
+    Gpkg,
+    Geoparquet,
+    /// every format
+    All,
+}
+
+impl Opts {
+    /// True when `--format` asks for nothing but the default CSV tables.
+    pub(crate) fn csv_only(&self) -> bool {
+        self.format.iter().all(|f| *f == FormatChoice::Csv)
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub(crate) enum ColorChoice {
     Territory,
@@ -122,8 +143,15 @@ pub(crate) struct Opts {
     /// parquet (the tables), gpkg (maillage.gpkg: every layer and table, styled for
     /// QGIS), geoparquet (GeoParquet layers, tables in Parquet); both = csv,parquet;
     /// all = everything.
-    #[arg(long, value_name = "LIST", default_value = "csv")]
-    pub(crate) format: String,
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_enum,
+        value_delimiter = ',',
+        ignore_case = true,
+        default_value = "csv"
+    )]
+    pub(crate) format: Vec<FormatChoice>,
     /// Property of the commune layer holding the INSEE code (default: code, INSEE_COM, insee_com, code_insee, codgeo, CODGEO).
     #[arg(long, value_name = "NAME")]
     pub(crate) code_field: Option<String>,
@@ -219,17 +247,12 @@ pub(crate) fn map_options(draw: &Draw) -> anyhow::Result<MapOptions> {
         );
     }
     let date = match &draw.date {
-        Some(d) => {
-            let ok = d.len() == 10
-                && d.bytes().enumerate().all(|(k, b)| match k {
-                    4 | 7 => b == b'-',
-                    _ => b.is_ascii_digit(),
-                });
-            if !ok {
-                anyhow::bail!("--date {d:?}: expected YYYY-MM-DD");
-            }
-            d.clone()
-        }
+        Some(d) => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            // chrono also takes 26-2-1 (the year 26): the form is checked too
+            Ok(day) if d.len() == 10 => day.format("%Y-%m-%d").to_string(),
+            Ok(_) => anyhow::bail!("--date {d:?}: expected a date as YYYY-MM-DD"),
+            Err(e) => anyhow::bail!("--date {d:?}: expected a date as YYYY-MM-DD ({e})"),
+        },
         None => today(),
     };
     Ok(MapOptions {
@@ -258,17 +281,10 @@ pub(crate) fn today() -> String {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64)
         });
-    // days since 1970-01-01 to a civil date (Howard Hinnant's algorithm)
-    let z = secs.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 /// Worker threads, and the progress line on a terminal.
@@ -375,19 +391,19 @@ pub(crate) fn strict(opts: &Opts, diagnostics: &[maillage::Diagnostic]) -> anyho
 
 /// `--format`: a comma-separated list of csv, parquet, gpkg, geoparquet, both
 /// (csv,parquet) and all. Without csv or parquet the tables are CSV.
-pub(crate) fn formats(list: &str, date: &str) -> anyhow::Result<maillage::export::Formats> {
+pub(crate) fn formats(
+    list: &[FormatChoice],
+    date: &str,
+) -> anyhow::Result<maillage::export::Formats> {
     let (mut csv, mut parquet, mut gpkg, mut geoparquet) = (false, false, false, false);
-    for f in list.split(',').map(str::trim).filter(|f| !f.is_empty()) {
-        match f.to_ascii_lowercase().as_str() {
-            "csv" => csv = true,
-            "parquet" => parquet = true,
-            "both" => (csv, parquet) = (true, true),
-            "gpkg" | "geopackage" => gpkg = true,
-            "geoparquet" => geoparquet = true,
-            "all" => (csv, parquet, gpkg, geoparquet) = (true, true, true, true),
-            other => anyhow::bail!(
-                "--format: {other:?} is not a format: csv, parquet, both, gpkg, geoparquet or all, comma-separated"
-            ),
+    for f in list {
+        match f {
+            FormatChoice::Csv => csv = true,
+            FormatChoice::Parquet => parquet = true,
+            FormatChoice::Both => (csv, parquet) = (true, true),
+            FormatChoice::Gpkg => gpkg = true,
+            FormatChoice::Geoparquet => geoparquet = true,
+            FormatChoice::All => (csv, parquet, gpkg, geoparquet) = (true, true, true, true),
         }
     }
     Ok(maillage::export::Formats {
@@ -403,7 +419,7 @@ pub(crate) fn formats(list: &str, date: &str) -> anyhow::Result<maillage::export
 }
 
 /// `--format` for commands that write tables only.
-pub(crate) fn table_format(list: &str) -> anyhow::Result<TableFormat> {
+pub(crate) fn table_format(list: &[FormatChoice]) -> anyhow::Result<TableFormat> {
     let f = formats(list, "")?;
     if f.gpkg || f.geoparquet {
         anyhow::bail!("--format: this command writes tables only: csv, parquet or both");
