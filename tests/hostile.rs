@@ -136,7 +136,11 @@ fn an_unwritable_out_folder_leaves_the_old_files_and_no_temporary_one() {
     let probe = out.join("probe");
     let o = if std::fs::write(&probe, "x").is_ok() {
         std::fs::remove_file(&probe).unwrap();
-        if std::process::Command::new("setpriv").arg("--version").output().is_err() {
+        if std::process::Command::new("setpriv")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
             std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).unwrap();
             eprintln!("skipped: root, and no setpriv to run as another user");
             return;
