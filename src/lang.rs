@@ -182,6 +182,14 @@ const NOTES: &[(&str, &str)] = &[
         "{}: no status read (name one with --columns status=HEADER)",
     ),
     ("demande = {}", "demand = {}"),
+    (
+        "temps de trajet par la route : {} routes, {} nœuds ({} dans la plus grande partie fortement connexe), vitesses par classe de route, zones à moins de {} min de {} communes dotées d'offre",
+        "travel times by road: {} roads, {} nodes ({} in the largest strongly connected part), speeds by road class, catchments within {} min of {} communes with supply",
+    ),
+    (
+        "{} communes placées sur le réseau : à {} m de leur nœud en médiane, {} m au plus",
+        "{} communes snapped to the network: median {} m from their node, at most {} m",
+    ),
     ("espaces retirées", "spaces removed"),
     ("décimale .0 retirée", "decimal .0 dropped"),
     ("mis en majuscules", "upper-cased"),
@@ -206,6 +214,10 @@ const ACCESS: &[(&str, &str)] = &[
         "straight-line distance at {} km/h, in minutes (an assumption)",
     ),
     ("matrice {}", "matrix {}"),
+    (
+        "temps de trajet par la route, {}",
+        "travel times by road, {}",
+    ),
     ("les codes de la matrice", "the matrix's codes"),
     (
         "offre par habitant à portée",

@@ -41,6 +41,7 @@ mod planner_trust;
 mod progress;
 mod propose;
 mod propose_exact;
+mod roads;
 mod rules;
 mod streamed_layer;
 mod study_area;

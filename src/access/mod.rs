@@ -35,10 +35,12 @@
 
 mod locations;
 mod pairs;
+mod roads;
 mod weight;
 
 pub use locations::{centroids, centroids_into, place_supply, user_points, FAR_FROM_COMMUNE_M};
 pub use pairs::{Location, Pairs};
+pub use roads::{road_costs, Router, Snap, FAR_FROM_ROADS_M};
 pub use weight::Weight;
 
 use crate::error::ParseError;
@@ -217,6 +219,40 @@ impl Default for AccessOptions {
     }
 }
 
+impl AccessOptions {
+    /// The maximum cost a run uses: `max_cost`, else 20 minutes for APL, 30 km
+    /// on metres, else the last band of a step weight (the weight given, or the
+    /// method's default), else none (infinite).
+    ///
+    /// # Examples
+    /// ```
+    /// use maillage::access::{AccessOptions, Method};
+    /// let o = AccessOptions { method: Method::Enhanced, ..AccessOptions::default() };
+    /// assert_eq!(o.max_cost(true), 30_000.0);
+    /// assert_eq!(o.max_cost(false), 30.0);
+    /// let two = AccessOptions { method: Method::TwoStep, ..o.clone() };
+    /// assert_eq!(two.max_cost(false), f64::INFINITY);
+    /// ```
+    pub fn max_cost(&self, metres: bool) -> f64 {
+        let weight = self
+            .weight
+            .clone()
+            .unwrap_or_else(|| self.method.default_weight(metres));
+        self.max_cost_with(&weight, metres)
+    }
+
+    fn max_cost_with(&self, weight: &Weight, metres: bool) -> f64 {
+        self.max_cost.unwrap_or(match self.method {
+            Method::Apl => 20.0,
+            _ if metres => 30_000.0,
+            _ => match weight {
+                Weight::Step(s) => s.last().map_or(f64::INFINITY, |l| l.0),
+                _ => f64::INFINITY,
+            },
+        })
+    }
+}
+
 /// The files an accessibility run reads besides the analysis's.
 #[derive(Debug, Clone, Copy)]
 pub struct AccessInputs<'a> {
@@ -335,14 +371,7 @@ impl Accessibility {
         weight
             .check()
             .map_err(|e| Error::Input(format!("--weight {weight}: {e}")))?;
-        let max_cost = options.max_cost.unwrap_or(match method {
-            Method::Apl => 20.0,
-            _ if metres => 30_000.0,
-            _ => match &weight {
-                Weight::Step(s) => s.last().map_or(f64::INFINITY, |l| l.0),
-                _ => f64::INFINITY,
-            },
-        });
+        let max_cost = options.max_cost_with(&weight, metres);
         if max_cost.is_nan() || max_cost <= 0.0 {
             return Err(Error::Input(format!(
                 "--max-cost {max_cost}: give a cost > 0"
@@ -383,7 +412,11 @@ impl Accessibility {
                 let unit = options.cost_unit.unwrap_or(CostUnit::Minutes).as_str();
                 (
                     pairs,
-                    format!("matrix {} ({unit})", matrix.source.display()),
+                    if matrix.source.extension().is_some_and(|e| e == "pbf") {
+                        format!("travel times by road, {} ({unit})", matrix.source.display())
+                    } else {
+                        format!("matrix {} ({unit})", matrix.source.display())
+                    },
                     "the matrix's codes".to_owned(),
                     located,
                 )
@@ -982,6 +1015,46 @@ pub fn stage_runs(
         })?;
     }
     Ok(())
+}
+
+/// Stages `matrix` as `access_matrix.parquet` (`origin,dest,cost`, codes as
+/// text, costs as full doubles): the travel times a `--roads` run computed, which
+/// `--costs` reads back to give the same scores without the network.
+///
+/// # Errors
+/// [`Error::Table`] or [`Error::Io`].
+pub fn stage_matrix(matrix: &CostMatrix, staging: &Staging) -> Result<()> {
+    use polars::prelude::{Column, NamedFrom, Series};
+    let p = &matrix.pairs;
+    let code = |id: u32| matrix.code(id);
+    let df = DataFrame::new(
+        p.len(),
+        vec![
+            Column::from(Series::new(
+                "origin".into(),
+                p.iter().map(|x| code(x.origin)).collect::<Vec<_>>(),
+            )),
+            Column::from(Series::new(
+                "dest".into(),
+                p.iter().map(|x| code(x.dest)).collect::<Vec<_>>(),
+            )),
+            Column::from(Series::new(
+                "cost".into(),
+                p.iter().map(|x| x.cost).collect::<Vec<_>>(),
+            )),
+        ],
+    )
+    .map_err(|source| Error::Table {
+        context: "access_matrix".into(),
+        source,
+    })?;
+    crate::export::write_table_with(
+        staging,
+        "access_matrix",
+        &df,
+        crate::export::TableFormat::Parquet,
+        None,
+    )
 }
 
 /// The score layer: every commune of the layer with the columns of

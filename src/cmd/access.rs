@@ -55,6 +55,13 @@ pub(crate) struct AccessArgs {
     /// distances. Missing commune-to-itself pairs are added at 0.
     #[arg(long, value_name = "FILE")]
     pub(crate) costs: Option<PathBuf>,
+    /// Travel times by road: an OpenStreetMap extract (.osm.pbf, as Geofabrik
+    /// ships them). Communes are snapped to its drivable roads and catchments
+    /// driven at free-flow speeds by road class, within --max-cost minutes; the
+    /// matrix used is written as access_matrix.parquet (give it to --costs to
+    /// run again without the network).
+    #[arg(long, value_name = "FILE.osm.pbf", conflicts_with_all = ["costs", "speed", "cost_unit"])]
+    pub(crate) roads: Option<PathBuf>,
     /// The unit of --costs: minutes (default; a matrix whose costs are far above
     /// the default maximum is refused as likely metres), metres or km. Sets the
     /// default weight and maximum cost.
@@ -181,6 +188,13 @@ pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<Ex
         .map(|p| maillage::load::load_costs(&maillage::Source::from_path(p)?, &tables))
         .transpose()?;
     let read_costs = read_costs.elapsed();
+    let read_roads = std::time::Instant::now();
+    let roads = args
+        .roads
+        .as_deref()
+        .map(maillage::load::load_roads)
+        .transpose()?;
+    let read_roads = read_roads.elapsed();
     let age_weights = args
         .age_weights
         .as_deref()
@@ -200,14 +214,51 @@ pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<Ex
         analysis.timings.record("read costs", read_costs);
     }
     progress.start("accessibility", 0);
-    let access_inputs = AccessInputs {
+    let mut access_inputs = AccessInputs {
         supply: &supply,
         points: points.as_ref(),
         costs: costs.as_ref(),
         demand: demand.as_ref(),
     };
+    // travel times by road: the matrix every method then reads, in minutes
+    let mut options = options;
+    let mut road_diagnostics = Vec::new();
+    let road_matrix = match &roads {
+        Some(network) => {
+            analysis.timings.record("read roads", read_roads);
+            let max = methods
+                .iter()
+                .map(|&m| {
+                    AccessOptions {
+                        method: m,
+                        ..options.clone()
+                    }
+                    .max_cost(false)
+                })
+                .fold(0.0, f64::max);
+            if !max.is_finite() {
+                anyhow::bail!("--roads: catchments need a maximum travel time: give --max-cost MINUTES (2sfca and gravity have none by default)");
+            }
+            let (matrix, d) = maillage::access::road_costs(
+                &analysis,
+                network,
+                &access_inputs,
+                max,
+                options.points_epsg,
+                options.supply_epsg,
+            )?;
+            road_diagnostics = d;
+            options.cost_unit = Some(CostUnit::Minutes);
+            Some(matrix)
+        }
+        None => None,
+    };
+    if let Some(m) = &road_matrix {
+        access_inputs.costs = Some(m);
+        access_inputs.points = None;
+    }
     let mut runs = Vec::with_capacity(methods.len());
-    for &m in &methods {
+    for (k, &m) in methods.iter().enumerate() {
         let mut run = Accessibility::compute(
             &analysis,
             &access_inputs,
@@ -216,6 +267,9 @@ pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<Ex
                 ..options.clone()
             },
         )?;
+        if k == 0 {
+            run.diagnostics.extend(road_diagnostics.iter().cloned());
+        }
         run.set_lang(opts.lang());
         runs.push(run);
     }
@@ -233,6 +287,9 @@ pub(crate) fn run(opts: Opts, args: AccessArgs, draw: Draw) -> anyhow::Result<Ex
         .unwrap_or_else(|| PathBuf::from("maillage-out"));
     let staging = Staging::new(&dir)?;
     maillage::access::stage_runs(&runs, &staging, &analysis, formats.clone())?;
+    if let Some(m) = &road_matrix {
+        maillage::access::stage_matrix(m, &staging)?;
+    }
     if draw.map || draw.report {
         progress.start("drawing", 0);
         if map_options.title.is_none() {

@@ -10,6 +10,7 @@ mod declarations;
 mod geojson;
 mod layers;
 mod population;
+mod roads;
 mod source;
 mod spreadsheet;
 mod stream;
@@ -33,6 +34,7 @@ pub use declarations::{
     load_declarations, load_declarations_with, Claim, Cpts, Declarations, Status,
 };
 pub use population::{load_population, load_population_with, PopulationTable, MAX_POPULATION};
+pub use roads::{load_roads, RoadEdge, RoadNetwork, SPEEDS_KMH};
 pub use source::Source;
 pub use spreadsheet::TableOptions;
 pub use territories::{load_outline, load_territories, DrawnTerritories, DrawnTerritory};
