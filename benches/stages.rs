@@ -236,9 +236,86 @@ fn layer_formats(c: &mut Criterion) {
     g.finish();
 }
 
+/// A synthetic road grid of `side` × `side` nodes 100 m apart (a town's
+/// density), two-way, residential (25 km/h) but every tenth line primary (65):
+/// to measure how routing grows towards a national network.
+fn grid_network(side: u32) -> maillage::load::RoadNetwork {
+    use maillage::load::{RoadEdge, RoadNetwork};
+    let (dlon, dlat) = (100.0 / 75_000.0, 100.0 / 111_200.0);
+    let id = |i: u32, j: u32| j * side + i;
+    let mut nodes = Vec::with_capacity((side * side) as usize);
+    for j in 0..side {
+        for i in 0..side {
+            nodes.push([2.0 + f64::from(i) * dlon, 46.0 + f64::from(j) * dlat]);
+        }
+    }
+    let mut edges = Vec::new();
+    for j in 0..side {
+        for i in 0..side {
+            for (di, dj) in [(1, 0), (0, 1)] {
+                let (a, b) = (i + di, j + dj);
+                if a < side && b < side {
+                    let kmh = if (di == 1 && j % 10 == 0) || (dj == 1 && i % 10 == 0) {
+                        65.0
+                    } else {
+                        25.0
+                    };
+                    let minutes = 0.1 / kmh * 60.0;
+                    let (u, v) = (id(i, j), id(a, b));
+                    edges.push(RoadEdge {
+                        from: u,
+                        to: v,
+                        minutes,
+                    });
+                    edges.push(RoadEdge {
+                        from: v,
+                        to: u,
+                        minutes,
+                    });
+                }
+            }
+        }
+    }
+    edges.sort_unstable_by_key(|e| (e.from, e.to));
+    RoadNetwork {
+        source: "grid".into(),
+        osm_ids: (0..i64::from(side * side)).collect(),
+        nodes,
+        edges,
+        ways: 0,
+        missing_nodes: 0,
+    }
+}
+
+/// Travel times by road: reading a real extract (Helsinki, 685 kB), building
+/// the router, and one 30-minute catchment on a synthetic grid
+/// (`MAILLAGE_BENCH_GRID` nodes a side, default 1000: a million nodes).
+fn roads(c: &mut Criterion) {
+    use maillage::access::Router;
+    let mut g = c.benchmark_group("roads");
+    let pbf = root().join("fixtures/roads/Helsinki.osm.pbf");
+    g.bench_function("load_roads/helsinki", |b| {
+        b.iter(|| maillage::load::load_roads(black_box(&pbf)).expect("extract"))
+    });
+    let side: u32 = std::env::var("MAILLAGE_BENCH_GRID")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let grid = grid_network(side);
+    g.bench_function(BenchmarkId::new("router", side * side), |b| {
+        b.iter(|| Router::new(black_box(&grid)).main_component())
+    });
+    let router = Router::new(&grid);
+    let centre = (side / 2) * side + side / 2;
+    g.bench_function(BenchmarkId::new("catchment_30min", side * side), |b| {
+        b.iter(|| router.times_to(black_box(centre), 30.0).len())
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
-    targets = stages, overlay, layer_formats
+    targets = stages, overlay, layer_formats, roads
 }
 criterion_main!(benches);
