@@ -415,7 +415,7 @@ pub fn road_costs(
                 cost: 0.0,
             }),
     );
-    let lines = (0..pairs.len() as u32).map(|k| k + 2).collect();
+    let lines: Vec<u32> = (0..pairs.len() as u32).map(|k| k + 2).collect();
     let snapped: Vec<f64> = snaps.iter().flatten().map(|s| s.metres).collect();
     // French, as every reader's notes (lang::NOTES gives their English)
     let mut notes = vec![format!(
@@ -436,15 +436,13 @@ pub fn road_costs(
         ));
     }
     Ok((
-        CostMatrix {
-            source: network.source.clone(),
-            codes: (0..n as u32)
-                .map(|i| communes.get(i).code.clone())
-                .collect(),
+        CostMatrix::new(
+            network.source.clone(),
+            (0..n as u32).map(|i| communes.get(i).code.clone()).collect(),
             pairs,
-            lines,
+            &lines,
             notes,
-        },
+        ),
         diagnostics,
     ))
 }

@@ -65,7 +65,7 @@ const COST: Field = Field {
 };
 
 /// One pair of a cost matrix: origin and destination as positions in
-/// [`CostMatrix::codes`]; 16 bytes (its line is in [`CostMatrix::lines`]).
+/// [`CostMatrix::codes`]; 16 bytes (its line: [`CostMatrix::line`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CostPair {
     /// Where people live.
@@ -85,13 +85,67 @@ pub struct CostMatrix {
     pub codes: Vec<String>,
     /// The pairs, in file order.
     pub pairs: Vec<CostPair>,
-    /// The line in the file of each pair (header = 1; for Parquet, row + 2).
-    pub lines: Vec<u32>,
+    /// The line in the file of each pair (header = 1; for Parquet, row + 2), as
+    /// runs of consecutive lines: a file without blank lines is one run, 8
+    /// bytes instead of 4 a pair.
+    lines: Lines,
     /// How the file was read, when notable.
     pub notes: Vec<String>,
 }
 
+/// Lines of pairs stored as runs: (first pair of the run, its line); within a
+/// run, each next pair is on the next line.
+#[derive(Debug, Clone, PartialEq)]
+struct Lines(Vec<(u32, u32)>);
+
+impl Lines {
+    fn new(lines: &[u32]) -> Lines {
+        let mut runs: Vec<(u32, u32)> = Vec::new();
+        for (k, &line) in lines.iter().enumerate() {
+            let continues = runs
+                .last()
+                .is_some_and(|&(first, at)| u64::from(at) + (k as u64 - u64::from(first)) == u64::from(line));
+            if !continues {
+                runs.push((k as u32, line));
+            }
+        }
+        Lines(runs)
+    }
+
+    fn at(&self, k: usize) -> u64 {
+        let r = self.0.partition_point(|&(first, _)| first as usize <= k) - 1;
+        let (first, line) = self.0[r];
+        u64::from(line) + (k as u64 - u64::from(first))
+    }
+}
+
 impl CostMatrix {
+    /// A matrix of `pairs` read from `source`, `lines[k]` the line of pair `k`.
+    ///
+    /// # Panics
+    /// When `lines` and `pairs` differ in length.
+    pub fn new(
+        source: PathBuf,
+        codes: Vec<String>,
+        pairs: Vec<CostPair>,
+        lines: &[u32],
+        notes: Vec<String>,
+    ) -> CostMatrix {
+        assert_eq!(pairs.len(), lines.len(), "one line per pair");
+        CostMatrix {
+            source,
+            codes,
+            pairs,
+            lines: Lines::new(lines),
+            notes,
+        }
+    }
+
+    /// The lines of every pair, in order.
+    pub fn lines(&self) -> Vec<u64> {
+        (0..self.pairs.len()).map(|k| self.line(k)).collect()
+    }
+
     /// The code of an origin or destination.
     pub fn code(&self, id: u32) -> &str {
         &self.codes[id as usize]
@@ -99,7 +153,7 @@ impl CostMatrix {
 
     /// The line in the file of pair `k`.
     pub fn line(&self, k: usize) -> u64 {
-        u64::from(self.lines[k])
+        self.lines.at(k)
     }
 }
 
@@ -229,13 +283,13 @@ fn read_general(source: &Source, options: &TableOptions) -> Result<CostMatrix> {
     if let Some(e) = bad.into_error(&t) {
         return Err(e);
     }
-    Ok(CostMatrix {
-        source: source.name.clone(),
-        codes: codes.list,
+    Ok(CostMatrix::new(
+        source.name.clone(),
+        codes.list,
         pairs,
-        lines,
-        notes: t.notes,
-    })
+        &lines,
+        t.notes,
+    ))
 }
 
 /// A line number as stored (a matrix of more than 4 billion lines is refused).
@@ -354,13 +408,13 @@ fn read_csv_fast(source: &Source, options: &TableOptions) -> Result<Option<CostM
         // a code that normalises to nothing: let the general reader name it
         return Ok(None);
     }
-    Ok(Some(CostMatrix {
-        source: source.name.clone(),
-        codes: codes.list,
+    Ok(Some(CostMatrix::new(
+        source.name.clone(),
+        codes.list,
         pairs,
-        lines,
-        notes: t.notes,
-    }))
+        &lines,
+        t.notes,
+    )))
 }
 
 /// The pairs of one chunk, codes as positions in its own `raw` list.
@@ -606,13 +660,13 @@ fn read_parquet_unguarded(source: &Source, options: &TableOptions) -> Result<Cos
     }
     let mut notes = vec!["Parquet".to_owned()];
     notes.extend(t.notes);
-    Ok(CostMatrix {
-        source: source.name.clone(),
-        codes: codes.list,
+    Ok(CostMatrix::new(
+        source.name.clone(),
+        codes.list,
         pairs,
-        lines,
+        &lines,
         notes,
-    })
+    ))
 }
 
 #[cfg(test)]
@@ -633,7 +687,7 @@ mod tests {
             (Ok(g), Ok(Some(f))) => {
                 assert_eq!(g.codes, f.codes, "{text:?}");
                 assert_eq!(g.pairs, f.pairs, "{text:?}");
-                assert_eq!(g.lines, f.lines, "{text:?}");
+                assert_eq!(g.lines(), f.lines(), "{text:?}");
                 assert_eq!(g.notes, f.notes, "{text:?}");
                 Some(f)
             }
@@ -650,18 +704,18 @@ mod tests {
     fn the_parallel_reader_reads_as_the_general_one() {
         let m = same("origin,dest,cost\n04001,04004,12.5\n04004,04001,13\n").unwrap();
         assert_eq!(m.codes, ["04001", "04004"]);
-        assert_eq!(m.lines, [2, 3]);
+        assert_eq!(m.lines(), [2, 3]);
         // CRLF, blank lines, a BOM, spaces, lost leading zeros
         let m = same(
             "\u{feff}origin;dest;minutes\r\n\r\n 4001 ; 04004 ; 12,5 \r\n;;\r\n4004;4001;7\r\n",
         )
         .unwrap();
         assert_eq!(m.codes, ["04001", "04004"]);
-        assert_eq!(m.lines, [3, 5]);
+        assert_eq!(m.lines(), [3, 5]);
         assert_eq!(m.pairs[0].cost, 12.5);
         // a title above the header
         let m = same("Distancier 2026\norigine,destination,duree\n13055,13001,25\n").unwrap();
-        assert_eq!(m.lines, [3]);
+        assert_eq!(m.lines(), [3]);
         // unusable rows: the same lines named
         same("origin,dest,cost\n04001,04004,-1\n04001,,3\n04001,04004,NaN\n04001,04004\n");
         same("origin,dest,cost\n04001,04004,1,extra\n");
@@ -726,7 +780,7 @@ mod tests {
         let s = Source::from_bytes("m.parquet", bytes).unwrap();
         let p = load_costs(&s, &TableOptions::default()).unwrap();
         let c = same("Origine,destination,minutes\n4001,04004,12.5\n4004,04001,7\n").unwrap();
-        assert_eq!((p.codes, p.pairs, p.lines), (c.codes, c.pairs, c.lines));
+        assert_eq!((p.lines(), p.codes, p.pairs), (c.lines(), c.codes, c.pairs));
         // a damaged file is an error naming it, never a panic
         let s = Source::from_bytes("m.parquet", b"PAR1 not really PAR1".to_vec()).unwrap();
         let e = load_costs(&s, &TableOptions::default())
