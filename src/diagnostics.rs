@@ -11,6 +11,9 @@ use crate::lang::Lang;
 pub enum DiagnosticKind {
     /// A commune ring was not closed; maillage closed it.
     RepairedRing,
+    /// A commune ring crosses or touches itself (as the source draws it): kept as
+    /// given, its area and overlay by the non-zero rule; named with the point.
+    SelfIntersectingRing,
     /// A declared code in neither the commune layer nor the bundled COG; the claim is ignored.
     UnknownCode,
     /// A CPTS has no commune of the layer (no row with a code, or only unknown codes).

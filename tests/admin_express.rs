@@ -61,6 +61,7 @@ fn arrondissement_layer_beside_commune_is_used_when_declarations_need_it() {
                 area: None,
                 tables: Default::default(),
                 progress: None,
+                check_rings: false,
             })
             .unwrap()
         };

@@ -185,3 +185,62 @@ fn populations_beyond_france_are_refused_and_named() {
         "{e}"
     );
 }
+
+#[test]
+fn a_commune_ring_that_crosses_itself_is_named_with_check_rings() {
+    let dir = Dir::new();
+    // a square commune with a small twist at a corner (its area barely changes)
+    // beside a valid one
+    let twisted = feature(
+        "04001",
+        "[[[5.0,45.0],[5.1,45.0],[5.1,45.1],[5.01,45.1],[5.02,45.105],[5.015,45.098],[5.0,45.1],[5.0,45.0]]]",
+        r#","population":100"#,
+    );
+    let fine = feature(
+        "04004",
+        "[[[5.1,45.0],[5.2,45.0],[5.2,45.1],[5.1,45.1],[5.1,45.0]]]",
+        r#","population":100"#,
+    );
+    dir.write(
+        "c.geojson",
+        format!(r#"{{"type":"FeatureCollection","features":[{twisted},{fine}]}}"#),
+    );
+    dir.write(
+        "d.csv",
+        "cpts_id,cpts_name,commune_code\nA,A,04001\nA,A,04004\n",
+    );
+    let run = |extra: &[&str], out: &str| {
+        let mut a = vec![
+            "analyze",
+            "--quiet",
+            "--communes",
+            "c.geojson",
+            "--cpts",
+            "d.csv",
+            "--out",
+            out,
+        ];
+        a.extend(extra);
+        let o = maillage(dir.path(), &a);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        dir.read(&format!("{out}/diagnostics.json"))
+    };
+    let checked = run(&["--check-rings"], "a");
+    let v: serde_json::Value = serde_json::from_str(&checked).unwrap();
+    let d = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "self_intersecting_ring")
+        .unwrap_or_else(|| panic!("{checked}"));
+    assert_eq!(d["codes"], serde_json::json!(["04001"]));
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap()
+            .contains("04001 (5.01643, 45.10000)"),
+        "{d}"
+    );
+    // without the option: not looked for (the run's cost stays the same)
+    assert!(!run(&[], "b").contains("self_intersecting_ring"));
+}

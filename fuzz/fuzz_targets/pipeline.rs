@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
         area: None,
         tables: Default::default(),
         progress: None,
+        check_rings: false,
     };
     if let Ok(analysis) = Analysis::run(&inputs) {
         let _ = analysis.stats();

@@ -438,7 +438,9 @@ pub fn road_costs(
     Ok((
         CostMatrix::new(
             network.source.clone(),
-            (0..n as u32).map(|i| communes.get(i).code.clone()).collect(),
+            (0..n as u32)
+                .map(|i| communes.get(i).code.clone())
+                .collect(),
             pairs,
             &lines,
             notes,

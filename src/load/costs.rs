@@ -102,9 +102,9 @@ impl Lines {
     fn new(lines: &[u32]) -> Lines {
         let mut runs: Vec<(u32, u32)> = Vec::new();
         for (k, &line) in lines.iter().enumerate() {
-            let continues = runs
-                .last()
-                .is_some_and(|&(first, at)| u64::from(at) + (k as u64 - u64::from(first)) == u64::from(line));
+            let continues = runs.last().is_some_and(|&(first, at)| {
+                u64::from(at) + (k as u64 - u64::from(first)) == u64::from(line)
+            });
             if !continues {
                 runs.push((k as u32, line));
             }

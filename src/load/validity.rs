@@ -9,6 +9,7 @@
 //! its exterior ring. A hole may touch its exterior or another hole at single
 //! points (OGC allows it).
 
+use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::line_intersection::{line_intersection, LineIntersection};
 use geo::{Coord, Line, LineString, Polygon};
 use rstar::{RTree, RTreeObject, AABB};
@@ -122,6 +123,84 @@ pub(crate) fn polygon_problem(p: &Polygon<f64>) -> Option<String> {
     None
 }
 
+/// Where a ring (closed, first point repeated last) crosses or touches itself:
+/// the first intersection of two of its segments that are not consecutive, in
+/// segment order, or `None`. A sweep on x: segments sorted by their left end, each
+/// compared with those starting before its right end (geo's robust segment
+/// intersection), which on the rings of a commune layer (a few dozen to a few
+/// thousand vertices, seldom long in x) is close to O(n log n).
+pub(crate) fn ring_self_intersection(ring: &[Coord<f64>]) -> Option<Coord<f64>> {
+    let n = ring.len().saturating_sub(1);
+    if n < 4 {
+        return None;
+    }
+    if ring.windows(2).any(|w| w[0] == w[1]) {
+        // a repeated point is no crossing: without it, the segments around it
+        // are consecutive again
+        let mut clean = ring.to_vec();
+        clean.dedup();
+        return ring_self_intersection(&clean);
+    }
+    let left = |k: usize| ring[k].x.min(ring[k + 1].x);
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
+        left(a as usize)
+            .total_cmp(&left(b as usize))
+            .then(a.cmp(&b))
+    });
+    let mut first: Option<(usize, Coord<f64>)> = None;
+    for (p, &a) in order.iter().enumerate() {
+        let a = a as usize;
+        let (s0, s1) = (ring[a], ring[a + 1]);
+        let right = s0.x.max(s1.x);
+        let (lo, hi) = (s0.y.min(s1.y), s0.y.max(s1.y));
+        for &b in &order[p + 1..] {
+            let b = b as usize;
+            let (t0, t1) = (ring[b], ring[b + 1]);
+            if t0.x.min(t1.x) > right {
+                break;
+            }
+            if t0.y.max(t1.y) < lo || t0.y.min(t1.y) > hi {
+                continue;
+            }
+            let (i, j) = (a.min(b), a.max(b));
+            let consecutive = j == i + 1 || (i == 0 && j == n - 1);
+            // robust orientations first (cheap, adaptive): most pairs end here
+            let side =
+                |p: Coord<f64>, q: Coord<f64>, r: Coord<f64>| RobustKernel::orient2d(p, q, r);
+            if consecutive {
+                // they share a vertex: a problem only if they are collinear
+                let other = if t0 == s0 || t0 == s1 { t1 } else { t0 };
+                if side(s0, s1, other) != Orientation::Collinear {
+                    continue;
+                }
+            } else {
+                let (d1, d2) = (side(s0, s1, t0), side(s0, s1, t1));
+                if d1 == d2 && d1 != Orientation::Collinear {
+                    continue;
+                }
+                let (d3, d4) = (side(t0, t1, s0), side(t0, t1, s1));
+                if d3 == d4 && d3 != Orientation::Collinear {
+                    continue;
+                }
+            }
+            let Some(x) = line_intersection(Line::new(s0, s1), Line::new(t0, t1)) else {
+                continue;
+            };
+            let at = match x {
+                // consecutive segments meet at their shared vertex: that is the ring
+                LineIntersection::SinglePoint { .. } if consecutive => continue,
+                LineIntersection::SinglePoint { intersection, .. } => intersection,
+                LineIntersection::Collinear { intersection } => intersection.start,
+            };
+            if first.is_none_or(|f| i < f.0) {
+                first = Some((i, at));
+            }
+        }
+    }
+    first.map(|f| f.1)
+}
+
 /// Even-odd ray casting; a point on the ring counts as outside. (Also the
 /// commune layer's check that a hole lies inside its shell.)
 pub(crate) fn strictly_inside(c: Coord<f64>, ring: &[Coord<f64>]) -> bool {
@@ -139,6 +218,52 @@ pub(crate) fn strictly_inside(c: Coord<f64>, ring: &[Coord<f64>]) -> bool {
 mod tests {
     use super::*;
     use geo::{polygon, Validation};
+
+    #[test]
+    fn rings_that_cross_or_touch_themselves_are_found_with_the_point() {
+        let c = |pts: &[(f64, f64)]| -> Vec<Coord<f64>> {
+            pts.iter().map(|&(x, y)| Coord { x, y }).collect()
+        };
+        let square = c(&[(0., 0.), (4., 0.), (4., 4.), (0., 4.), (0., 0.)]);
+        assert_eq!(ring_self_intersection(&square), None);
+        // a small loop on the top edge: the area barely changes, the ring crosses
+        // itself at (1.642857…, 4)
+        let twist = c(&[
+            (0., 0.),
+            (4., 0.),
+            (4., 4.),
+            (1., 4.),
+            (2., 4.5),
+            (1.5, 3.8),
+            (0., 4.),
+            (0., 0.),
+        ]);
+        let x = ring_self_intersection(&twist).unwrap();
+        assert!(
+            (x.x - (2.0 - 0.5 * 0.5 / 0.7)).abs() < 1e-12 && x.y == 4.0,
+            "{x:?}"
+        );
+        // touching itself at a vertex (a pinch), and doubling back along an edge
+        let pinch = c(&[(0., 0.), (4., 0.), (4., 4.), (2., 0.), (0., 4.), (0., 0.)]);
+        assert_eq!(ring_self_intersection(&pinch), Some(Coord { x: 2., y: 0. }));
+        let back = c(&[(0., 0.), (4., 0.), (2., 0.), (2., 3.), (0., 3.), (0., 0.)]);
+        assert!(ring_self_intersection(&back).is_some());
+        // repeated points are not crossings; a concave comb is valid
+        let repeated = c(&[(0., 0.), (4., 0.), (4., 0.), (4., 4.), (0., 4.), (0., 0.)]);
+        assert_eq!(ring_self_intersection(&repeated), None);
+        let mut comb = vec![(0., 0.)];
+        for k in 0..50 {
+            let x = f64::from(k);
+            comb.extend([(x + 0.25, 10.), (x + 0.5, 1.)]);
+        }
+        comb.extend([(50., 0.), (0., 0.)]);
+        assert_eq!(ring_self_intersection(&c(&comb)), None);
+        // geo agrees on each
+        for (ring, valid) in [(&square, true), (&twist, false), (&pinch, false)] {
+            let p = Polygon::new(LineString::new(ring.clone()), vec![]);
+            assert_eq!(p.is_valid(), valid, "{ring:?}");
+        }
+    }
 
     #[test]
     fn agrees_with_geo_on_small_cases() {

@@ -60,6 +60,7 @@ pub fn inputs(geojson: &str, csv: &str) -> Inputs {
         area: None,
         tables: Default::default(),
         progress: None,
+        check_rings: false,
     }
 }
 
