@@ -182,6 +182,25 @@ impl Overlay {
                         }
                         continue;
                     }
+                    // a territory drawn along commune borders only touches the
+                    // communes of its border: tested on its own outline (its
+                    // leaves' cut edges are the engine's, off the commune's
+                    // vertices), such a commune is inside or outside whole
+                    if let Some(r) = commune.bounding_rect() {
+                        let outline: Vec<&Polygon<f64>> = g.0.iter().collect();
+                        let c = contact(commune, &outline, r);
+                        if c != Contact::Crosses {
+                            let inside: Vec<bool> =
+                                commune.0.iter().map(|p| side_of(p, &outline, c)).collect();
+                            if inside.iter().all(|&x| x) {
+                                whole.push(drawn_ids[d as usize]);
+                                continue;
+                            }
+                            if !inside.iter().any(|&x| x) {
+                                continue;
+                            }
+                        }
+                    }
                     let near: Vec<&Polygon<f64>> = leaf_index
                         .query(&env)
                         .into_iter()
@@ -416,13 +435,30 @@ fn polygon_crosses_box(p: &Polygon<f64>, b: &AABB<[f64; 2]>) -> bool {
     })
 }
 
-/// True when an edge of the territory (`near`) meets an edge of the cell, touching
-/// included (robust predicates): otherwise no boolean operation is needed, the
-/// cell lying wholly inside or wholly outside. Only the territory's edges whose
-/// box meets the cell's box `r` are tested. About 40 % of the cuts the box test
-/// lets through leave a side under the noise, most without any crossing.
-fn boundaries_meet(cell: &MultiPolygon<f64>, near: &[&Polygon<f64>], r: geo::Rect<f64>) -> bool {
-    use geo::Intersects;
+/// How a territory's boundary (`near`) meets a cell's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Contact {
+    /// No edge of the territory meets an edge of the cell.
+    None,
+    /// They meet, but the territory's boundary never enters the cell's interior:
+    /// its edges there are edges of the cell (the same two vertices) or touch the
+    /// cell at a point and go away outside it. A territory drawn along commune
+    /// borders meets most communes of its border so.
+    Along,
+    /// The territory's boundary enters the cell: a boolean operation is needed.
+    Crosses,
+}
+
+/// How the territory's boundary (`near`) meets the cell's (robust predicates and
+/// geo's segment intersection; only the territory's edges whose box meets the
+/// cell's box `r` are tested). [`Contact::None`] and [`Contact::Along`] leave each
+/// polygon of the cell wholly inside or wholly outside the territory: no boolean
+/// operation. About 40 % of the cuts the box test lets through leave a side under
+/// the noise, most without any crossing; territories drawn along commune borders
+/// (as planners draw them) only touch the communes of their border.
+fn contact(cell: &MultiPolygon<f64>, near: &[&Polygon<f64>], r: geo::Rect<f64>) -> Contact {
+    use geo::coordinate_position::{CoordPos, CoordinatePosition};
+    use geo::line_intersection::{line_intersection, LineIntersection};
     let box_of = |a: geo::Coord<f64>, b: geo::Coord<f64>| {
         [a.x.min(b.x), a.y.min(b.y), a.x.max(b.x), a.y.max(b.y)]
     };
@@ -433,26 +469,119 @@ fn boundaries_meet(cell: &MultiPolygon<f64>, near: &[&Polygon<f64>], r: geo::Rec
         .flat_map(|ring| {
             ring.0
                 .windows(2)
+                .filter(|w| w[0] != w[1])
                 .map(|w| (geo::Line::new(w[0], w[1]), box_of(w[0], w[1])))
         })
         .collect();
-    near.iter()
+    let inside_cell = |c: geo::Coord<f64>| cell.coordinate_position(&c) == CoordPos::Inside;
+    let mid = |a: geo::Coord<f64>, b: geo::Coord<f64>| geo::Coord {
+        x: 0.5 * (a.x + b.x),
+        y: 0.5 * (a.y + b.y),
+    };
+    let in_box = |b: [f64; 4]| {
+        !(b[2] < r.min().x || b[0] > r.max().x || b[3] < r.min().y || b[1] > r.max().y)
+    };
+    let mut met_any = false;
+    for ring in near
+        .iter()
         .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-        .flat_map(|ring| ring.0.windows(2))
-        .any(|w| {
-            let b = box_of(w[0], w[1]);
-            if b[2] < r.min().x || b[0] > r.max().x || b[3] < r.min().y || b[1] > r.max().y {
-                return false;
+    {
+        let mut met = false;
+        let mut reaches = false;
+        for w in ring.0.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let eb = box_of(a, b);
+            if a == b || !in_box(eb) {
+                continue;
             }
-            let edge = geo::Line::new(w[0], w[1]);
-            cell_edges.iter().any(|(e, eb)| {
-                eb[0] <= b[2]
-                    && b[0] <= eb[2]
-                    && eb[1] <= b[3]
-                    && b[1] <= eb[3]
-                    && e.intersects(&edge)
-            })
-        })
+            reaches = true;
+            let edge = geo::Line::new(a, b);
+            // where along this edge it meets the cell's edges: points it touches,
+            // stretches it shares (collinear); a proper crossing ends the search
+            let along = |c: &geo::Coord<f64>| {
+                let (dx, dy) = (b.x - a.x, b.y - a.y);
+                if dx.abs() >= dy.abs() {
+                    (c.x - a.x) / dx
+                } else {
+                    (c.y - a.y) / dy
+                }
+            };
+            let mut identical = false;
+            let mut stops: Vec<geo::Coord<f64>> = Vec::new();
+            let mut shared: Vec<(f64, f64)> = Vec::new();
+            for (e, cb) in &cell_edges {
+                if cb[0] > eb[2] || eb[0] > cb[2] || cb[1] > eb[3] || eb[1] > cb[3] {
+                    continue;
+                }
+                match line_intersection(*e, edge) {
+                    None => {}
+                    Some(LineIntersection::Collinear { intersection }) => {
+                        if (e.start == a && e.end == b) || (e.start == b && e.end == a) {
+                            identical = true;
+                            break;
+                        }
+                        let (p, q) = (along(&intersection.start), along(&intersection.end));
+                        shared.push((p.min(q), p.max(q)));
+                        stops.extend([intersection.start, intersection.end]);
+                    }
+                    Some(LineIntersection::SinglePoint {
+                        is_proper: true, ..
+                    }) => return Contact::Crosses,
+                    Some(LineIntersection::SinglePoint { intersection, .. }) => {
+                        stops.push(intersection)
+                    }
+                }
+            }
+            if identical {
+                // one of the cell's own edges
+                met = true;
+                continue;
+            }
+            if stops.is_empty() {
+                continue;
+            }
+            met = true;
+            // between the points where it meets the cell, the edge is inside or
+            // outside the cell whole (or on a shared stretch): the midpoint of each
+            // stretch not shared tells which
+            stops.push(a);
+            stops.push(b);
+            stops.sort_by(|p, q| along(p).total_cmp(&along(q)));
+            stops.dedup();
+            for st in stops.windows(2) {
+                let (p, q) = (along(&st[0]), along(&st[1]));
+                if shared.iter().any(|&(lo, hi)| lo <= p && q <= hi) {
+                    continue;
+                }
+                if inside_cell(mid(st[0], st[1])) {
+                    return Contact::Crosses;
+                }
+            }
+        }
+        if met {
+            met_any = true;
+        } else if reaches && ring.0.first().is_some_and(|&c| inside_cell(c)) {
+            // a ring of the territory inside the cell without touching its edges
+            return Contact::Crosses;
+        }
+    }
+    if met_any {
+        Contact::Along
+    } else {
+        Contact::None
+    }
+}
+
+/// Whether polygon `p` lies inside the territory (`near`) when their boundaries
+/// meet as `contact` says (not [`Contact::Crosses`]): without contact any vertex
+/// of `p` tells (none is on the territory's boundary); along it, a point strictly
+/// inside `p` does.
+fn side_of(p: &Polygon<f64>, near: &[&Polygon<f64>], contact: Contact) -> bool {
+    let point = match contact {
+        Contact::None => p.exterior().0.first().map(|&c| geo::Point::from(c)),
+        _ => p.interior_point(),
+    };
+    point.is_some_and(|c| near.iter().any(|t| t.contains(&c)))
 }
 
 /// A commune covered whole by each of `owners` (sorted): shares and covered area are
@@ -590,22 +719,25 @@ fn split_commune(
                 next.push(cell);
                 continue;
             }
-            let ((inside, inside_areas), (outside, outside_areas)) =
-                if boundaries_meet(&cell.geometry, &near, r) {
-                    let (inside, outside) = split(&cell.geometry, &near, r);
-                    (measured(inside), measured(outside))
-                } else {
-                    // no edge of the territory meets the cell's: each polygon of the
-                    // cell lies inside or outside whole, and one of its vertices (off
-                    // the territory's boundary) tells which; nothing to cut or measure
-                    let (mut i, mut o) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
-                    for (p, &a) in cell.geometry.0.iter().zip(&cell.areas) {
-                        let side = if vertex_inside(p) { &mut i } else { &mut o };
-                        side.0.push(p.clone());
-                        side.1.push(a);
-                    }
-                    ((MultiPolygon::new(i.0), i.1), (MultiPolygon::new(o.0), o.1))
-                };
+            let contact = contact(&cell.geometry, &near, r);
+            let ((inside, inside_areas), (outside, outside_areas)) = if contact == Contact::Crosses
+            {
+                let (inside, outside) = split(&cell.geometry, &near, r);
+                (measured(inside), measured(outside))
+            } else {
+                // the territory's boundary does not enter the cell: each polygon of
+                // the cell lies inside or outside whole; nothing to cut or measure.
+                // Without contact any vertex tells which (none is on the boundary);
+                // along it, a point strictly inside the polygon does
+                let (mut i, mut o) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
+                for (p, &a) in cell.geometry.0.iter().zip(&cell.areas) {
+                    let inside = side_of(p, &near, contact);
+                    let side = if inside { &mut i } else { &mut o };
+                    side.0.push(p.clone());
+                    side.1.push(a);
+                }
+                ((MultiPolygon::new(i.0), i.1), (MultiPolygon::new(o.0), o.1))
+            };
             let inside_area: f64 = inside_areas.iter().sum();
             let outside_area: f64 = outside_areas.iter().sum();
             if outside_area <= noise {
@@ -910,6 +1042,66 @@ mod tests {
     use super::*;
     use geo::polygon;
 
+    /// Territories drawn along a commune's border only touch it: sorted whole
+    /// without the engine, inside or outside by a point strictly inside the
+    /// commune, also when their vertices differ along the shared border. A
+    /// territory that reaches inside still goes to the engine.
+    #[test]
+    fn territories_drawn_along_commune_borders_are_not_cut() {
+        // the commune: a square with a vertex on each side's middle
+        let commune = MultiPolygon::new(vec![polygon![
+            (x: 0.0, y: 0.0), (x: 0.5, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 0.5),
+            (x: 1.0, y: 1.0), (x: 0.5, y: 1.0), (x: 0.0, y: 1.0), (x: 0.0, y: 0.5)
+        ]]);
+        let r = commune.bounding_rect().unwrap();
+        let areas: Vec<f64> = commune.0.iter().map(geodesic_polygon_km2).collect();
+        // a territory holding it and its eastern neighbour, along its edges
+        let holding = polygon![
+            (x: 0.0, y: 0.0), (x: 0.5, y: 0.0), (x: 1.0, y: 0.0), (x: 2.0, y: 0.0),
+            (x: 2.0, y: 1.0), (x: 1.0, y: 1.0), (x: 0.5, y: 1.0), (x: 0.0, y: 1.0), (x: 0.0, y: 0.5)
+        ];
+        // its eastern neighbour alone: shares the edge x = 1, lies outside
+        let beside = polygon![
+            (x: 1.0, y: 0.0), (x: 2.0, y: 0.0), (x: 2.0, y: 1.0), (x: 1.0, y: 1.0), (x: 1.0, y: 0.5)
+        ];
+        // a neighbour touching at one corner only
+        let corner =
+            polygon![(x: 1.0, y: 1.0), (x: 2.0, y: 1.0), (x: 2.0, y: 2.0), (x: 1.0, y: 2.0)];
+        for (t, inside) in [(&holding, true), (&beside, false), (&corner, false)] {
+            assert_eq!(contact(&commune, &[t], r), Contact::Along, "{t:?}");
+            let cells = split_commune(&commune, areas.clone(), &[(3, vec![t])]);
+            assert_eq!(cells.len(), 1);
+            assert!(cells[0].uncut, "not cut");
+            assert_eq!(cells[0].owners, if inside { vec![3] } else { vec![] });
+        }
+        // the same border, then a chord through the commune: crosses
+        let chord = polygon![
+            (x: 0.5, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 0.5), (x: 0.5, y: 1.0), (x: 0.0, y: 1.0),
+            (x: -1.0, y: 1.0), (x: -1.0, y: 0.0)
+        ];
+        assert_eq!(contact(&commune, &[&chord], r), Contact::Crosses);
+        // a territory edge entering at a commune vertex and ending inside
+        let spike = polygon![(x: 0.5, y: 0.0), (x: 0.5, y: 0.5), (x: 0.6, y: -0.5)];
+        assert_eq!(contact(&commune, &[&spike], r), Contact::Crosses);
+        // along the border with vertices of its own (0.25, none at 0.5): still along
+        let off = polygon![(x: 1.0, y: 0.0), (x: 2.0, y: 0.0), (x: 2.0, y: 1.0), (x: 1.0, y: 1.0), (x: 1.0, y: 0.25)];
+        assert_eq!(contact(&commune, &[&off], r), Contact::Along);
+        let cells = split_commune(&commune, areas.clone(), &[(3, vec![&off])]);
+        assert!(cells.len() == 1 && cells[0].uncut && cells[0].owners.is_empty());
+        // a hole of the territory inside the commune, touching nothing
+        let holed = Polygon::new(
+            holding.exterior().clone(),
+            vec![geo::LineString::from(vec![
+                (0.2, 0.2),
+                (0.2, 0.4),
+                (0.4, 0.4),
+                (0.4, 0.2),
+                (0.2, 0.2),
+            ])],
+        );
+        assert_eq!(contact(&commune, &[&holed], r), Contact::Crosses);
+    }
+
     /// A commune of two islands and a territory holding one of them whole: its
     /// edges cross the commune's box but no edge of the commune, so the islands are
     /// sorted without the engine, each by one of its own vertices.
@@ -923,7 +1115,7 @@ mod tests {
         let territory =
             polygon![(x: 4.9, y: 44.9), (x: 5.02, y: 44.9), (x: 5.02, y: 45.1), (x: 4.9, y: 45.1)];
         let r = commune.bounding_rect().unwrap();
-        assert!(!boundaries_meet(&commune, &[&territory], r));
+        assert_eq!(contact(&commune, &[&territory], r), Contact::None);
         let cells = split_commune(&commune, areas.clone(), &[(7, vec![&territory])]);
         assert_eq!(cells.len(), 2);
         let inside = cells.iter().find(|c| c.owners == [7]).unwrap();
@@ -936,7 +1128,7 @@ mod tests {
         );
         // a territory crossing the first island is cut by the engine instead
         let crossing = polygon![(x: 4.9, y: 44.9), (x: 5.005, y: 44.9), (x: 5.005, y: 45.1), (x: 4.9, y: 45.1)];
-        assert!(boundaries_meet(&commune, &[&crossing], r));
+        assert_eq!(contact(&commune, &[&crossing], r), Contact::Crosses);
         let cells = split_commune(&commune, areas.clone(), &[(7, vec![&crossing])]);
         let half: f64 = cells
             .iter()
