@@ -136,18 +136,20 @@ impl Overlay {
         }
         let index = SpatialIndex::build(&drawn_geoms);
         // each territory cut once into small valid leaves, so that a commune is only
-        // ever intersected with the few leaves near it
-        let leaves: Vec<(usize, MultiPolygon<f64>)> = drawn_geoms
-            .par_iter()
-            .enumerate()
-            .flat_map_iter(|(d, g)| {
-                let mut out = Vec::new();
-                decompose(g, &mut out, 0);
-                out.into_iter().map(move |leaf| (d, leaf))
-            })
+        // ever intersected with the few leaves near it; cut the first time a
+        // commune needs it (a territory drawn along commune borders never does)
+        let leaves: Vec<std::sync::OnceLock<Leaves>> = drawn_geoms
+            .iter()
+            .map(|_| std::sync::OnceLock::new())
             .collect();
-        let leaf_refs: Vec<&MultiPolygon<f64>> = leaves.iter().map(|l| &l.1).collect();
-        let leaf_index = SpatialIndex::build(&leaf_refs);
+        let leaves_of = |d: usize| -> &Leaves {
+            leaves[d].get_or_init(|| {
+                let mut out = Vec::new();
+                decompose(drawn_geoms[d], &mut out, 0);
+                let index = SpatialIndex::build(&out.iter().collect::<Vec<_>>());
+                Leaves { leaves: out, index }
+            })
+        };
         let per_commune: Vec<(CommuneOverlay, Vec<Fragment>, f64)> = (0..n as u32)
             .into_par_iter()
             .map(|i| {
@@ -201,11 +203,12 @@ impl Overlay {
                             }
                         }
                     }
-                    let near: Vec<&Polygon<f64>> = leaf_index
+                    let own = leaves_of(d as usize);
+                    let near: Vec<&Polygon<f64>> = own
+                        .index
                         .query(&env)
                         .into_iter()
-                        .filter(|&l| leaves[l as usize].0 == d as usize)
-                        .flat_map(|l| leaves[l as usize].1 .0.iter())
+                        .flat_map(|l| own.leaves[l as usize].0.iter())
                         .collect();
                     partial.push((drawn_ids[d as usize], near));
                 }
@@ -377,6 +380,12 @@ pub fn majority_inside(communes: &[&MultiPolygon<f64>], outline: &MultiPolygon<f
             inside >= 0.5 * geodesic_km2(c)
         })
         .collect()
+}
+
+/// A territory cut into leaves, and an R-tree over them.
+struct Leaves {
+    leaves: Vec<MultiPolygon<f64>>,
+    index: SpatialIndex,
 }
 
 /// Cuts a territory into leaves of at most `LEAF_VERTICES` vertices by halving its
