@@ -354,10 +354,37 @@ fn read_csv_fast(source: &Source, options: &TableOptions) -> Result<Option<CostM
         first_line.push(line);
         line += n;
     }
+    // every row of a chunk gives at most one pair: the pairs and their lines are
+    // parsed straight into their final vectors, each chunk into its own slice
+    // (then closed up where blank or bad rows left room), never copied whole
+    let rows: Vec<usize> = chunks
+        .iter()
+        .zip(&newlines)
+        .map(|(c, &n)| n as usize + usize::from(!c.is_empty() && !c.ends_with(b"\n")))
+        .collect();
+    let room: usize = rows.iter().sum();
+    let blank = CostPair {
+        origin: 0,
+        dest: 0,
+        cost: 0.0,
+    };
+    let mut pairs = vec![blank; room];
+    let mut lines = vec![0u32; room];
+    let mut slots: Vec<(&mut [CostPair], &mut [u32])> = Vec::with_capacity(chunks.len());
+    {
+        let (mut p_rest, mut l_rest) = (pairs.as_mut_slice(), lines.as_mut_slice());
+        for &r in &rows {
+            let (p, pt) = p_rest.split_at_mut(r);
+            let (l, lt) = l_rest.split_at_mut(r);
+            slots.push((p, l));
+            (p_rest, l_rest) = (pt, lt);
+        }
+    }
     let Some(parsed) = chunks
         .par_iter()
         .zip(first_line)
-        .map(|(chunk, line)| parse_chunk(chunk, line, sep, width, [o, d, c]))
+        .zip(slots)
+        .map(|((chunk, line), (p, l))| parse_chunk(chunk, line, sep, width, [o, d, c], p, l))
         .collect::<Option<Vec<Chunk<'_>>>>()
     else {
         return Ok(None);
@@ -387,19 +414,36 @@ fn read_csv_fast(source: &Source, options: &TableOptions) -> Result<Option<CostM
     if line > u64::from(u32::MAX) {
         return Err(t.error(line, "more than 4,294,967,295 lines".into()));
     }
-    parsed.par_iter_mut().zip(&remaps).for_each(|(p, remap)| {
-        for q in &mut p.pairs {
-            q.origin = remap[q.origin as usize];
-            q.dest = remap[q.dest as usize];
+    {
+        let mut chunk_pairs: Vec<&mut [CostPair]> = Vec::with_capacity(rows.len());
+        let mut rest = pairs.as_mut_slice();
+        for (&r, p) in rows.iter().zip(&parsed) {
+            let (mine, tail) = rest.split_at_mut(r);
+            chunk_pairs.push(&mut mine[..p.count]);
+            rest = tail;
         }
-    });
-    let total: usize = parsed.iter().map(|p| p.pairs.len()).sum();
-    let mut pairs = Vec::with_capacity(total);
-    let mut lines = Vec::with_capacity(total);
-    // chunk by chunk, each freed once copied: the peak is the pairs and one chunk
-    for p in parsed {
-        pairs.extend_from_slice(&p.pairs);
-        lines.extend_from_slice(&p.lines);
+        chunk_pairs
+            .into_par_iter()
+            .zip(&remaps)
+            .for_each(|(ps, remap)| {
+                for q in ps.iter_mut() {
+                    q.origin = remap[q.origin as usize];
+                    q.dest = remap[q.dest as usize];
+                }
+            });
+    }
+    // close up the room blank rows left (none in most files)
+    let total: usize = parsed.iter().map(|p| p.count).sum();
+    if total < room {
+        let (mut from, mut to) = (0usize, 0usize);
+        for (&r, p) in rows.iter().zip(&parsed) {
+            pairs.copy_within(from..from + p.count, to);
+            lines.copy_within(from..from + p.count, to);
+            to += p.count;
+            from += r;
+        }
+        pairs.truncate(total);
+        lines.truncate(total);
     }
     if pairs
         .iter()
@@ -420,8 +464,8 @@ fn read_csv_fast(source: &Source, options: &TableOptions) -> Result<Option<CostM
 /// The pairs of one chunk, codes as positions in its own `raw` list.
 struct Chunk<'a> {
     raw: Vec<&'a str>,
-    pairs: Vec<CostPair>,
-    lines: Vec<u32>,
+    /// Pairs written at the start of the chunk's slice.
+    count: usize,
     bad: Bad,
     /// The first row of another width than the header: (line, fields).
     wrong_width: Option<(u64, usize)>,
@@ -453,12 +497,13 @@ fn parse_chunk<'a>(
     sep: u8,
     width: usize,
     [o, d, c]: [usize; 3],
+    out: &mut [CostPair],
+    out_lines: &mut [u32],
 ) -> Option<Chunk<'a>> {
     let mut short: FxHashMap<u64, u32> = FxHashMap::default();
     let mut long: FxHashMap<&'a [u8], u32> = FxHashMap::default();
     let mut raw: Vec<&'a str> = Vec::new();
-    let mut pairs = Vec::with_capacity(chunk.len() / 20);
-    let mut lines = Vec::with_capacity(chunk.len() / 20);
+    let mut written = 0usize;
     let mut bad = Bad::default();
     let mut wrong_width = None;
     let mut rest = chunk;
@@ -528,9 +573,11 @@ fn parse_chunk<'a>(
             .filter(|v| *v >= 0.0);
         match (cost, origin, dest) {
             (Some(cost), Some(origin), Some(dest)) => {
-                pairs.push(CostPair { origin, dest, cost });
+                // one slot a row: the slice has one per row of the chunk
+                out[written] = CostPair { origin, dest, cost };
                 // beyond u32, the whole file is refused after the parse
-                lines.push(this as u32);
+                out_lines[written] = this as u32;
+                written += 1;
             }
             (Some(_), _, _) => bad.push(this, "empty origin or dest".into()),
             (None, _, _) => bad.push(this, format!("cost {cost_text:?} is not a number ≥ 0")),
@@ -538,8 +585,7 @@ fn parse_chunk<'a>(
     }
     Some(Chunk {
         raw,
-        pairs,
-        lines,
+        count: written,
         bad,
         wrong_width,
     })
