@@ -4,24 +4,6 @@ use super::*;
 
 use proptest::prelude::*;
 
-/// Declarations over `codes`: each commune claimed by none (20 %), one (70 %) or
-/// two (10 %) of nine CPTS.
-fn declarations(codes: &[String], claims: &[(u8, u8, u8)]) -> String {
-    let mut csv = String::from("cpts_id,cpts_name,commune_code,status\n");
-    for (code, &(r, a, b)) in codes.iter().zip(claims) {
-        let ids: &[u8] = match r % 10 {
-            0 | 1 => &[],
-            9 => &[a, b],
-            _ => &[a],
-        };
-        for id in ids {
-            let id = id % 9;
-            csv.push_str(&format!("R{id},Random {id},{code},projet\n"));
-        }
-    }
-    csv
-}
-
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 12,
@@ -49,7 +31,7 @@ fn check(claims: &[(u8, u8, u8)], keys: &[u32]) {
         .cloned()
         .collect();
     {
-        let csv = declarations(&codes, claims);
+        let csv = claimed(&codes, claims);
         let mut inputs = base.clone();
         inputs.cpts = vec![Source::from_bytes("random.csv", csv.clone().into_bytes()).unwrap()];
         let a = Analysis::run(&inputs).unwrap();

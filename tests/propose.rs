@@ -267,18 +267,7 @@ mod properties {
     use proptest::prelude::*;
 
     fn declarations(codes: &[String], claims: &[(u8, u8, u8)], sole: &[usize]) -> String {
-        let mut csv = String::from("cpts_id,cpts_name,commune_code,status\n");
-        for (code, &(r, a, b)) in codes.iter().zip(claims) {
-            let ids: &[u8] = match r % 10 {
-                0 | 1 => &[],
-                9 => &[a, b],
-                _ => &[a],
-            };
-            for id in ids {
-                let id = id % 9;
-                csv.push_str(&format!("R{id},Random {id},{code},projet\n"));
-            }
-        }
+        let mut csv = claimed(codes, claims);
         for (k, &i) in sole.iter().enumerate() {
             let code = &codes[i % codes.len()];
             csv.push_str(&format!("S{k},Seule {k},{code},aci_signe\n"));

@@ -158,6 +158,25 @@ pub fn random_declarations(codes: &[String], seed: u64) -> String {
     csv
 }
 
+/// Declarations drawn by a property test: for each of `codes`, a claim triple
+/// (r, a, b) gives no CPTS (r % 10 in 0–1: 20 %), CPTS `R{a}` (70 %) or both `R{a}`
+/// and `R{b}` (10 %), among nine CPTS.
+pub fn claimed(codes: &[String], claims: &[(u8, u8, u8)]) -> String {
+    let mut csv = String::from("cpts_id,cpts_name,commune_code,status\n");
+    for (code, &(r, a, b)) in codes.iter().zip(claims) {
+        let ids: &[u8] = match r % 10 {
+            0 | 1 => &[],
+            9 => &[a, b],
+            _ => &[a],
+        };
+        for id in ids {
+            let id = id % 9;
+            csv.push_str(&format!("R{id},Random {id},{code},projet\n"));
+        }
+    }
+    csv
+}
+
 /// Drops every trigger of a GeoPackage and returns how many there were: the
 /// R-tree triggers call GDAL's ST_ functions, which plain SQLite lacks (as in
 /// GDAL's own files), so a test that edits geometry blobs drops them first.
