@@ -110,6 +110,7 @@ enum Command {
 
 fn main() -> ExitCode {
     cmd::START.get_or_init(std::time::Instant::now);
+    limit_malloc_arenas();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -122,6 +123,24 @@ fn main() -> ExitCode {
 
 /// The error and its causes, each cause once: library errors already print
 /// their cause (`file: reason`), so a cause the message contains is not repeated.
+/// glibc gives each thread that allocates its own arena, up to 8 per core, and
+/// keeps their freed pages: with polars' and rayon's threads a national run held
+/// 10–15 % more memory than it used (the Parquet matrix run 393–435 MB, 368–372 MB
+/// with one arena per core, measured side by side, no slower). One arena per
+/// core, unless `MALLOC_ARENA_MAX` says otherwise.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        let arenas = libc::c_int::try_from(cores).unwrap_or(libc::c_int::MAX);
+        // SAFETY: mallopt only sets an allocator parameter; called before any
+        // thread is spawned
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, arenas);
+        }
+    }
+}
+
 fn message(e: &anyhow::Error) -> String {
     let mut text = e.to_string();
     for cause in e.chain().skip(1) {
