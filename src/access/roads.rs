@@ -341,7 +341,7 @@ pub fn road_costs(
         .filter(|&i| lon_lat[i].is_some() && snaps[i].is_none())
         .map(|i| communes.get(i as u32).code.clone())
         .collect();
-    if far.len() == n || snaps.iter().all(Option::is_none) {
+    if snaps.iter().all(Option::is_none) {
         return Err(Error::Input(format!(
             "{file}: no commune lies within {} km of its roads: is the extract of the area of the communes?",
             FAR_FROM_ROADS_M / 1000.0
@@ -373,12 +373,10 @@ pub fn road_costs(
         .filter_map(|i| snaps[i as usize].map(|s| (s.node, i)))
         .collect();
     at_node.sort_unstable();
-    let dests: Vec<u32> = (0..n as u32)
-        .filter(|&i| supply[i as usize] > 0.0 && snaps[i as usize].is_some())
-        .collect();
     let is_dest: Vec<bool> = (0..n)
         .map(|i| supply[i] > 0.0 && snaps[i].is_some())
         .collect();
+    let dests: Vec<u32> = (0..n as u32).filter(|&i| is_dest[i as usize]).collect();
     let per_dest: Vec<Vec<CostPair>> = timings.time("road catchments", || {
         dests
             .par_iter()

@@ -320,11 +320,11 @@ fn stage_geojson(s: &Staging, layer: &layers::Layer<'_>) -> Result<()> {
         // layer): features are encoded in parallel, a slice at a time so that
         // memory holds a slice and not the file, and written in order
         let mut fw = FeatureWriter::new(w).map_err(io)?;
-        let rows: Vec<usize> = (0..layer.geometries.len()).collect();
-        for slice in rows.chunks(64) {
-            let features: Vec<Vec<u8>> = slice
-                .par_iter()
-                .map(|&k| {
+        let rows = layer.geometries.len();
+        for start in (0..rows).step_by(64) {
+            let features: Vec<Vec<u8>> = (start..(start + 64).min(rows))
+                .into_par_iter()
+                .map(|k| {
                     let mut buf = Vec::new();
                     geojson::encode_with_properties(&mut buf, &properties[k], layer.geometries[k]);
                     buf

@@ -86,8 +86,8 @@ pub struct CostMatrix {
     /// The pairs, in file order.
     pub pairs: Vec<CostPair>,
     /// The line in the file of each pair (header = 1; for Parquet, row + 2), as
-    /// runs of consecutive lines: a file without blank lines is one run, 8
-    /// bytes instead of 4 a pair.
+    /// runs of consecutive lines (8 bytes a run, rather than 4 a pair): a file
+    /// without blank lines is one run.
     lines: Lines,
     /// How the file was read, when notable.
     pub notes: Vec<String>,

@@ -155,8 +155,11 @@ impl Overlay {
             .map(|i| {
                 progress.advance(1);
                 let commune = &communes.get(i).geometry;
-                let env = match commune.bounding_rect() {
-                    Some(r) => AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                let (rect, env) = match commune.bounding_rect() {
+                    Some(r) => (
+                        r,
+                        AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    ),
                     None => {
                         // no geometry: only list claims reach it, with no area
                         return (
@@ -188,19 +191,17 @@ impl Overlay {
                     // communes of its border: tested on its own outline (its
                     // leaves' cut edges are the engine's, off the commune's
                     // vertices), such a commune is inside or outside whole
-                    if let Some(r) = commune.bounding_rect() {
-                        let outline: Vec<&Polygon<f64>> = g.0.iter().collect();
-                        let c = contact(commune, &outline, r);
-                        if c != Contact::Crosses {
-                            let inside: Vec<bool> =
-                                commune.0.iter().map(|p| side_of(p, &outline, c)).collect();
-                            if inside.iter().all(|&x| x) {
-                                whole.push(drawn_ids[d as usize]);
-                                continue;
-                            }
-                            if !inside.iter().any(|&x| x) {
-                                continue;
-                            }
+                    let outline: Vec<&Polygon<f64>> = g.0.iter().collect();
+                    let c = contact(commune, &outline, rect);
+                    if c != Contact::Crosses {
+                        let inside: Vec<bool> =
+                            commune.0.iter().map(|p| side_of(p, &outline, c)).collect();
+                        if inside.iter().all(|&x| x) {
+                            whole.push(drawn_ids[d as usize]);
+                            continue;
+                        }
+                        if !inside.iter().any(|&x| x) {
+                            continue;
                         }
                     }
                     let own = leaves_of(d as usize);
@@ -713,16 +714,15 @@ fn split_commune(
                 next.push(cell);
                 continue;
             }
-            let vertex_inside = |p: &Polygon<f64>| {
-                p.exterior()
-                    .0
-                    .first()
-                    .is_some_and(|c| near.iter().any(|t| t.contains(&geo::Point::from(*c))))
-            };
             if !near.iter().any(|p| polygon_crosses_box(p, &env)) {
                 // no edge of the territory in the cell's box: the box, and the cell,
                 // lie inside or outside whole; any vertex tells which
-                if cell.geometry.0.first().is_some_and(vertex_inside) {
+                if cell
+                    .geometry
+                    .0
+                    .first()
+                    .is_some_and(|p| side_of(p, &near, Contact::None))
+                {
                     cell.owners.push(*k);
                 }
                 next.push(cell);
